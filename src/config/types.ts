@@ -1,0 +1,68 @@
+/**
+ * The resolved configuration the rest of the connector uses. `config.json` keeps the vendor's
+ * spelling (EntraId / Signature365 / Mappings, PascalCase keys); src/config/schema.ts parses it
+ * and src/config/resolve.ts turns it into these types.
+ */
+
+export type SourceAuth =
+  | { kind: 'clientSecret'; clientId: string; clientSecret: string }
+  | { kind: 'certificate'; clientId: string; certificatePem: string; certificatePassword?: string; sendCertificateChain: boolean }
+  | { kind: 'managedIdentity'; clientId?: string };
+
+export interface EntraSourceConfig {
+  /** The name under EntraId, e.g. "Default"; mappings refer to it as "EntraId:Default". */
+  name: string;
+  tenantId: string;
+  auth: SourceAuth;
+  /** Token authority, e.g. https://login.microsoftonline.com (Global), https://login.microsoftonline.us (USGov). */
+  authorityHost: string;
+  /** Graph root without version, e.g. https://graph.microsoft.com. */
+  graphEndpoint: string;
+}
+
+export interface DestinationConfig {
+  /** The name under Signature365, e.g. "Tenant1"; mappings refer to it as "Signature365:Tenant1". */
+  name: string;
+  /** The idscl_ integration token. Never logged; use maskSecret() for display. */
+  token: string;
+  tenantId?: string;
+  /** Defaults to https://app.signature365.com */
+  endpoint: string;
+}
+
+export interface MappingConfig {
+  /** Position in the Mappings array (0-based), used in messages as Mappings[i]. */
+  index: number;
+  /** Source name (without the "EntraId:" prefix). */
+  source: string;
+  /** Destination name (without the "Signature365:" prefix). */
+  destination: string;
+  /** Entra group object ids (lower-case GUIDs); empty = the whole source. */
+  limitToGroups: string[];
+  /** User object ids, UPNs or group ids excluded from this mapping. */
+  exclude: string[];
+  /** User object ids or UPNs added even when outside LimitToGroups. */
+  include: string[];
+}
+
+export type ConflictPolicy = 'All' | 'FirstMapping';
+
+export interface ConnectorOptions {
+  /** How often the timer pulls deltas, minutes. Default 15. */
+  deltaIntervalMinutes: number;
+  /** A full (reconcile) round is run when the last completed one is older than this, hours. Default 24. */
+  fullReconcileHours: number;
+  includeDisabledUsers: boolean;
+  includeGuests: boolean;
+  requireMail: boolean;
+  onConflict: ConflictPolicy;
+  /** Grace period before a user who left scope is deleted at the destination. Default 7. */
+  deleteAfterDays: number;
+}
+
+export interface ConnectorConfig {
+  sources: EntraSourceConfig[];
+  destinations: DestinationConfig[];
+  mappings: MappingConfig[];
+  options: ConnectorOptions;
+}

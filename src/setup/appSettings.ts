@@ -1,0 +1,32 @@
+/**
+ * Every app setting (environment variable) the connector reads, in one place, so that the
+ * Bicep templates can be checked against it (test/unit/infra.test.ts) and the docs list them.
+ */
+export const APP_SETTINGS = {
+  /** Storage for the mirror, cursors and queues: a connection string (local, Azurite, on-premises). */
+  storageConnectionString: 'AzureWebJobsStorage',
+  /** Identity-based storage in Azure: the account name; endpoints are derived. */
+  storageAccountName: 'AzureWebJobsStorage__accountName',
+  /** Client id of the user-assigned identity used for storage (and Key Vault). */
+  storageClientId: 'AzureWebJobsStorage__clientId',
+  /** Optional prefix for table and queue names (default "s365"). */
+  storagePrefix: 'STORAGE_PREFIX',
+  /** Config source, first found wins: a blob URI, a file path, or the JSON itself. */
+  configBlobUri: 'CONFIG_BLOB_URI',
+  configPath: 'CONFIG_PATH',
+  configJson: 'CONNECTOR_CONFIG',
+  /** NCRONTAB schedule of the delta timer (default every 15 minutes). */
+  syncSchedule: 'SYNC_SCHEDULE',
+  /** debug | info | warn | error (default info). */
+  logLevel: 'LOG_LEVEL',
+} as const;
+
+export type AppSettingName = (typeof APP_SETTINGS)[keyof typeof APP_SETTINGS];
+
+export const DEFAULT_SYNC_SCHEDULE = '0 */15 * * * *';
+
+/** Reads one app setting; empty strings count as unset. */
+export function readAppSetting(env: NodeJS.ProcessEnv, name: AppSettingName): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value;
+}

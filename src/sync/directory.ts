@@ -1,0 +1,103 @@
+/**
+ * The directory model the core works with: what a delta round reports and what the mirror holds.
+ * Graph-specific parsing lives in src/graph; storage encoding lives in src/store.
+ */
+
+/** Entra user attributes the connector mirrors (the Signature 365 User record, less derived fields). */
+export interface UserAttributes {
+  userPrincipalName: string | null;
+  mail: string | null;
+  displayName: string | null;
+  givenName: string | null;
+  surname: string | null;
+  jobTitle: string | null;
+  department: string | null;
+  companyName: string | null;
+  officeLocation: string | null;
+  streetAddress: string | null;
+  city: string | null;
+  state: string | null;
+  postalCode: string | null;
+  country: string | null;
+  businessPhones: string[];
+  mobilePhone: string | null;
+  faxNumber: string | null;
+  employeeId: string | null;
+  accountEnabled: boolean | null;
+  userType: string | null;
+  proxyAddresses: string[];
+  /** onPremisesExtensionAttributes.extensionAttribute1..15; absent keys mean null. */
+  extensionAttributes: Record<string, string | null>;
+  /** Object id of the manager, or null when none. */
+  managerId: string | null;
+}
+
+export const USER_ATTRIBUTE_NAMES = [
+  'userPrincipalName', 'mail', 'displayName', 'givenName', 'surname', 'jobTitle', 'department',
+  'companyName', 'officeLocation', 'streetAddress', 'city', 'state', 'postalCode', 'country',
+  'businessPhones', 'mobilePhone', 'faxNumber', 'employeeId', 'accountEnabled', 'userType',
+  'proxyAddresses', 'extensionAttributes', 'managerId',
+] as const satisfies readonly (keyof UserAttributes)[];
+
+export interface GroupAttributes {
+  displayName: string | null;
+  mail: string | null;
+  description: string | null;
+}
+
+export const GROUP_ATTRIBUTE_NAMES = ['displayName', 'mail', 'description'] as const satisfies readonly (keyof GroupAttributes)[];
+
+/** Why Graph reported an object as removed: `changed` = soft-deleted (restorable for 30 days), `deleted` = gone. */
+export type RemovalReason = 'changed' | 'deleted';
+
+export type MemberType = 'user' | 'group' | 'other';
+
+/**
+ * One entry of a delta page for users. An update may carry only the properties that changed:
+ * `attributes` holds exactly the properties present in the page, to be merged, never replaced.
+ */
+export type UserChange =
+  | { kind: 'upsert'; id: string; attributes: Partial<UserAttributes> }
+  | { kind: 'removed'; id: string; reason: RemovalReason };
+
+/** A change to one direct membership edge (members@delta). */
+export interface MemberChange {
+  memberId: string;
+  memberType: MemberType;
+  removed: boolean;
+}
+
+/**
+ * One entry of a delta page for groups. The same group may appear on several pages,
+ * each carrying a slice of its members@delta.
+ */
+export type GroupChange =
+  | { kind: 'upsert'; id: string; attributes: Partial<GroupAttributes>; members: MemberChange[] }
+  | { kind: 'removed'; id: string; reason: RemovalReason };
+
+/** One page of a delta round. Exactly one of nextLink / deltaLink is set on a well-formed page. */
+export interface DeltaPage<TChange> {
+  changes: TChange[];
+  nextLink?: string;
+  deltaLink?: string;
+}
+
+export type DirectoryKind = 'users' | 'groups';
+
+/** A user as the mirror holds it: merged attributes plus lifecycle. */
+export interface MirrorUser extends UserAttributes {
+  id: string;
+  /** Set when Graph reported the user removed, or a full round did not see it. */
+  removed: { reason: RemovalReason | 'missingFromFullRound'; at: string } | null;
+}
+
+export interface MirrorGroup extends GroupAttributes {
+  id: string;
+  removed: { reason: RemovalReason | 'missingFromFullRound'; at: string } | null;
+}
+
+export interface MembershipEdge {
+  groupId: string;
+  memberId: string;
+  memberType: MemberType;
+}
