@@ -9,6 +9,10 @@ export const APP_SETTINGS = {
   storageAccountName: 'AzureWebJobsStorage__accountName',
   /** Client id of the user-assigned identity used for storage (and Key Vault). */
   storageClientId: 'AzureWebJobsStorage__clientId',
+  /** Service URIs for identity-based storage (sovereign clouds, private endpoints); derived from the account name when unset. */
+  storageTableServiceUri: 'AzureWebJobsStorage__tableServiceUri',
+  storageQueueServiceUri: 'AzureWebJobsStorage__queueServiceUri',
+  storageBlobServiceUri: 'AzureWebJobsStorage__blobServiceUri',
   /** Optional prefix for table and queue names (default "s365"). */
   storagePrefix: 'STORAGE_PREFIX',
   /** Config source, first found wins: a blob URI, a file path, or the JSON itself. */

@@ -44,7 +44,7 @@ async function waitForPort(port: number, deadline: number): Promise<void> {
  * Used by the test setup and by the CLI when no storage connection is configured, so
  * a fresh clone runs end to end without an Azure account.
  */
-export async function startEmbeddedAzurite(options: { startTimeoutInMs?: number } = {}): Promise<EmbeddedAzurite> {
+export async function startEmbeddedAzurite(options: { startTimeoutInMs?: number; /** Persist to this folder instead of memory. */ location?: string } = {}): Promise<EmbeddedAzurite> {
   let entry: string;
   try {
     entry = require.resolve('azurite/dist/src/azurite.js');
@@ -61,7 +61,7 @@ export async function startEmbeddedAzurite(options: { startTimeoutInMs?: number 
     process.execPath,
     [
       entry,
-      '--inMemoryPersistence',
+      ...(options.location !== undefined ? ['--location', options.location] : ['--inMemoryPersistence']),
       '--silent',
       '--skipApiVersionCheck',
       '--disableProductStyleUrl',

@@ -7,6 +7,7 @@
 import type {
   DeltaPage, DirectoryKind, GroupChange, MembershipEdge, MirrorGroup, MirrorUser, UserChange,
 } from './directory';
+import type { Signature365Group, Signature365User } from '../signature365/contract';
 
 export interface ReadOptions {
   abortSignal?: AbortSignal;
@@ -99,4 +100,76 @@ export interface LockStore {
   initialize(): Promise<void>;
   /** Returns undefined when someone else holds an unexpired lease. */
   tryAcquire(name: string, holder: string, ttlInMs: number): Promise<HeldLock | undefined>;
+}
+
+/**
+ * What the connector wants a destination to hold for one object, and what the destination last
+ * acknowledged holding. Keyed by (destination, source, kind, object id).
+ */
+export interface UploadRow {
+  id: string;
+  /** Hash of the record the destination should hold; null when the object should not be there. */
+  desiredHash: string | null;
+  /** The contract record (JSON) matching desiredHash; null when not desired. */
+  desiredRecord: string | null;
+  /** Hash of the record the destination acknowledged (200); null when it holds nothing of ours. */
+  ackHash: string | null;
+  /** When the object left this destination's scope (start of the grace period). */
+  leftScopeAt: string | null;
+  /** True once the deletion gate let this object's removal through. */
+  deleteApproved: boolean;
+  /** Consecutive failed attempts and the last error (per-item 400 etc.), for status. */
+  failures: number;
+  lastError: string | null;
+}
+
+export type UploadKind = 'users' | 'groups';
+
+export interface UploadStateStore {
+  initialize(): Promise<void>;
+  list(destination: string, source: string, kind: UploadKind): AsyncIterable<UploadRow[]>;
+  get(destination: string, source: string, kind: UploadKind, ids: readonly string[]): Promise<Map<string, UploadRow>>;
+  /** Replaces the given rows (idempotent). */
+  put(destination: string, source: string, kind: UploadKind, rows: readonly UploadRow[]): Promise<void>;
+}
+
+export interface DestinationHealth {
+  destination: string;
+  healthy: boolean;
+  /** Set while unhealthy: when uploads may be tried again. */
+  retryAfter: string | null;
+  consecutiveFailures: number;
+  lastError: string | null;
+  changedAt: string;
+}
+
+export interface DestinationHealthStore {
+  initialize(): Promise<void>;
+  get(destination: string): Promise<DestinationHealth | undefined>;
+  put(health: DestinationHealth): Promise<void>;
+}
+
+/** Sends upload work somewhere: onto the queue (Functions) or straight to the uploader (CLI). */
+export interface UploadDispatcher {
+  dispatch(message: { runId: string; source: string; destination: string; kind: UploadKind; ids: string[] }): Promise<void>;
+}
+
+/** One item's outcome in a destination batch, in input order. */
+export interface DestinationItemResult {
+  id: string;
+  op: 'upsert' | 'delete';
+  ok: boolean;
+  status: number;
+  error?: string;
+}
+
+/**
+ * A Signature 365 tenant as the engine sees it (src/signature365 implements it over HTTP).
+ * Records are the contract's User/Group JSON objects; the client batches, retries and splits.
+ * Throws an error named DestinationAuthError on 401/403 (the destination goes into quarantine)
+ * and DestinationUnavailableError when retries are exhausted.
+ */
+export interface DestinationClient {
+  sendUsers(source: string, batch: { upserts: readonly Signature365User[]; deletes: readonly string[] }): Promise<DestinationItemResult[]>;
+  sendGroups(source: string, batch: { upserts: readonly Signature365Group[]; deletes: readonly string[] }): Promise<DestinationItemResult[]>;
 }

@@ -1,0 +1,20 @@
+import { app, type InvocationContext } from '@azure/functions';
+import { getProcessLogger, loggerForInvocation } from '../src/setup/invocationLogger';
+import { getWorkerRuntime } from '../src/setup/workerRuntime';
+import { parseConnectorMessage } from '../src/sync/messages';
+import { processUpload } from '../src/sync/processUpload';
+
+/**
+ * Sends one batch of objects to one destination. Throws when the destination stays unavailable,
+ * so the host retries the message (maxDequeueCount in host.json) and then moves it to the poison
+ * queue; the next sync re-drives those objects from the upload ledger.
+ */
+export async function uploadWorker(message: unknown, context: InvocationContext): Promise<void> {
+  const parsed = parseConnectorMessage(message);
+  if (parsed.type !== 'upload') throw new Error(`uploadWorker received a ${parsed.type} message; it only handles uploads`);
+  const logger = loggerForInvocation(context, { runId: parsed.runId, dequeueCount: context.triggerMetadata?.dequeueCount });
+  const runtime = await getWorkerRuntime(getProcessLogger());
+  await processUpload(parsed, { ...runtime.uploadDependencies(), logger });
+}
+
+app.storageQueue('uploadWorker', { queueName: '%STORAGE_PREFIX%-uploads', connection: 'AzureWebJobsStorage', handler: uploadWorker });

@@ -1,0 +1,140 @@
+/**
+ * `s365-connector sync`: the whole job without the Functions host (the vendor's container and
+ * on-premises scenarios): load config, pull every source, plan, upload, print a summary.
+ */
+import { randomUUID } from 'node:crypto';
+import { ConfigError } from '../config/errors';
+import { loadConfig } from '../config/load';
+import type { ConnectorConfig } from '../config/types';
+import { APP_SETTINGS, readAppSetting } from '../setup/appSettings';
+import { registerConfigSecrets } from '../setup/configSecrets';
+import { createLogger, parseLogLevel, type LogSink } from '../setup/logging';
+import { createRuntime, type ConnectorRuntime, type RuntimeOptions } from '../setup/runtime';
+import { processScrubber } from '../setup/secretScrubber';
+import { QueueUploadDispatcher } from '../store/connectorQueues';
+import { InProcessUploadDispatcher, type DrainSummary } from '../sync/inProcessUploads';
+import type { Logger } from '../sync/logger';
+import { runSync, type SyncRunSummary } from '../sync/runSync';
+import { createProgressPrinter, formatSyncSummary } from './report';
+
+export interface SyncCommandOptions {
+  config?: string;
+  full?: boolean;
+  queues?: boolean;
+  source?: string[];
+  /** Folder for the embedded Azurite's data when no storage is configured (state survives runs). */
+  state?: string;
+  logLevel?: string;
+  /** Repeat every Options.DeltaIntervalMinutes until interrupted. */
+  watch?: boolean;
+  uploadConcurrency?: number;
+}
+
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  out: (text: string) => void;
+  err: (text: string) => void;
+  logSink?: LogSink;
+  progressStream?: NodeJS.WriteStream;
+}
+
+export const EXIT = { ok: 0, failed: 1, badConfig: 2 } as const;
+
+/** --config wins over the app settings, so a run never reads a different config than the one named. */
+export function configEnv(env: NodeJS.ProcessEnv, configPath: string | undefined): NodeJS.ProcessEnv {
+  if (configPath === undefined) return env;
+  const copy: NodeJS.ProcessEnv = { ...env, [APP_SETTINGS.configPath]: configPath };
+  delete copy[APP_SETTINGS.configBlobUri];
+  delete copy[APP_SETTINGS.configJson];
+  return copy;
+}
+
+export async function loadConfigForCli(options: { config?: string }, io: CliIo): Promise<ConnectorConfig | undefined> {
+  try {
+    const loaded = await loadConfig(configEnv(io.env, options.config));
+    registerConfigSecrets(loaded.config, processScrubber);
+    return loaded.config;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      io.err(`${processScrubber.scrub(error.message)}\n`);
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+export interface SyncOnceResult {
+  summary: SyncRunSummary;
+  uploads?: DrainSummary;
+}
+
+/** One run against an existing runtime (the demo calls this twice on one runtime). */
+export async function syncOnce(
+  runtime: ConnectorRuntime,
+  options: { full?: boolean; queues?: boolean; sources?: string[]; uploadConcurrency?: number; logger: Logger; progressStream?: NodeJS.WriteStream },
+): Promise<SyncOnceResult> {
+  const runId = randomUUID();
+  const progress = createProgressPrinter(options.progressStream);
+  const inProcess = new InProcessUploadDispatcher();
+  const dispatcher = options.queues === true ? new QueueUploadDispatcher(runtime.queues) : inProcess;
+  const summary = await runSync({ ...runtime.syncDependencies(dispatcher), logger: options.logger }, {
+    runId, holder: `${runtime.holder}:${runId}`, forceFull: options.full,
+    ...(options.sources !== undefined && options.sources.length > 0 ? { sources: options.sources } : {}),
+    onPage: (page) => progress.page(page),
+  });
+  progress.done();
+  if (options.queues === true) return { summary };
+  const uploads = await inProcess.drain({ ...runtime.uploadDependencies(), logger: options.logger }, { concurrency: options.uploadConcurrency ?? 4 });
+  return { summary, uploads };
+}
+
+export async function runSyncCommand(options: SyncCommandOptions, io: CliIo): Promise<number> {
+  const config = await loadConfigForCli(options, io);
+  if (config === undefined) return EXIT.badConfig;
+  const logger = createLogger({ level: parseLogLevel(options.logLevel ?? readAppSetting(io.env, APP_SETTINGS.logLevel) ?? 'warn'), ...(io.logSink ? { sink: io.logSink } : {}) });
+  const runtimeOptions: RuntimeOptions = {
+    config, logger, env: io.env,
+    embeddedStorageWhenUnset: options.state !== undefined ? { folder: options.state } : true,
+  };
+  const runtime = await createRuntime(runtimeOptions);
+  try {
+    if (options.queues === true && runtime.embeddedStorage) {
+      io.err('--queues needs storage the Functions app also reads: set AzureWebJobsStorage (or AzureWebJobsStorage__accountName).\n');
+      return EXIT.badConfig;
+    }
+    if (runtime.embeddedStorage && options.state === undefined) {
+      io.err('No storage configured: using an in-memory Azurite for this run (every run starts from scratch). Set AzureWebJobsStorage or pass --state <folder> to keep state between runs.\n');
+    }
+    let exitCode: number = EXIT.ok;
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      for (let run = 0; ; run += 1) {
+        const { summary, uploads } = await syncOnce(runtime, {
+          full: options.full === true && run === 0, queues: options.queues, sources: options.source,
+          uploadConcurrency: options.uploadConcurrency, logger, progressStream: io.progressStream,
+        });
+        const graphRequests = config.sources.reduce((sum, source) => sum + runtime.readerFor(source.name).stats().requests, 0);
+        io.out(`${processScrubber.scrub(formatSyncSummary(summary, uploads, { graph: graphRequests }))}\n`);
+        if (options.queues === true) io.out(`  Upload work queued on ${runtime.queues.uploads.name}; the uploadWorker function processes it.\n`);
+        exitCode = summary.failures.length > 0 || (uploads?.failed ?? 0) > 0 ? EXIT.failed : EXIT.ok;
+        if (options.watch !== true || stop.signal.aborted) break;
+        const waitInMs = config.options.deltaIntervalMinutes * 60_000;
+        io.err(`Next run in ${config.options.deltaIntervalMinutes} minute(s); Ctrl+C to stop.\n`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, waitInMs);
+          stop.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+        });
+        if (stop.signal.aborted) break;
+      }
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    return exitCode;
+  } finally {
+    await runtime.close();
+  }
+}

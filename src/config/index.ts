@@ -1,0 +1,25 @@
+export type * from './types';
+export { ConfigError, formatPath, type ConfigIssue } from './errors';
+export { CLOUDS, CLOUD_NAMES, DEFAULT_CLOUD, cloudOf, type CloudEndpoints, type CloudName } from './clouds';
+export {
+  APP_SETTING_REFERENCE,
+  DEFAULT_SIGNATURE365_ENDPOINT,
+  NAME_PATTERN,
+  TOKEN_PREFIX,
+  buildConfigJsonSchema,
+  configFileSchema,
+  type ConfigFile,
+  type ConfigFileInput,
+} from './schema';
+export { resolveConfig, type ResolveOptions } from './resolve';
+export {
+  loadConfig,
+  locateJsonError,
+  parseConfigText,
+  type BlobAccess,
+  type ConfigOrigin,
+  type JsonSyntaxProblem,
+  type LoadConfigDeps,
+  type LoadedConfig,
+} from './load';
+export { configSecrets, describeConfig, maskSecret } from './mask';

@@ -1,0 +1,51 @@
+/**
+ * The runtime of one Functions worker: built on first use, rebuilt when config.json changes, and
+ * shared by every invocation of that worker (clients and credentials keep their connections and
+ * token caches between invocations).
+ */
+import { createHash } from 'node:crypto';
+import { ManagedIdentityCredential, DefaultAzureCredential } from '@azure/identity';
+import { loadConfig, type LoadConfigDeps } from '../config/load';
+import type { Logger } from '../sync/logger';
+import { APP_SETTINGS, readAppSetting } from './appSettings';
+import { registerConfigSecrets } from './configSecrets';
+import { createRuntime, type ConnectorRuntime } from './runtime';
+import { processScrubber } from './secretScrubber';
+
+let current: { fingerprint: string; runtime: Promise<ConnectorRuntime> } | undefined;
+
+function blobAccessFor(env: NodeJS.ProcessEnv): LoadConfigDeps['blobAccess'] {
+  const connectionString = readAppSetting(env, APP_SETTINGS.storageConnectionString);
+  if (connectionString !== undefined && !/^UseDevelopmentStorage=true/i.test(connectionString)) {
+    return { kind: 'connectionString', connectionString };
+  }
+  const clientId = readAppSetting(env, APP_SETTINGS.storageClientId);
+  return { kind: 'credential', credential: clientId !== undefined ? new ManagedIdentityCredential({ clientId }) : new DefaultAzureCredential() };
+}
+
+/**
+ * Loads the config (every invocation: one small read) and returns the worker's runtime for it.
+ * `logger` is the process-level logger the runtime keeps (adapters log retries through it);
+ * invocations pass their own logger to the core calls.
+ */
+export async function getWorkerRuntime(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<ConnectorRuntime> {
+  const loaded = await loadConfig(env, { blobAccess: blobAccessFor(env) });
+  registerConfigSecrets(loaded.config, processScrubber);
+  const fingerprint = createHash('sha256').update(JSON.stringify(loaded.config)).digest('hex');
+  if (current === undefined || current.fingerprint !== fingerprint) {
+    const previous = current;
+    const runtime = createRuntime({ config: loaded.config, logger, env });
+    current = { fingerprint, runtime };
+    // A failed build must not stick: the next invocation tries again.
+    void runtime.catch(() => { if (current?.runtime === runtime) current = undefined; });
+    if (previous !== undefined) logger.info('config.reloaded', { location: loaded.location });
+  }
+  return current.runtime;
+}
+
+/** For tests: forget the cached runtime (after changing app settings). */
+export async function resetWorkerRuntime(): Promise<void> {
+  const previous = current;
+  current = undefined;
+  if (previous !== undefined) await (await previous.runtime.catch(() => undefined))?.close();
+}

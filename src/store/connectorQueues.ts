@@ -1,0 +1,60 @@
+/**
+ * The connector's Storage queues. Messages are JSON, base64-encoded (the Functions queue trigger
+ * is configured with messageEncoding "base64" in host.json), and never expire: the default time
+ * to live is 7 days, and a destination that is down for longer must not lose its pending work.
+ */
+import type { QueueClient } from '@azure/storage-queue';
+import type { ConnectorMessage } from '../sync/messages';
+import { QUEUES } from '../sync/messages';
+import type { UploadDispatcher } from '../sync/ports';
+import { statusOf, toStorageError } from './errors';
+import { createQueueClient, type StorageTarget } from './storageAccount';
+
+/** -1: the message never expires (Storage queues API, version 2017-07-29 and later). */
+const NEVER_EXPIRES = -1;
+
+export function encodeMessage(message: ConnectorMessage): string {
+  return Buffer.from(JSON.stringify(message), 'utf8').toString('base64');
+}
+
+export function decodeMessageText(text: string): unknown {
+  return JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as unknown;
+}
+
+export class ConnectorQueues {
+  readonly pullRequests: QueueClient;
+  readonly uploads: QueueClient;
+
+  constructor(target: StorageTarget) {
+    this.pullRequests = createQueueClient(target, QUEUES.pullRequests);
+    this.uploads = createQueueClient(target, QUEUES.uploads);
+  }
+
+  /** Creates the queues and their poison queues (so status can read them before the first failure). */
+  async initialize(): Promise<void> {
+    for (const queue of [this.pullRequests, this.uploads]) {
+      try {
+        await queue.createIfNotExists();
+      } catch (error) {
+        if (statusOf(error) !== 409) throw toStorageError(error, `create queue ${queue.name}`);
+      }
+    }
+  }
+
+  async send(queue: QueueClient, message: ConnectorMessage): Promise<void> {
+    try {
+      await queue.sendMessage(encodeMessage(message), { messageTimeToLive: NEVER_EXPIRES });
+    } catch (error) {
+      throw toStorageError(error, `enqueue on ${queue.name}`);
+    }
+  }
+}
+
+/** Dispatches upload work onto the uploads queue, for the queue-triggered function. */
+export class QueueUploadDispatcher implements UploadDispatcher {
+  constructor(private readonly queues: ConnectorQueues) {}
+
+  async dispatch(message: { runId: string; source: string; destination: string; kind: 'users' | 'groups'; ids: string[] }): Promise<void> {
+    await this.queues.send(this.queues.uploads, { v: 1, type: 'upload', ...message });
+  }
+}

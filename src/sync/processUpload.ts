@@ -1,0 +1,130 @@
+/**
+ * Processes one upload message: reads the ledger rows of its ids, sends what is still owed to
+ * the destination, and records what the destination acknowledged.
+ *
+ * Safe under at-least-once delivery: an id whose acknowledged hash already equals its desired
+ * hash is skipped, so a duplicate or late message sends nothing twice. Records come from the
+ * ledger as the latest plan left them, so a late message never sends an older version.
+ */
+import type { Signature365Group, Signature365User } from '../signature365/contract';
+import type { Logger } from './logger';
+import { errorFields } from './logger';
+import type { UploadRequestedMessage } from './messages';
+import type {
+  DestinationClient, DestinationHealth, DestinationHealthStore, DestinationItemResult, UploadRow, UploadStateStore,
+} from './ports';
+
+export interface UploadDependencies {
+  ledger: UploadStateStore;
+  health: DestinationHealthStore;
+  /** The destination client for a destination name (undefined when the config no longer has it). */
+  destination(name: string): DestinationClient | undefined;
+  /** The `source` field the destination expects for an Entra source (its tenant id). */
+  sourceKey(sourceName: string): string | undefined;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export interface UploadOutcome {
+  sent: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  /** Set when the destination rejected the token; the destination is now in quarantine. */
+  unauthorized?: boolean;
+}
+
+/** Quarantine after 401/403: 1 minute, doubling per consecutive failure, at most 24 hours. */
+export function quarantineDelayInMs(consecutiveFailures: number): number {
+  return Math.min(60_000 * 2 ** Math.max(0, consecutiveFailures - 1), 24 * 3_600_000);
+}
+
+export async function processUpload(message: UploadRequestedMessage, deps: UploadDependencies): Promise<UploadOutcome> {
+  const now = deps.now ?? (() => new Date());
+  const logger = deps.logger.child({ runId: message.runId, source: message.source, destination: message.destination, kind: message.kind });
+  const client = deps.destination(message.destination);
+  const sourceKey = deps.sourceKey(message.source);
+  if (client === undefined || sourceKey === undefined) {
+    // The config changed since the message was queued; the next plan works from the new config.
+    logger.warn('upload.dropped', { reason: 'destination or source no longer configured', ids: message.ids.length });
+    return { sent: 0, succeeded: 0, failed: 0, skipped: message.ids.length };
+  }
+
+  const rows = await deps.ledger.get(message.destination, message.source, message.kind, message.ids);
+  const upsertRows: UploadRow[] = [];
+  const deleteRows: UploadRow[] = [];
+  for (const id of message.ids) {
+    const row = rows.get(id);
+    if (row === undefined) continue;
+    if (row.desiredHash !== null && row.desiredRecord !== null && row.desiredHash !== row.ackHash) upsertRows.push(row);
+    else if (row.desiredHash === null && row.ackHash !== null && row.deleteApproved) deleteRows.push(row);
+  }
+  const skipped = message.ids.length - upsertRows.length - deleteRows.length;
+  if (upsertRows.length === 0 && deleteRows.length === 0) {
+    logger.debug('upload.nothingOwed', { ids: message.ids.length });
+    return { sent: 0, succeeded: 0, failed: 0, skipped };
+  }
+
+  // Records in the ledger were built by planSourceUploads from the contract types; they are ours, not input.
+  const upserts = upsertRows.map((row) => JSON.parse(row.desiredRecord ?? 'null') as unknown);
+  const deletes = deleteRows.map((row) => row.id);
+  let results: DestinationItemResult[];
+  try {
+    results = message.kind === 'users'
+      ? await client.sendUsers(sourceKey, { upserts: upserts as Signature365User[], deletes })
+      : await client.sendGroups(sourceKey, { upserts: upserts as Signature365Group[], deletes });
+  } catch (error) {
+    if (error instanceof Error && error.name === 'DestinationAuthError') {
+      await markUnhealthy(deps.health, message.destination, error.message, now());
+      logger.error('upload.unauthorized', { ...errorFields(error), ids: message.ids.length });
+      // Not rethrown: retrying with the same token cannot succeed. The next plan re-drives these
+      // ids from the ledger once the destination leaves quarantine.
+      return { sent: 0, succeeded: 0, failed: upsertRows.length + deleteRows.length, skipped, unauthorized: true };
+    }
+    throw error;
+  }
+
+  const byKey = new Map<string, DestinationItemResult>();
+  for (const result of results) byKey.set(`${result.op}:${result.id}`, result);
+  const updated: UploadRow[] = [];
+  let succeeded = 0;
+  let failed = 0;
+  for (const row of upsertRows) {
+    const result = byKey.get(`upsert:${row.id}`);
+    if (result?.ok === true) { succeeded += 1; updated.push({ ...row, ackHash: row.desiredHash, failures: 0, lastError: null }); }
+    else { failed += 1; updated.push({ ...row, failures: row.failures + 1, lastError: describeFailure(result) }); }
+  }
+  for (const row of deleteRows) {
+    const result = byKey.get(`delete:${row.id}`);
+    if (result?.ok === true) { succeeded += 1; updated.push({ ...row, ackHash: null, deleteApproved: false, leftScopeAt: null, failures: 0, lastError: null }); }
+    else { failed += 1; updated.push({ ...row, failures: row.failures + 1, lastError: describeFailure(result) }); }
+  }
+  await deps.ledger.put(message.destination, message.source, message.kind, updated);
+  await markHealthy(deps.health, message.destination, now());
+  if (failed > 0) logger.warn('upload.itemsFailed', { failed, succeeded });
+  logger.info('upload.done', { sent: upsertRows.length + deleteRows.length, succeeded, failed, skipped });
+  return { sent: upsertRows.length + deleteRows.length, succeeded, failed, skipped };
+}
+
+function describeFailure(result: DestinationItemResult | undefined): string {
+  if (result === undefined) return 'no result returned for this item';
+  return `${result.status}${result.error !== undefined ? `: ${result.error}` : ''}`.slice(0, 500);
+}
+
+async function markUnhealthy(store: DestinationHealthStore, destination: string, reason: string, now: Date): Promise<void> {
+  const before = await store.get(destination);
+  const consecutiveFailures = (before?.healthy === false ? before.consecutiveFailures : 0) + 1;
+  const health: DestinationHealth = {
+    destination, healthy: false, consecutiveFailures, lastError: reason.slice(0, 500),
+    retryAfter: new Date(now.getTime() + quarantineDelayInMs(consecutiveFailures)).toISOString(),
+    changedAt: now.toISOString(),
+  };
+  await store.put(health);
+}
+
+async function markHealthy(store: DestinationHealthStore, destination: string, now: Date): Promise<void> {
+  const before = await store.get(destination);
+  if (before === undefined || !before.healthy) {
+    await store.put({ destination, healthy: true, consecutiveFailures: 0, lastError: null, retryAfter: null, changedAt: now.toISOString() });
+  }
+}

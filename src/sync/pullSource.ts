@@ -1,0 +1,237 @@
+/**
+ * One pull of one Entra source into the mirror: users, then groups, each a delta round that is
+ * resumable page by page.
+ *
+ * Durability order, per page: write the page's objects to the mirror, then checkpoint the page's
+ * nextLink. The deltaLink that ends a round is saved only after every page of that round is
+ * written (and, for a full round, after the sweep). A crash anywhere replays at most one page,
+ * and every mirror write is an idempotent upsert, so a replay changes nothing.
+ *
+ * Deletions from absence (the sweep) happen only after a full round has read its last page: a
+ * round that fails or times out part-way never marks anything removed.
+ */
+import { randomUUID } from 'node:crypto';
+import type { DeltaPage, DirectoryKind, GroupChange, UserChange } from './directory';
+import type { Logger } from './logger';
+import { errorFields } from './logger';
+import type {
+  ApplyCounts, CursorStore, DeltaCursor, DeltaRound, DirectoryReader, HeldLock, LockStore, MirrorStore,
+} from './ports';
+
+/** Thrown by a DirectoryReader when Graph no longer knows the delta/skip token (HTTP 410, 7-day lifetime). */
+export function isDeltaTokenExpired(error: unknown): boolean {
+  return error instanceof Error && error.name === 'DeltaTokenExpiredError';
+}
+
+export interface PullDependencies {
+  reader: DirectoryReader;
+  mirror: MirrorStore;
+  cursors: CursorStore;
+  locks: LockStore;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export interface PullOptions {
+  /** Start full rounds even when a deltaLink is stored (the CLI's --full, the reconcile). */
+  forceFull?: boolean;
+  /** A full round is forced when the last completed one is older than this. */
+  fullReconcileHours: number;
+  /** Stop after the page in progress once this time (ms since epoch) has passed; the round resumes next time. */
+  deadlineAt?: number;
+  /** Who holds the source lock (instance + run id), for diagnosis. */
+  holder: string;
+  lockTtlInMs?: number;
+  onPage?: (progress: PageProgress) => void;
+}
+
+export interface PageProgress {
+  source: string;
+  kind: DirectoryKind;
+  roundKind: DeltaRound['kind'];
+  page: number;
+  objects: number;
+}
+
+export interface KindPullSummary extends ApplyCounts {
+  roundKind: DeltaRound['kind'];
+  /** Pages applied in this pull (a resumed round counts only the new ones). */
+  pages: number;
+  resumed: boolean;
+  /** Full rounds: objects marked removed because the round did not see them. */
+  swept: number;
+  edgesAdded: number;
+  edgesRemoved: number;
+  /** True when the round reached its deltaLink in this pull. */
+  completed: boolean;
+  /** True when an expired delta token forced a restart as a full round. */
+  restartedAfterExpiry: boolean;
+}
+
+export type PullStatus = 'completed' | 'partial' | 'locked';
+
+export interface PullSummary {
+  source: string;
+  status: PullStatus;
+  users?: KindPullSummary;
+  groups?: KindPullSummary;
+  seconds: number;
+}
+
+const EMPTY_CURSOR: DeltaCursor = {
+  nextLink: null, deltaLink: null, round: null, lastFullRoundCompletedAt: null, lastRoundCompletedAt: null,
+};
+
+interface RoundPlan {
+  round: DeltaRound;
+  link: string | undefined;
+  resumed: boolean;
+}
+
+/** Decides where the next round of one kind starts. Pure, so the decision table is unit-tested. */
+export function planRound(cursor: DeltaCursor, options: { forceFull: boolean; fullReconcileHours: number; now: Date; newRoundId: string }): RoundPlan {
+  const startedAt = options.now.toISOString();
+  if (cursor.nextLink !== null && cursor.round !== null && !(options.forceFull && cursor.round.kind === 'incremental')) {
+    return { round: cursor.round, link: cursor.nextLink, resumed: true };
+  }
+  const lastFull = cursor.lastFullRoundCompletedAt === null ? undefined : Date.parse(cursor.lastFullRoundCompletedAt);
+  const reconcileDue = lastFull === undefined || options.now.getTime() - lastFull >= options.fullReconcileHours * 3_600_000;
+  if (options.forceFull || cursor.deltaLink === null || reconcileDue) {
+    return { round: { id: options.newRoundId, kind: 'full', startedAt, pages: 0 }, link: undefined, resumed: false };
+  }
+  return { round: { id: options.newRoundId, kind: 'incremental', startedAt, pages: 0 }, link: cursor.deltaLink, resumed: false };
+}
+
+type Applier<TChange> = (changes: TChange[], fullRoundId: string | undefined) => Promise<ApplyCounts & { edgesAdded?: number; edgesRemoved?: number }>;
+
+class DeadlineReached extends Error {
+  override readonly name = 'DeadlineReached';
+}
+
+async function pullKind<TChange>(
+  kind: DirectoryKind,
+  source: string,
+  deps: PullDependencies,
+  options: PullOptions,
+  lock: HeldLock,
+  read: (link: string | undefined) => AsyncIterable<DeltaPage<TChange>>,
+  apply: Applier<TChange>,
+  sweep: (roundId: string) => Promise<number>,
+): Promise<KindPullSummary> {
+  const now = deps.now ?? (() => new Date());
+  const logger = deps.logger.child({ kind });
+  let restartedAfterExpiry = false;
+  const summary: KindPullSummary = {
+    roundKind: 'incremental', pages: 0, resumed: false, swept: 0, added: 0, changed: 0, unchanged: 0, removed: 0,
+    edgesAdded: 0, edgesRemoved: 0, completed: false, restartedAfterExpiry: false,
+  };
+
+  // At most two attempts: the stored link, then (if Graph says it expired) a full round from scratch.
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    const cursor = (await deps.cursors.get(source, kind)) ?? EMPTY_CURSOR;
+    const plan = planRound(cursor, {
+      forceFull: (options.forceFull ?? false) || restartedAfterExpiry,
+      fullReconcileHours: options.fullReconcileHours,
+      now: now(),
+      newRoundId: randomUUID(),
+    });
+    const round = { ...plan.round };
+    summary.roundKind = round.kind;
+    summary.resumed = plan.resumed;
+    logger.info('round.start', { roundId: round.id, roundKind: round.kind, resumed: plan.resumed, resumedAtPage: plan.resumed ? round.pages : undefined });
+    try {
+      for await (const page of read(plan.link)) {
+        const counts = await apply(page.changes, round.kind === 'full' ? round.id : undefined);
+        summary.added += counts.added;
+        summary.changed += counts.changed;
+        summary.unchanged += counts.unchanged;
+        summary.removed += counts.removed;
+        summary.edgesAdded += counts.edgesAdded ?? 0;
+        summary.edgesRemoved += counts.edgesRemoved ?? 0;
+        summary.pages += 1;
+        round.pages += 1;
+        options.onPage?.({ source, kind, roundKind: round.kind, page: round.pages, objects: page.changes.length });
+
+        if (page.deltaLink !== undefined) {
+          if (round.kind === 'full') summary.swept = await sweep(round.id);
+          const completedAt = now().toISOString();
+          await deps.cursors.put(source, kind, {
+            nextLink: null,
+            deltaLink: page.deltaLink,
+            round: null,
+            lastFullRoundCompletedAt: round.kind === 'full' ? completedAt : cursor.lastFullRoundCompletedAt,
+            lastRoundCompletedAt: completedAt,
+          });
+          summary.completed = true;
+          logger.info('round.completed', { roundId: round.id, roundKind: round.kind, pages: round.pages, swept: summary.swept });
+        } else if (page.nextLink !== undefined) {
+          await deps.cursors.put(source, kind, { ...cursor, nextLink: page.nextLink, round });
+        }
+        await lock.renew();
+        if (!summary.completed && options.deadlineAt !== undefined && Date.now() >= options.deadlineAt) {
+          throw new DeadlineReached();
+        }
+      }
+      if (!summary.completed) {
+        // A reader must end a round with a deltaLink; ending without one is a broken read, not an empty tenant.
+        throw new Error(`The ${kind} delta round of source ${source} ended without a deltaLink; nothing was swept, the round resumes next time`);
+      }
+      summary.restartedAfterExpiry = restartedAfterExpiry;
+      return summary;
+    } catch (error) {
+      if (error instanceof DeadlineReached) {
+        logger.info('round.paused', { roundId: round.id, pages: round.pages, reason: 'deadline' });
+        summary.restartedAfterExpiry = restartedAfterExpiry;
+        return summary;
+      }
+      if (isDeltaTokenExpired(error) && attempt === 0) {
+        logger.warn('round.tokenExpired', { roundId: round.id, roundKind: round.kind, action: 'starting a full round' });
+        await deps.cursors.put(source, kind, { ...cursor, nextLink: null, deltaLink: null, round: null });
+        restartedAfterExpiry = true;
+        continue;
+      }
+      logger.error('round.failed', { roundId: round.id, pages: round.pages, ...errorFields(error) });
+      throw error;
+    }
+  }
+  throw new Error(`The ${kind} delta token of source ${source} expired twice in one pull`);
+}
+
+export class SourceLockedError extends Error {
+  override readonly name = 'SourceLockedError';
+}
+
+/**
+ * Pulls users and groups of one source. Returns status `locked` when another instance holds
+ * the source, `partial` when the deadline stopped a round (it resumes next time).
+ */
+export async function pullSource(source: string, deps: PullDependencies, options: PullOptions): Promise<PullSummary> {
+  const started = Date.now();
+  const logger = deps.logger.child({ source });
+  const lock = await deps.locks.tryAcquire(`pull|${source}`, options.holder, options.lockTtlInMs ?? 5 * 60_000);
+  if (lock === undefined) {
+    logger.info('pull.skipped', { reason: 'another instance is pulling this source' });
+    return { source, status: 'locked', seconds: 0 };
+  }
+  const kindDeps = { ...deps, logger };
+  try {
+    const users = await pullKind<UserChange>(
+      'users', source, kindDeps, options, lock,
+      (link) => deps.reader.readUsers(link),
+      (changes, fullRoundId) => deps.mirror.applyUserChanges(source, changes, { fullRoundId }),
+      (roundId) => deps.mirror.sweepUsers(source, roundId),
+    );
+    if (!users.completed) {
+      return { source, status: 'partial', users, seconds: (Date.now() - started) / 1000 };
+    }
+    const groups = await pullKind<GroupChange>(
+      'groups', source, kindDeps, options, lock,
+      (link) => deps.reader.readGroups(link),
+      (changes, fullRoundId) => deps.mirror.applyGroupChanges(source, changes, { fullRoundId }),
+      async (roundId) => (await deps.mirror.sweepGroups(source, roundId)).groups,
+    );
+    return { source, status: groups.completed ? 'completed' : 'partial', users, groups, seconds: (Date.now() - started) / 1000 };
+  } finally {
+    await lock.release();
+  }
+}

@@ -1,0 +1,531 @@
+/**
+ * An in-memory Entra tenant for the fake Graph: users, groups, direct memberships, managers, and a change
+ * log (every mutation appends entries with a sequence number) from which delta rounds are computed.
+ * Node built-ins only: the product's `npm run demo` loads this file too.
+ */
+
+export const EXTENSION_ATTRIBUTE_NAMES = Array.from({ length: 15 }, (_, i) => `extensionAttribute${i + 1}`);
+
+/** A user as Graph stores it (the properties the connector selects). */
+export interface FakeUser {
+  id: string;
+  userPrincipalName: string;
+  mail: string | null;
+  displayName: string | null;
+  givenName: string | null;
+  surname: string | null;
+  jobTitle: string | null;
+  department: string | null;
+  companyName: string | null;
+  officeLocation: string | null;
+  streetAddress: string | null;
+  city: string | null;
+  state: string | null;
+  postalCode: string | null;
+  country: string | null;
+  businessPhones: string[];
+  mobilePhone: string | null;
+  faxNumber: string | null;
+  employeeId: string | null;
+  accountEnabled: boolean;
+  userType: string;
+  proxyAddresses: string[];
+  /** extensionAttribute1..15, every key present (null when unset), as Graph returns the complex type. */
+  onPremisesExtensionAttributes: Record<string, string | null>;
+  managerId: string | null;
+}
+
+export type FakeUserPatch = Partial<Omit<FakeUser, 'id' | 'managerId' | 'onPremisesExtensionAttributes'>> & {
+  onPremisesExtensionAttributes?: Record<string, string | null>;
+};
+export type FakeUserInput = FakeUserPatch & { id?: string; managerId?: string | null };
+
+export interface FakeGroup {
+  id: string;
+  displayName: string | null;
+  mail: string | null;
+  description: string | null;
+}
+export type FakeGroupPatch = Partial<Omit<FakeGroup, 'id'>>;
+export type FakeGroupInput = FakeGroupPatch & { id?: string };
+
+export type ObjectState = 'active' | 'softDeleted';
+export type MemberKind = 'user' | 'group';
+
+/** One entry of the change log. `properties` are Graph property names (incl. `manager`). */
+export type ChangeEntry =
+  | { seq: number; type: 'user'; id: string; op: 'created' | 'updated' | 'softDeleted' | 'restored' | 'hardDeleted'; properties?: string[]; previousManagerId?: string | null }
+  | { seq: number; type: 'group'; id: string; op: 'created' | 'updated' | 'softDeleted' | 'restored' | 'hardDeleted'; properties?: string[] }
+  | { seq: number; type: 'member'; groupId: string; memberId: string; memberKind: MemberKind; removed: boolean };
+
+type ChangeEntryInput = ChangeEntry extends infer E ? (E extends ChangeEntry ? Omit<E, 'seq'> : never) : never;
+
+export interface GenerateOptions {
+  users: number;
+  groups: number;
+  /** Length of the longest chain of nested groups (group in group in group ...). Default 2. */
+  nestingDepth?: number;
+  seed?: number;
+  /** Share of users that are guests (userType Guest). Default 0.05. */
+  guestShare?: number;
+  /** Share of users with accountEnabled false. Default 0.03. */
+  disabledShare?: number;
+}
+
+const USER_SCALAR_KEYS = [
+  'userPrincipalName', 'mail', 'displayName', 'givenName', 'surname', 'jobTitle', 'department', 'companyName',
+  'officeLocation', 'streetAddress', 'city', 'state', 'postalCode', 'country', 'mobilePhone', 'faxNumber',
+  'employeeId', 'accountEnabled', 'userType',
+] as const;
+const USER_LIST_KEYS = ['businessPhones', 'proxyAddresses'] as const;
+const GROUP_KEYS = ['displayName', 'mail', 'description'] as const;
+
+/** Deterministic PRNG (mulberry32) so a seed always yields the same tenant. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function guidFrom(random: () => number): string {
+  const hex = (digits: number) => {
+    let out = '';
+    for (let i = 0; i < digits; i++) out += Math.floor(random() * 16).toString(16);
+    return out;
+  };
+  return `${hex(8)}-${hex(4)}-4${hex(3)}-${'89ab'[Math.floor(random() * 4)] ?? '8'}${hex(3)}-${hex(12)}`;
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export class FakeTenant {
+  private readonly users = new Map<string, { data: FakeUser; state: ObjectState }>();
+  private readonly groups = new Map<string, { data: FakeGroup; state: ObjectState }>();
+  /** groupId → memberId → kind (direct members; kept while a member is soft-deleted, for restore). */
+  private readonly members = new Map<string, Map<string, MemberKind>>();
+  /** memberId → groups it is a direct member of. */
+  private readonly memberOf = new Map<string, Set<string>>();
+  private readonly log: ChangeEntry[] = [];
+  private seq = 0;
+  private readonly idRandom: () => number;
+  private counter = 0;
+
+  constructor(options: { seed?: number; domain?: string } = {}) {
+    this.idRandom = seededRandom(options.seed ?? 1);
+    this.domain = options.domain ?? 'contoso.example';
+  }
+
+  readonly domain: string;
+
+  /** The sequence number of the latest change (0 when nothing happened yet). */
+  get sequence(): number {
+    return this.seq;
+  }
+
+  /** Entries with seq in (afterSeq, upToSeq], in order. */
+  changesBetween(afterSeq: number, upToSeq: number): ChangeEntry[] {
+    // Sequence numbers are dense and start at 1, so entry n sits at index n - 1.
+    return this.log.slice(Math.max(0, afterSeq), Math.max(0, upToSeq));
+  }
+
+  // ---- reads -------------------------------------------------------------------------------------
+
+  getUser(id: string): FakeUser | undefined {
+    const entry = this.users.get(id);
+    return entry ? structuredClone(entry.data) : undefined;
+  }
+
+  userState(id: string): ObjectState | 'hardDeleted' {
+    return this.users.get(id)?.state ?? 'hardDeleted';
+  }
+
+  groupState(id: string): ObjectState | 'hardDeleted' {
+    return this.groups.get(id)?.state ?? 'hardDeleted';
+  }
+
+  getGroup(id: string): FakeGroup | undefined {
+    const entry = this.groups.get(id);
+    return entry ? { ...entry.data } : undefined;
+  }
+
+  /** Live (not soft-deleted) users, in creation order. The returned objects are the tenant's own: do not modify. */
+  activeUsers(): FakeUser[] {
+    const result: FakeUser[] = [];
+    for (const entry of this.users.values()) if (entry.state === 'active') result.push(entry.data);
+    return result;
+  }
+
+  activeGroups(): FakeGroup[] {
+    const result: FakeGroup[] = [];
+    for (const entry of this.groups.values()) if (entry.state === 'active') result.push(entry.data);
+    return result;
+  }
+
+  /** Read-only view of a user for rendering (no copy). */
+  peekUser(id: string): FakeUser | undefined {
+    return this.users.get(id)?.data;
+  }
+
+  peekGroup(id: string): FakeGroup | undefined {
+    return this.groups.get(id)?.data;
+  }
+
+  /** Direct members whose object is live, as Graph lists them. */
+  activeMembersOf(groupId: string): { id: string; kind: MemberKind }[] {
+    const result: { id: string; kind: MemberKind }[] = [];
+    for (const [id, kind] of this.members.get(groupId) ?? []) {
+      const state = kind === 'user' ? this.users.get(id)?.state : this.groups.get(id)?.state;
+      if (state === 'active') result.push({ id, kind });
+    }
+    return result;
+  }
+
+  // ---- users -------------------------------------------------------------------------------------
+
+  addUser(input: FakeUserInput = {}): FakeUser {
+    const n = ++this.counter;
+    const id = input.id ?? guidFrom(this.idRandom);
+    if (this.users.has(id) || this.groups.has(id)) throw new Error(`object ${id} already exists`);
+    const given = input.givenName ?? `Given${n}`;
+    const surname = input.surname ?? `Surname${n}`;
+    const upn = input.userPrincipalName ?? `user${n}@${this.domain}`;
+    const user: FakeUser = {
+      id,
+      userPrincipalName: upn,
+      mail: upn,
+      displayName: `${given} ${surname}`,
+      givenName: given,
+      surname,
+      jobTitle: null,
+      department: null,
+      companyName: null,
+      officeLocation: null,
+      streetAddress: null,
+      city: null,
+      state: null,
+      postalCode: null,
+      country: null,
+      businessPhones: [],
+      mobilePhone: null,
+      faxNumber: null,
+      employeeId: null,
+      accountEnabled: true,
+      userType: 'Member',
+      proxyAddresses: [`SMTP:${upn}`],
+      onPremisesExtensionAttributes: Object.fromEntries(EXTENSION_ATTRIBUTE_NAMES.map((name) => [name, null])),
+      managerId: null,
+    };
+    this.assignUserFields(user, input);
+    if (input.managerId) this.requireUser(input.managerId);
+    user.managerId = input.managerId ?? null;
+    this.users.set(id, { data: user, state: 'active' });
+    this.append({ type: 'user', id, op: 'created' });
+    return structuredClone(user);
+  }
+
+  /** Changes only the given properties; logs those whose value actually changed. */
+  updateUser(id: string, patch: FakeUserPatch): void {
+    const user = this.requireUser(id).data;
+    const before = structuredClone(user);
+    this.assignUserFields(user, patch);
+    const changed: string[] = [];
+    for (const key of [...USER_SCALAR_KEYS, ...USER_LIST_KEYS, 'onPremisesExtensionAttributes'] as const) {
+      if (!sameValue(before[key], user[key])) changed.push(key);
+    }
+    if (changed.length > 0) this.append({ type: 'user', id, op: 'updated', properties: changed });
+  }
+
+  setManager(userId: string, managerId: string | null): void {
+    const user = this.requireUser(userId).data;
+    if (managerId !== null) {
+      if (managerId === userId) throw new Error('a user cannot be their own manager');
+      this.requireUser(managerId);
+    }
+    if (user.managerId === managerId) return;
+    const previousManagerId = user.managerId;
+    user.managerId = managerId;
+    this.append({ type: 'user', id: userId, op: 'updated', properties: ['manager'], previousManagerId });
+  }
+
+  /** Deleted to the recycle bin: delta reports `@removed: { reason: 'changed' }`; memberships hidden until restore. */
+  softDeleteUser(id: string): void {
+    const entry = this.requireUser(id);
+    if (entry.state === 'softDeleted') return;
+    entry.state = 'softDeleted';
+    this.append({ type: 'user', id, op: 'softDeleted' });
+    for (const groupId of this.memberOf.get(id) ?? []) {
+      this.append({ type: 'member', groupId, memberId: id, memberKind: 'user', removed: true });
+    }
+  }
+
+  restoreUser(id: string): void {
+    const entry = this.requireUser(id);
+    if (entry.state === 'active') return;
+    entry.state = 'active';
+    this.append({ type: 'user', id, op: 'restored' });
+    for (const groupId of this.memberOf.get(id) ?? []) {
+      this.append({ type: 'member', groupId, memberId: id, memberKind: 'user', removed: false });
+    }
+  }
+
+  /** Gone for good: delta reports `@removed: { reason: 'deleted' }`; memberships and manager links go too. */
+  hardDeleteUser(id: string): void {
+    this.requireUser(id);
+    for (const groupId of [...(this.memberOf.get(id) ?? [])]) this.removeMember(groupId, id);
+    for (const entry of this.users.values()) {
+      if (entry.data.managerId === id) this.setManager(entry.data.id, null);
+    }
+    this.users.delete(id);
+    this.memberOf.delete(id);
+    this.append({ type: 'user', id, op: 'hardDeleted' });
+  }
+
+  // ---- groups ------------------------------------------------------------------------------------
+
+  addGroup(input: FakeGroupInput = {}): FakeGroup {
+    const n = ++this.counter;
+    const id = input.id ?? guidFrom(this.idRandom);
+    if (this.users.has(id) || this.groups.has(id)) throw new Error(`object ${id} already exists`);
+    const group: FakeGroup = {
+      id,
+      displayName: input.displayName !== undefined ? input.displayName : `Group ${n}`,
+      mail: input.mail !== undefined ? input.mail : null,
+      description: input.description !== undefined ? input.description : null,
+    };
+    this.groups.set(id, { data: group, state: 'active' });
+    this.members.set(id, new Map());
+    this.append({ type: 'group', id, op: 'created' });
+    return { ...group };
+  }
+
+  updateGroup(id: string, patch: FakeGroupPatch): void {
+    const group = this.requireGroup(id).data;
+    const changed: string[] = [];
+    for (const key of GROUP_KEYS) {
+      const value = patch[key];
+      if (value === undefined || group[key] === value) continue;
+      group[key] = value;
+      changed.push(key);
+    }
+    if (changed.length > 0) this.append({ type: 'group', id, op: 'updated', properties: changed });
+  }
+
+  /** Hard delete by default (`@removed: deleted`); `{ soft: true }` is the recycle bin (`changed`), e.g. a Microsoft 365 group. */
+  deleteGroup(id: string, options: { soft?: boolean } = {}): void {
+    const entry = this.requireGroup(id);
+    if (options.soft) {
+      if (entry.state === 'softDeleted') return;
+      entry.state = 'softDeleted';
+      this.append({ type: 'group', id, op: 'softDeleted' });
+      for (const parentId of this.memberOf.get(id) ?? []) {
+        this.append({ type: 'member', groupId: parentId, memberId: id, memberKind: 'group', removed: true });
+      }
+      return;
+    }
+    for (const parentId of [...(this.memberOf.get(id) ?? [])]) this.removeMember(parentId, id);
+    for (const memberId of this.members.get(id)?.keys() ?? []) this.memberOf.get(memberId)?.delete(id);
+    this.members.delete(id);
+    this.memberOf.delete(id);
+    this.groups.delete(id);
+    this.append({ type: 'group', id, op: 'hardDeleted' });
+  }
+
+  restoreGroup(id: string): void {
+    const entry = this.requireGroup(id);
+    if (entry.state === 'active') return;
+    entry.state = 'active';
+    this.append({ type: 'group', id, op: 'restored' });
+    for (const parentId of this.memberOf.get(id) ?? []) {
+      this.append({ type: 'member', groupId: parentId, memberId: id, memberKind: 'group', removed: false });
+    }
+  }
+
+  /** Adds a direct member (a user or a group); no-op when already a member. */
+  addMember(groupId: string, memberId: string): void {
+    this.requireGroup(groupId);
+    const memberKind = this.kindOf(memberId);
+    if (memberKind === 'group' && this.reaches(memberId, groupId)) throw new Error('membership would create a cycle');
+    const groupMembers = this.members.get(groupId);
+    if (!groupMembers || groupMembers.has(memberId)) return;
+    groupMembers.set(memberId, memberKind);
+    let parents = this.memberOf.get(memberId);
+    if (!parents) this.memberOf.set(memberId, (parents = new Set()));
+    parents.add(groupId);
+    this.append({ type: 'member', groupId, memberId, memberKind, removed: false });
+  }
+
+  removeMember(groupId: string, memberId: string): void {
+    const groupMembers = this.members.get(groupId);
+    const memberKind = groupMembers?.get(memberId);
+    if (!groupMembers || memberKind === undefined) return;
+    groupMembers.delete(memberId);
+    this.memberOf.get(memberId)?.delete(groupId);
+    this.append({ type: 'member', groupId, memberId, memberKind, removed: true });
+  }
+
+  // ---- generation --------------------------------------------------------------------------------
+
+  /**
+   * Adds a deterministic, realistic tenant: departments with a manager tree, a few guests and disabled
+   * accounts, one group per department, a chain of nested groups `nestingDepth` deep, and extra groups.
+   */
+  generate(options: GenerateOptions): { userIds: string[]; groupIds: string[] } {
+    const random = seededRandom(options.seed ?? 42);
+    const pick = <T>(items: readonly T[]): T => {
+      const item = items[Math.floor(random() * items.length)];
+      if (item === undefined) throw new Error('pick from an empty list');
+      return item;
+    };
+    const givenNames = ['Ada', 'Ben', 'Chloé', 'Dmitri', 'Elif', 'Farah', 'Göran', 'Hana', 'Ines', 'Jonas', 'Kenji', 'Lea', 'Mateo', 'Noor', 'Oskar', 'Priya', 'Quinn', 'Rosa', 'Søren', 'Tariq', 'Uma', 'Viktor', 'Wen', 'Ximena', 'Yusuf', 'Zoë'];
+    const surnames = ['Adler', 'Brandt', 'Costa', 'Dubois', 'Eriksen', 'Fischer', 'García', 'Hoffmann', 'Ivanova', 'Jansen', 'Kowalski', 'Lindqvist', 'Müller', 'Nakamura', 'O’Brien', 'Petrov', 'Rossi', 'Schmidt', 'Tanaka', 'Urban', 'Vogel', 'Weber', 'Yilmaz', 'Zimmermann'];
+    const departments = ['Sales', 'Marketing', 'Engineering', 'Finance', 'Legal', 'Operations', 'Support', 'HR'];
+    const titles = ['Associate', 'Specialist', 'Senior Specialist', 'Lead', 'Manager', 'Director'];
+    const offices = [
+      { office: 'Berlin HQ', street: 'Friedrichstraße 100', city: 'Berlin', state: 'BE', postalCode: '10117', country: 'DE' },
+      { office: 'London', street: '1 King William St', city: 'London', state: null, postalCode: 'EC4N 7AR', country: 'GB' },
+      { office: 'Seattle', street: '400 Broad St', city: 'Seattle', state: 'WA', postalCode: '98109', country: 'US' },
+    ];
+    const guestShare = options.guestShare ?? 0.05;
+    const disabledShare = options.disabledShare ?? 0.03;
+
+    const userIds: string[] = [];
+    const byDepartment = new Map<string, string[]>();
+    for (let i = 0; i < options.users; i++) {
+      const given = pick(givenNames);
+      const surname = pick(surnames);
+      const department = pick(departments);
+      const place = pick(offices);
+      const guest = random() < guestShare;
+      const n = this.counter + 1;
+      const local = `${given}.${surname}.${n}`.toLowerCase().normalize('NFD').replace(/[^a-z0-9.]/g, '');
+      const mail = guest ? `${local}@partner.example` : `${local}@${this.domain}`;
+      const upn = guest ? `${local}_partner.example#EXT#@${this.domain}` : mail;
+      let colleagues = byDepartment.get(department);
+      if (!colleagues) byDepartment.set(department, (colleagues = []));
+      // Managers come from the first eighth of a department, so the tree is a few levels deep.
+      const managerId = colleagues.length > 0 && !guest ? (colleagues[Math.floor(random() * (1 + Math.floor(colleagues.length / 8)))] ?? null) : null;
+      const user = this.addUser({
+        givenName: given,
+        surname,
+        displayName: `${given} ${surname}`,
+        userPrincipalName: upn,
+        mail,
+        jobTitle: guest ? null : `${pick(titles)}, ${department}`,
+        department: guest ? null : department,
+        companyName: guest ? 'Partner Ltd' : 'Contoso',
+        officeLocation: guest ? null : place.office,
+        streetAddress: guest ? null : place.street,
+        city: guest ? null : place.city,
+        state: guest ? null : place.state,
+        postalCode: guest ? null : place.postalCode,
+        country: guest ? null : place.country,
+        businessPhones: guest ? [] : [`+49 30 ${String(1000000 + Math.floor(random() * 8999999))}`],
+        mobilePhone: random() < 0.6 ? `+49 170 ${String(1000000 + Math.floor(random() * 8999999))}` : null,
+        faxNumber: random() < 0.05 ? `+49 30 ${String(2000000 + Math.floor(random() * 999999))}` : null,
+        employeeId: guest ? null : String(100000 + n),
+        accountEnabled: random() >= disabledShare,
+        userType: guest ? 'Guest' : 'Member',
+        proxyAddresses: guest ? [] : [`SMTP:${mail}`, `smtp:${local}@contoso.mail.example`],
+        onPremisesExtensionAttributes: guest ? {} : { extensionAttribute1: department.toUpperCase(), extensionAttribute7: random() < 0.3 ? 'Remote' : null },
+        managerId,
+      });
+      userIds.push(user.id);
+      if (!guest) colleagues.push(user.id);
+    }
+
+    const groupIds: string[] = [];
+    const addGroup = (displayName: string, description: string) => {
+      const mailNickname = displayName.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+      const group = this.addGroup({ displayName, description, mail: `${mailNickname}@${this.domain}` });
+      groupIds.push(group.id);
+      return group.id;
+    };
+    for (const department of departments) {
+      if (groupIds.length >= options.groups) break;
+      const groupId = addGroup(`Dept ${department}`, `Everyone in ${department}`);
+      for (const userId of byDepartment.get(department) ?? []) this.addMember(groupId, userId);
+    }
+    // A chain of nested groups: level k is a member of level k-1.
+    const depth = Math.max(0, options.nestingDepth ?? 2);
+    let parentId: string | undefined;
+    for (let level = 1; level <= depth && groupIds.length < options.groups; level++) {
+      const groupId = addGroup(`Nested level ${level}`, `Nesting level ${level}`);
+      if (parentId) this.addMember(parentId, groupId);
+      for (let k = 0; k < 5 && userIds.length > 0; k++) this.addMember(groupId, pick(userIds));
+      parentId = groupId;
+    }
+    while (groupIds.length < options.groups) {
+      const groupId = addGroup(`Project ${groupIds.length + 1}`, 'Project team');
+      const size = Math.min(userIds.length, 3 + Math.floor(random() * 25));
+      for (let k = 0; k < size; k++) this.addMember(groupId, pick(userIds));
+      if (random() < 0.2 && groupIds.length > 1) {
+        const other = pick(groupIds);
+        if (other !== groupId && !this.reaches(groupId, other)) this.addMember(other, groupId);
+      }
+    }
+    return { userIds, groupIds };
+  }
+
+  // ---- internals ---------------------------------------------------------------------------------
+
+  private append(entry: ChangeEntryInput): void {
+    this.seq += 1;
+    this.log.push({ ...entry, seq: this.seq } as ChangeEntry);
+  }
+
+  private assignUserFields(user: FakeUser, patch: FakeUserPatch): void {
+    for (const key of USER_SCALAR_KEYS) {
+      const value = patch[key];
+      if (value !== undefined) (user as unknown as Record<string, unknown>)[key] = value;
+    }
+    for (const key of USER_LIST_KEYS) {
+      const value = patch[key];
+      if (value !== undefined) user[key] = [...value];
+    }
+    if (patch.onPremisesExtensionAttributes) {
+      for (const [key, value] of Object.entries(patch.onPremisesExtensionAttributes)) {
+        if (!EXTENSION_ATTRIBUTE_NAMES.includes(key)) throw new Error(`unknown extension attribute ${key}`);
+        user.onPremisesExtensionAttributes[key] = value;
+      }
+    }
+  }
+
+  private requireUser(id: string): { data: FakeUser; state: ObjectState } {
+    const entry = this.users.get(id);
+    if (!entry) throw new Error(`no user ${id} in the fake tenant`);
+    return entry;
+  }
+
+  private requireGroup(id: string): { data: FakeGroup; state: ObjectState } {
+    const entry = this.groups.get(id);
+    if (!entry) throw new Error(`no group ${id} in the fake tenant`);
+    return entry;
+  }
+
+  private kindOf(id: string): MemberKind {
+    if (this.users.has(id)) return 'user';
+    if (this.groups.has(id)) return 'group';
+    throw new Error(`no user or group ${id} in the fake tenant`);
+  }
+
+  /** Whether `to` is `from` or one of its (transitive) members. */
+  private reaches(from: string, to: string): boolean {
+    const seen = new Set<string>();
+    const stack = [from];
+    while (stack.length > 0) {
+      const current = stack.pop();
+      if (current === undefined || seen.has(current)) continue;
+      if (current === to) return true;
+      seen.add(current);
+      for (const [memberId, kind] of this.members.get(current) ?? []) if (kind === 'group') stack.push(memberId);
+    }
+    return false;
+  }
+}

@@ -1,0 +1,15 @@
+export {
+  startFakeSignature365,
+  CONTRACT_MAX_BYTES,
+  CONTRACT_MAX_ITEMS,
+  type FakeFaults,
+  type FakeGroupRecord,
+  type FakeRequestLogEntry,
+  type FakeSignature365,
+  type FakeTenant,
+  type FakeTenantOptions,
+  type FakeUserRecord,
+  type FaultMatch,
+  type FaultSpec,
+  type StartFakeSignature365Options,
+} from './fakeSignature365Server';

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import type { DeltaCursor } from '../../../src/sync/ports';
+import { TableCursorStore } from '../../../src/store/cursorStore';
+import { isolatedStorage } from '../../support/storage';
+
+async function freshCursors(): Promise<TableCursorStore> {
+  const store = new TableCursorStore(isolatedStorage());
+  await store.initialize();
+  return store;
+}
+
+describe('TableCursorStore', () => {
+  it('returns undefined for a source it has no cursor for', async () => {
+    const store = await freshCursors();
+    expect(await store.get('contoso', 'users')).toBeUndefined();
+  });
+
+  it('round-trips a cursor with a long link, per source and kind, and put overwrites', async () => {
+    const store = await freshCursors();
+    const longLink = `https://graph.microsoft.com/v1.0/users/delta?$skiptoken=${'a1B2'.repeat(2_000)}`;
+    const midRound: DeltaCursor = {
+      nextLink: longLink,
+      deltaLink: null,
+      round: { id: 'round-3', kind: 'full', startedAt: '2030-01-01T00:00:00.000Z', pages: 12 },
+      lastFullRoundCompletedAt: null,
+      lastRoundCompletedAt: '2029-12-31T23:00:00.000Z',
+    };
+    const done: DeltaCursor = { ...midRound, nextLink: null, deltaLink: `${longLink}&done`, round: null };
+
+    await store.put('contoso', 'users', midRound);
+    await store.put('contoso', 'groups', done);
+    expect(await store.get('contoso', 'users')).toEqual(midRound);
+    expect(await store.get('contoso', 'groups')).toEqual(done);
+
+    await store.put('contoso', 'users', done);
+    expect(await store.get('contoso', 'users')).toEqual(done);
+    expect(await store.get('contoso2', 'users')).toBeUndefined();
+  });
+
+  it('initializes twice without failing (the table already exists)', async () => {
+    const store = await freshCursors();
+    await expect(store.initialize()).resolves.toBeUndefined();
+  });
+});

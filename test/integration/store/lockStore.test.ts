@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { TableLockStore } from '../../../src/store/lockStore';
+import { LockLostError } from '../../../src/store/errors';
+import type { StorageTarget } from '../../../src/store/storageAccount';
+import { isolatedStorage } from '../../support/storage';
+
+async function lockStore(target: StorageTarget, now?: () => Date): Promise<TableLockStore> {
+  const store = new TableLockStore(target, now === undefined ? {} : { now });
+  await store.initialize();
+  return store;
+}
+
+describe('TableLockStore', () => {
+  it('lets exactly one of several contenders acquire at once', async () => {
+    const target = isolatedStorage();
+    const stores = await Promise.all(Array.from({ length: 5 }, () => lockStore(target)));
+
+    const results = await Promise.all(stores.map((store, i) => store.tryAcquire('pull-contoso', `worker-${i}`, 60_000)));
+
+    expect(results.filter((held) => held !== undefined)).toHaveLength(1);
+  });
+
+  it('takes over an expired lease, and the old holder then loses its renew', async () => {
+    const target = isolatedStorage();
+    let clock = new Date('2030-01-01T00:00:00Z');
+    const store = await lockStore(target, () => clock);
+    const first = await store.tryAcquire('pull-contoso', 'worker-a', 30_000);
+    expect(first).toBeDefined();
+    expect(await store.tryAcquire('pull-contoso', 'worker-b', 30_000)).toBeUndefined();
+
+    clock = new Date('2030-01-01T00:00:31Z');
+    const second = await store.tryAcquire('pull-contoso', 'worker-b', 30_000);
+
+    expect(second).toBeDefined();
+    await expect(first?.renew()).rejects.toBeInstanceOf(LockLostError);
+    await expect(second?.renew()).resolves.toBeUndefined();
+    // The loser's release must not free the winner's lease.
+    await first?.release();
+    expect(await store.tryAcquire('pull-contoso', 'worker-c', 30_000)).toBeUndefined();
+  });
+
+  it('lets exactly one of several contenders take over an expired lease', async () => {
+    const target = isolatedStorage();
+    let clock = new Date('2030-01-01T00:00:00Z');
+    const stores = await Promise.all(Array.from({ length: 5 }, () => lockStore(target, () => clock)));
+    expect(await stores[0]?.tryAcquire('pull-contoso', 'worker-old', 1_000)).toBeDefined();
+    clock = new Date('2030-01-01T00:00:02Z');
+
+    const results = await Promise.all(stores.map((store, i) => store.tryAcquire('pull-contoso', `worker-${i}`, 60_000)));
+
+    expect(results.filter((held) => held !== undefined)).toHaveLength(1);
+  });
+
+  it('renews repeatedly, and after release another holder acquires at once', async () => {
+    const store = await lockStore(isolatedStorage());
+    const held = await store.tryAcquire('pull-contoso', 'worker-a', 60_000);
+    await held?.renew();
+    await held?.renew();
+    await held?.release();
+    await held?.release();
+
+    const next = await store.tryAcquire('pull-contoso', 'worker-b', 60_000);
+    expect(next).toBeDefined();
+  });
+
+  it('keeps locks of different names apart', async () => {
+    const store = await lockStore(isolatedStorage());
+    expect(await store.tryAcquire('pull-contoso', 'worker-a', 60_000)).toBeDefined();
+    expect(await store.tryAcquire('pull-fabrikam', 'worker-b', 60_000)).toBeDefined();
+  });
+});
