@@ -104,11 +104,13 @@ export interface JsonSyntaxProblem {
   reason: string;
 }
 
-class JsonStop {
+class JsonStop extends Error {
   constructor(
     readonly offset: number,
     readonly reason: string,
-  ) {}
+  ) {
+    super(reason);
+  }
 }
 
 const MAX_DEPTH = 256;

@@ -162,6 +162,7 @@ const certificateSchema = strictObject({
   SendCertificateChain: z.boolean().default(false).meta({ description: 'Send the x5c header (subject name/issuer authentication).' }),
 })
   .superRefine((value, ctx) => {
+    if (!isRecord(value as unknown)) return;
     if (value.Path === undefined && value.Pem === undefined) {
       ctx.addIssue({ code: 'custom', message: 'give the certificate as Path (a PEM file) or Pem (the PEM text)' });
     } else if (value.Path !== undefined && value.Pem !== undefined) {
@@ -171,10 +172,9 @@ const certificateSchema = strictObject({
   .meta({ oneOf: [{ required: ['Path'] }, { required: ['Pem'] }] });
 
 const managedIdentitySchema = z
-  .union([
-    z.boolean(),
-    strictObject({ ClientId: guid(HINTS.managedIdentityClientId) }),
-  ])
+  .union([z.boolean(), strictObject({ ClientId: guid(HINTS.managedIdentityClientId) })], {
+    error: 'expected true (system-assigned) or { "ClientId": "<GUID>" } (user-assigned)',
+  })
   .meta({ description: 'true: system-assigned (or user-assigned when ClientId is set); { "ClientId": "<GUID>" }: user-assigned.' });
 
 export const entraSourceSchema = strictObject({
@@ -198,13 +198,15 @@ export const entraSourceSchema = strictObject({
   }).optional(),
 })
   .superRefine((value, ctx) => {
+    if (!isRecord(value as unknown)) return;
     const chosen = AUTH_METHODS.filter((method) => value[method] !== undefined && value[method] !== false);
     const [first] = chosen;
     if (first === undefined) {
       ctx.addIssue({ code: 'custom', message: `no authentication method; set exactly one of ${AUTH_METHODS.join(', ')}` });
     } else if (chosen.length > 1) {
+      const named = `${chosen.slice(0, -1).join(', ')} and ${chosen.slice(-1).join('')}`;
       const verb = chosen.length === 2 ? 'are both set' : 'are all set';
-      ctx.addIssue({ code: 'custom', message: `${chosen.join(' and ')} ${verb}; keep exactly one of ${AUTH_METHODS.join(', ')}` });
+      ctx.addIssue({ code: 'custom', message: `${named} ${verb}; keep exactly one of ${AUTH_METHODS.join(', ')}` });
     }
     for (const method of ['ClientSecret', 'Certificate'] as const) {
       if (value[method] !== undefined && value.ClientId === undefined) {
@@ -237,6 +239,7 @@ export const destinationSchema = strictObject({
   }).default(DEFAULT_SIGNATURE365_ENDPOINT),
 })
   .superRefine((value, ctx) => {
+    if (!isRecord(value as unknown)) return;
     if (value.Token === undefined && value.ClientId === undefined) {
       ctx.addIssue({ code: 'custom', message: 'no token; set Token to the idscl_ token from Signature 365 (Integrations > Entra ID connector)' });
     } else if (value.Token !== undefined && value.ClientId !== undefined) {

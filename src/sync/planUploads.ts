@@ -91,7 +91,7 @@ export async function planSourceUploads(
   const index = await loadDirectoryIndex(deps.mirror, source);
   const scopes = resolveDestinationScopes(index, config, source);
   for (const conflict of scopes.conflicts) {
-    logger.warn('scope.conflict', { userId: conflict.userId, destinations: conflict.destinations, mappings: conflict.mappingIndexes, policy: config.options.onConflict });
+    logger.info('scope.conflict', { userId: conflict.userId, destinations: conflict.destinations, mappings: conflict.mappingIndexes, policy: config.options.onConflict });
   }
 
   const summaries: DestinationPlanSummary[] = [];

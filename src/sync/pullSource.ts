@@ -197,6 +197,19 @@ async function pullKind<TChange>(
   throw new Error(`The ${kind} delta token of source ${source} expired twice in one pull`);
 }
 
+/**
+ * Graph sends manager@delta in a full round only for users who have a manager. In a full round
+ * every user is complete, so a missing manager means "none": say so, or a manager removed while
+ * the delta token was expired would stay in the mirror forever.
+ */
+function withManagerStated(changes: UserChange[]): UserChange[] {
+  return changes.map((change) =>
+    change.kind === 'upsert' && !('managerId' in change.attributes)
+      ? { ...change, attributes: { ...change.attributes, managerId: null } }
+      : change,
+  );
+}
+
 export class SourceLockedError extends Error {
   override readonly name = 'SourceLockedError';
 }
@@ -218,7 +231,7 @@ export async function pullSource(source: string, deps: PullDependencies, options
     const users = await pullKind<UserChange>(
       'users', source, kindDeps, options, lock,
       (link) => deps.reader.readUsers(link),
-      (changes, fullRoundId) => deps.mirror.applyUserChanges(source, changes, { fullRoundId }),
+      (changes, fullRoundId) => deps.mirror.applyUserChanges(source, fullRoundId === undefined ? changes : withManagerStated(changes), { fullRoundId }),
       (roundId) => deps.mirror.sweepUsers(source, roundId),
     );
     if (!users.completed) {

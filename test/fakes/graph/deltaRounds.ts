@@ -10,7 +10,7 @@
  * Tokens are opaque base64url; they expire with `expireAll()` or after `maxTokenAgeInMs`.
  */
 import { randomUUID } from 'node:crypto';
-import type { ChangeEntry, FakeGroup, FakeTenant, FakeUser, MemberKind } from './fakeTenant';
+import type { FakeGroup, FakeTenant, FakeUser, MemberKind } from './fakeTenant';
 
 export type DeltaKind = 'users' | 'groups';
 type Item = Record<string, unknown>;
@@ -284,7 +284,7 @@ export class DeltaRounds {
       if (!state) touched.set(id, (state = { whole: false, properties: new Set(), members: new Map() }));
       return state;
     };
-    for (const entry of this.tenant.changesBetween(sinceSeq, endSeq) as ChangeEntry[]) {
+    for (const entry of this.tenant.changesBetween(sinceSeq, endSeq)) {
       if (entry.type === 'group') {
         const state = touch(entry.id);
         if (entry.op === 'created' || entry.op === 'restored') state.whole = true;

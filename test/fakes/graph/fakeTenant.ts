@@ -477,7 +477,7 @@ export class FakeTenant {
 
   private append(entry: ChangeEntryInput): void {
     this.seq += 1;
-    this.log.push({ ...entry, seq: this.seq } as ChangeEntry);
+    this.log.push({ ...entry, seq: this.seq });
   }
 
   private assignUserFields(user: FakeUser, patch: FakeUserPatch): void {

@@ -278,7 +278,8 @@ describe('HttpDestinationClient against the fake Signature 365 over HTTPS', () =
     const error = await c.sendUsers(SOURCE, { upserts: [s365User()], deletes: [] }).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(DestinationAuthError);
-    expect(error).toMatchObject({ status: 401, destination: 'Tenant1' });
+    // The engine recognises it by name (src/sync/processUpload.ts), so the name is part of the API.
+    expect(error).toMatchObject({ name: 'DestinationAuthError', status: 401, destination: 'Tenant1' });
     expect(fake.requests).toHaveLength(1);
     const auth = error as DestinationAuthError;
     for (const text of [String(auth), JSON.stringify(auth), auth.stack ?? '', inspect(auth), auth.message,

@@ -140,6 +140,16 @@ describe('config errors: authentication', () => {
     ]);
   });
 
+  it('explains the two forms of ManagedIdentity', () => {
+    expect(issuesOf(config({ EntraId: { Default: { TenantId: TENANT_ID, ManagedIdentity: 'yes' } } }))).toEqual([
+      { path: 'EntraId.Default.ManagedIdentity', message: 'expected true (system-assigned) or { "ClientId": "<GUID>" } (user-assigned)' },
+    ]);
+  });
+
+  it('reports a source that is not an object once', () => {
+    expect(issuesOf(config({ EntraId: { Default: 'contoso' } }))).toEqual([{ path: 'EntraId.Default', message: 'expected an object, found a string' }]);
+  });
+
   it('requires ClientId with a client secret', () => {
     expect(issuesOf(config({ EntraId: { Default: { TenantId: TENANT_ID, ClientSecret: CLIENT_SECRET } } }))).toEqual([
       { path: 'EntraId.Default.ClientId', message: "required with ClientSecret; use the Application (client) ID from the app registration's Overview page" },

@@ -1,0 +1,151 @@
+/**
+ * `npm run demo`: the whole pipeline on one machine with nothing configured. An in-memory Azurite,
+ * the simulated Entra tenant (test/fakes/graph) and two simulated Signature 365 tenants
+ * (test/fakes/signature365) on loopback HTTPS; a full sync, a few directory changes, an
+ * incremental sync, and a check that each tenant holds exactly who it should.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { resolveConfig } from '../config/resolve';
+import { startFakeGraph } from '../../test/fakes/graph';
+import { startFakeSignature365, type FakeSignature365 } from '../../test/fakes/signature365';
+import { registerConfigSecrets } from '../setup/configSecrets';
+import { startEmbeddedAzurite } from '../setup/embeddedAzurite';
+import { createLogger, parseLogLevel } from '../setup/logging';
+import { createRuntime } from '../setup/runtime';
+import { processScrubber } from '../setup/secretScrubber';
+import { buildDemoOrganisation, expectedMembers } from './demoScenario';
+import { formatSyncSummary } from './report';
+import { syncOnce, type CliIo } from './syncCommand';
+
+const TEST_CA = resolve(__dirname, '..', '..', 'test', 'fakes', 'tls', 'ca.pem');
+const DESTINATIONS = { sales: 'ContosoSales', engineering: 'ContosoEngineering' } as const;
+
+/**
+ * The simulated services use a test CA. Node reads NODE_EXTRA_CA_CERTS only at start-up, so the
+ * demo re-runs itself once with it set: TLS stays fully verified, nothing is switched off.
+ */
+function rerunTrustingTestCa(io: CliIo): number | undefined {
+  if (io.env.NODE_EXTRA_CA_CERTS !== undefined && resolve(io.env.NODE_EXTRA_CA_CERTS) === TEST_CA) return undefined;
+  const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    env: { ...io.env, NODE_EXTRA_CA_CERTS: TEST_CA },
+    stdio: 'inherit',
+  });
+  return child.status ?? 1;
+}
+
+function heading(io: CliIo, text: string): void {
+  io.out(`\n== ${text} ==\n`);
+}
+
+function describeRound(io: CliIo, s365: FakeSignature365, since: number, sourceId: string): void {
+  for (const name of Object.values(DESTINATIONS)) {
+    const batches = s365.requests.slice(since).filter((r) => r.tenant === name && r.method === 'POST');
+    const users = batches.filter((r) => r.path.endsWith('/users/batch'));
+    const groups = batches.filter((r) => r.path.endsWith('/groups/batch'));
+    const sum = (list: typeof batches, key: 'upserts' | 'deletes') => list.reduce((n, r) => n + r[key], 0);
+    io.out(
+      `  ${name}: ${users.length} user batch(es) (${sum(users, 'upserts')} upserts, ${sum(users, 'deletes')} deletes), ` +
+        `${groups.length} group batch(es) (${sum(groups, 'upserts')} upserts); now holds ${s365.tenant(name).users(sourceId).length} users, ` +
+        `${s365.tenant(name).groups(sourceId).length} groups\n`,
+    );
+  }
+}
+
+export async function runDemo(options: { users: number }, io: CliIo): Promise<number> {
+  const rerun = rerunTrustingTestCa(io);
+  if (rerun !== undefined) return rerun;
+
+  const org = buildDemoOrganisation(options.users);
+  const graph = await startFakeGraph({ tenant: org.tenant, clientSecret: `demo-secret-${randomBytes(12).toString('hex')}` });
+  const tokens = { sales: `idscl_${randomBytes(24).toString('base64url')}`, engineering: `idscl_${randomBytes(24).toString('base64url')}` };
+  const s365 = await startFakeSignature365({
+    tenants: [
+      { name: DESTINATIONS.sales, token: tokens.sales, tenantId: '5a1e5000-0000-4000-8000-000000000001' },
+      { name: DESTINATIONS.engineering, token: tokens.engineering, tenantId: '5a1e5000-0000-4000-8000-000000000002' },
+    ],
+  });
+  const azurite = await startEmbeddedAzurite();
+  const source = graph.sourceConfig();
+  const clientSecret = source.auth.kind === 'clientSecret' ? source.auth.clientSecret : '';
+  // The config an administrator would write, pointed at the simulated services the way a
+  // national-cloud user points at theirs (AuthorityHost + GraphEndpoint, Endpoint).
+  const rawConfig = {
+    EntraId: { Default: { TenantId: graph.tenantId, ClientId: graph.clientId, ClientSecret: clientSecret, AuthorityHost: graph.authorityHost, GraphEndpoint: graph.graphEndpoint } },
+    Signature365: {
+      [DESTINATIONS.sales]: { Token: tokens.sales, Endpoint: s365.endpoint },
+      [DESTINATIONS.engineering]: { Token: tokens.engineering, Endpoint: s365.endpoint },
+    },
+    Mappings: [
+      { From: 'EntraId:Default', To: `Signature365:${DESTINATIONS.sales}`, LimitToGroups: [org.groups.allSales] },
+      { From: 'EntraId:Default', To: `Signature365:${DESTINATIONS.engineering}`, LimitToGroups: [org.groups.allEngineering] },
+    ],
+    // The demo deletes at once so the change shows; a deployment keeps the 7-day grace period.
+    Options: { DeleteAfterDays: 0 },
+  };
+  const config = resolveConfig(rawConfig, io.env);
+  registerConfigSecrets(config, processScrubber);
+  const logger = createLogger({ level: parseLogLevel(io.env.LOG_LEVEL ?? 'warn') });
+  const runtime = await createRuntime({
+    config, logger, env: io.env,
+    storage: { kind: 'connectionString', connectionString: azurite.connectionString, prefix: 'demo' },
+  });
+  try {
+    heading(io, `Simulated Entra tenant: ${org.tenant.activeUsers().length} users, ${org.tenant.activeGroups().length} groups (Sales and Engineering nested 3 deep)`);
+    io.out(`  Mappings: All Sales -> ${DESTINATIONS.sales}, All Engineering -> ${DESTINATIONS.engineering}\n`);
+
+    heading(io, 'Run 1: full sync');
+    let mark = s365.requests.length;
+    const first = await syncOnce(runtime, { logger, progressStream: io.progressStream });
+    io.out(`${processScrubber.scrub(formatSyncSummary(first.summary, first.uploads, { graph: runtime.readerFor('Default').stats().requests }))}\n`);
+    describeRound(io, s365, mark, source.tenantId);
+
+    heading(io, 'Changes in Entra ID');
+    // Index 1, not 0: the first member of each group is its manager, and the story is clearer without cascades.
+    const titleChanged = org.salesUkMembers[1];
+    const leaver = org.sreMembers[1];
+    const deleted = org.salesAmericasMembers[1];
+    const joiner = org.outsiders.find((id) => {
+      const user = org.tenant.getUser(id);
+      return user !== undefined && user.accountEnabled && user.userType === 'Member';
+    });
+    if (titleChanged === undefined || leaver === undefined || deleted === undefined || joiner === undefined) {
+      throw new Error('The demo organisation is too small for the scripted changes; run with --users 200 or more');
+    }
+    org.tenant.updateUser(titleChanged, { jobTitle: 'Senior Account Executive' });
+    io.out(`  ${org.tenant.getUser(titleChanged)?.userPrincipalName ?? titleChanged}: job title -> Senior Account Executive\n`);
+    org.tenant.removeMember(org.groups.platformSre, leaver);
+    io.out(`  ${org.tenant.getUser(leaver)?.userPrincipalName ?? leaver}: removed from Platform SRE (leaves Engineering)\n`);
+    const deletedUpn = org.tenant.getUser(deleted)?.userPrincipalName ?? deleted;
+    org.tenant.hardDeleteUser(deleted);
+    io.out(`  ${deletedUpn}: deleted\n`);
+    org.tenant.addMember(org.groups.salesUk, joiner);
+    io.out(`  ${org.tenant.getUser(joiner)?.userPrincipalName ?? joiner}: added to Sales UK (nested in Sales EMEA, in All Sales)\n`);
+
+    heading(io, 'Run 2: incremental sync');
+    mark = s365.requests.length;
+    const graphBefore = runtime.readerFor('Default').stats().requests;
+    const second = await syncOnce(runtime, { logger, progressStream: io.progressStream });
+    io.out(`${processScrubber.scrub(formatSyncSummary(second.summary, second.uploads, { graph: runtime.readerFor('Default').stats().requests - graphBefore }))}\n`);
+    describeRound(io, s365, mark, source.tenantId);
+    const sales = s365.tenant(DESTINATIONS.sales);
+    io.out(`  ${DESTINATIONS.sales} now shows ${String(sales.user(source.tenantId, titleChanged)?.jobTitle)} for the promoted user\n`);
+
+    heading(io, 'Check: each tenant holds exactly the transitive, filtered members of its groups');
+    let ok = true;
+    for (const [name, root] of [[DESTINATIONS.sales, org.groups.allSales], [DESTINATIONS.engineering, org.groups.allEngineering]] as const) {
+      const expected = expectedMembers(org.tenant, root);
+      const held = new Set(s365.tenant(name).users(source.tenantId).map((u) => u.id));
+      const missing = [...expected].filter((id) => !held.has(id));
+      const extra = [...held].filter((id) => !expected.has(id));
+      const match = missing.length === 0 && extra.length === 0;
+      ok &&= match;
+      io.out(`  ${name}: expected ${expected.size}, holds ${held.size} -> ${match ? 'OK' : `MISMATCH (${missing.length} missing, ${extra.length} extra)`}\n`);
+    }
+    return ok && first.summary.failures.length === 0 && second.summary.failures.length === 0 ? 0 : 1;
+  } finally {
+    await runtime.close();
+    await Promise.all([graph.close(), s365.close(), azurite.stop()]);
+  }
+}

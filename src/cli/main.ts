@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+/**
+ * s365-connector: the command-line front. Same core as the Functions app, no Functions host.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { processScrubber } from '../setup/secretScrubber';
+import { runDemo } from './demo';
+import { runSyncCommand, type CliIo } from './syncCommand';
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a positive whole number');
+  return parsed;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
+  const program = new Command();
+  program
+    .name('s365-connector')
+    .description('Keeps Microsoft Entra ID users and groups in sync with Signature 365 tenants.')
+    .showHelpAfterError();
+
+  program
+    .command('sync')
+    .description('Pull every Entra source (delta queries) into the mirror, then upload the changes to each Signature 365 tenant')
+    .option('-c, --config <path>', 'config.json to use (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
+    .option('--full', 'start full rounds (reconcile) instead of incremental ones')
+    .option('--queues', 'put upload work on the Storage queue for the Functions app instead of uploading in-process')
+    .option('--source <name>', 'only this EntraId source (repeatable)', collect, [] as string[])
+    .option('--state <folder>', 'when no storage is configured, keep the embedded Azurite data in this folder')
+    .option('--watch', 'run again every Options.DeltaIntervalMinutes until interrupted')
+    .option('--upload-concurrency <n>', 'destinations uploaded in parallel', positiveInteger, 4)
+    .option('--log-level <level>', 'debug | info | warn | error | silent (JSON logs on stderr)')
+    .action(async (options: { config?: string; full?: boolean; queues?: boolean; source: string[]; state?: string; watch?: boolean; uploadConcurrency: number; logLevel?: string }) => {
+      setExitCode(await runSyncCommand(options, io));
+    });
+
+  program
+    .command('demo')
+    .description('Run the whole pipeline on this machine: Azurite, a simulated Entra tenant and two simulated Signature 365 tenants')
+    .option('--users <n>', 'users in the simulated tenant', positiveInteger, 3000)
+    .action(async (options: { users: number }) => {
+      setExitCode(await runDemo(options, io));
+    });
+  return program;
+}
+
+async function main(): Promise<void> {
+  const io: CliIo = {
+    env: process.env,
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+    progressStream: process.stderr,
+  };
+  let exitCode = 0;
+  await buildProgram(io, (code) => { exitCode = code; }).parseAsync(process.argv);
+  process.exitCode = exitCode;
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${processScrubber.scrub(error instanceof Error ? error.message : String(error))}\n`);
+    process.exitCode = 1;
+  });
+}
