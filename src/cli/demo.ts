@@ -10,10 +10,10 @@ import { resolve } from 'node:path';
 import { resolveConfig } from '../config/resolve';
 import { startFakeGraph } from '../../test/fakes/graph';
 import { startFakeSignature365, type FakeSignature365 } from '../../test/fakes/signature365';
-import { registerConfigSecrets } from '../setup/configSecrets';
 import { startEmbeddedAzurite } from '../setup/embeddedAzurite';
 import { createLogger, parseLogLevel } from '../setup/logging';
 import { createRuntime } from '../setup/runtime';
+import { configSecrets } from '../config/mask';
 import { processScrubber } from '../setup/secretScrubber';
 import { buildDemoOrganisation, expectedMembers } from './demoScenario';
 import { formatSyncSummary } from './report';
@@ -85,7 +85,7 @@ export async function runDemo(options: { users: number }, io: CliIo): Promise<nu
     Options: { DeleteAfterDays: 0 },
   };
   const config = resolveConfig(rawConfig, io.env);
-  registerConfigSecrets(config, processScrubber);
+  processScrubber.register(...configSecrets(config));
   const logger = createLogger({ level: parseLogLevel(io.env.LOG_LEVEL ?? 'warn') });
   const runtime = await createRuntime({
     config, logger, env: io.env,

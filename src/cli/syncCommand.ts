@@ -7,9 +7,9 @@ import { ConfigError } from '../config/errors';
 import { loadConfig } from '../config/load';
 import type { ConnectorConfig } from '../config/types';
 import { APP_SETTINGS, readAppSetting } from '../setup/appSettings';
-import { registerConfigSecrets } from '../setup/configSecrets';
 import { createLogger, parseLogLevel, type LogSink } from '../setup/logging';
 import { createRuntime, type ConnectorRuntime, type RuntimeOptions } from '../setup/runtime';
+import { configSecrets } from '../config/mask';
 import { processScrubber } from '../setup/secretScrubber';
 import { QueueUploadDispatcher } from '../store/connectorQueues';
 import { InProcessUploadDispatcher, type DrainSummary } from '../sync/inProcessUploads';
@@ -52,7 +52,7 @@ export function configEnv(env: NodeJS.ProcessEnv, configPath: string | undefined
 export async function loadConfigForCli(options: { config?: string }, io: CliIo): Promise<ConnectorConfig | undefined> {
   try {
     const loaded = await loadConfig(configEnv(io.env, options.config));
-    registerConfigSecrets(loaded.config, processScrubber);
+    processScrubber.register(...configSecrets(loaded.config));
     return loaded.config;
   } catch (error) {
     if (error instanceof ConfigError) {

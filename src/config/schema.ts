@@ -162,7 +162,7 @@ const certificateSchema = strictObject({
   SendCertificateChain: z.boolean().default(false).meta({ description: 'Send the x5c header (subject name/issuer authentication).' }),
 })
   .superRefine((value, ctx) => {
-    if (!isRecord(value as unknown)) return;
+    if (!isRecord(value)) return; // refinements run even when the value is not an object
     if (value.Path === undefined && value.Pem === undefined) {
       ctx.addIssue({ code: 'custom', message: 'give the certificate as Path (a PEM file) or Pem (the PEM text)' });
     } else if (value.Path !== undefined && value.Pem !== undefined) {
@@ -198,7 +198,7 @@ export const entraSourceSchema = strictObject({
   }).optional(),
 })
   .superRefine((value, ctx) => {
-    if (!isRecord(value as unknown)) return;
+    if (!isRecord(value)) return; // refinements run even when the value is not an object
     const chosen = AUTH_METHODS.filter((method) => value[method] !== undefined && value[method] !== false);
     const [first] = chosen;
     if (first === undefined) {
@@ -239,7 +239,7 @@ export const destinationSchema = strictObject({
   }).default(DEFAULT_SIGNATURE365_ENDPOINT),
 })
   .superRefine((value, ctx) => {
-    if (!isRecord(value as unknown)) return;
+    if (!isRecord(value)) return; // refinements run even when the value is not an object
     if (value.Token === undefined && value.ClientId === undefined) {
       ctx.addIssue({ code: 'custom', message: 'no token; set Token to the idscl_ token from Signature 365 (Integrations > Entra ID connector)' });
     } else if (value.Token !== undefined && value.ClientId !== undefined) {

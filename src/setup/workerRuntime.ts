@@ -8,8 +8,8 @@ import { ManagedIdentityCredential, DefaultAzureCredential } from '@azure/identi
 import { loadConfig, type LoadConfigDeps } from '../config/load';
 import type { Logger } from '../sync/logger';
 import { APP_SETTINGS, readAppSetting } from './appSettings';
-import { registerConfigSecrets } from './configSecrets';
 import { createRuntime, type ConnectorRuntime } from './runtime';
+import { configSecrets } from '../config/mask';
 import { processScrubber } from './secretScrubber';
 
 let current: { fingerprint: string; runtime: Promise<ConnectorRuntime> } | undefined;
@@ -30,7 +30,7 @@ function blobAccessFor(env: NodeJS.ProcessEnv): LoadConfigDeps['blobAccess'] {
  */
 export async function getWorkerRuntime(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<ConnectorRuntime> {
   const loaded = await loadConfig(env, { blobAccess: blobAccessFor(env) });
-  registerConfigSecrets(loaded.config, processScrubber);
+  processScrubber.register(...configSecrets(loaded.config));
   const fingerprint = createHash('sha256').update(JSON.stringify(loaded.config)).digest('hex');
   if (current === undefined || current.fingerprint !== fingerprint) {
     const previous = current;

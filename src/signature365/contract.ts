@@ -25,17 +25,17 @@ export const MAX_BATCH_BYTES = 1024 * 1024;
 
 export type MailboxType = 'user' | 'shared' | 'room' | 'equipment' | 'unknown';
 
-export interface Signature365Manager {
+export type Signature365Manager = {
   id: string;
   displayName: string | null;
   mail: string | null;
-}
+};
 
 /**
  * A user as Signature 365 holds it. Every property is always present: absent values are null
  * (lists []), never omitted, so an upsert fully replaces the record at the destination.
  */
-export interface Signature365User {
+export type Signature365User = {
   /** The Entra object id. */
   id: string;
   userPrincipalName: string | null;
@@ -65,15 +65,15 @@ export interface Signature365User {
   extensionAttributes: Record<string, string | null>;
   /** Synced group ids the user belongs to, transitively, within the mapping's scope. */
   groups: string[];
-}
+};
 
 /** A group as Signature 365 holds it; membership travels on users (User.groups). */
-export interface Signature365Group {
+export type Signature365Group = {
   id: string;
   displayName: string | null;
   mail: string | null;
   description: string | null;
-}
+};
 
 /** Body of POST .../users/batch and .../groups/batch. */
 export interface BatchRequestBody<TRecord> {

@@ -21,7 +21,7 @@ export class TableDestinationHealthStore implements DestinationHealthStore {
   async get(destination: string): Promise<DestinationHealth | undefined> {
     try {
       const row = await this.table.getEntity<Record<string, unknown>>(PARTITION, destination);
-      const str = (key: string): string | null => (typeof row[key] === 'string' ? (row[key] as string) : null);
+      const str = (key: string): string | null => { const value = row[key]; return typeof value === 'string' ? value : null; };
       return {
         destination,
         healthy: row.healthy === true,

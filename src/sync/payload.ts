@@ -3,59 +3,14 @@
  * shared/contracts/signature365-directory-api.md defines them: every field present, an absent
  * value null and an absent list [], so an upsert fully replaces what the destination held.
  *
- * The records are `type` aliases rather than interfaces so they are assignable to JsonValue,
- * which is what payloadHash takes.
+ * The record types live with the wire contract (src/signature365/contract.ts); they are `type`
+ * aliases there so they are assignable to JsonValue, which is what payloadHash takes.
  */
 import type { MirrorGroup, MirrorUser } from './directory';
 import { compareCodeUnits, type DirectoryIndex } from './directoryIndex';
 
-export type MailboxType = 'user' | 'shared' | 'room' | 'equipment' | 'unknown';
-
-export type Signature365Manager = {
-  id: string;
-  displayName: string | null;
-  mail: string | null;
-};
-
-export type Signature365User = {
-  /** Entra object id. */
-  id: string;
-  userPrincipalName: string | null;
-  mail: string | null;
-  displayName: string | null;
-  givenName: string | null;
-  surname: string | null;
-  jobTitle: string | null;
-  department: string | null;
-  companyName: string | null;
-  officeLocation: string | null;
-  streetAddress: string | null;
-  city: string | null;
-  state: string | null;
-  postalCode: string | null;
-  country: string | null;
-  businessPhones: string[];
-  mobilePhone: string | null;
-  faxNumber: string | null;
-  employeeId: string | null;
-  accountEnabled: boolean | null;
-  userType: string | null;
-  proxyAddresses: string[];
-  manager: Signature365Manager | null;
-  mailboxType: MailboxType;
-  /** Only attributes with a value; a cleared attribute disappears from the map. */
-  extensionAttributes: Record<string, string>;
-  /** In-scope group ids the user belongs to transitively, sorted. */
-  groups: string[];
-};
-
-export type Signature365Group = {
-  /** Entra object id. */
-  id: string;
-  displayName: string | null;
-  mail: string | null;
-  description: string | null;
-};
+export type { MailboxType, Signature365Group, Signature365Manager, Signature365User } from '../signature365/contract';
+import type { Signature365Group, Signature365Manager, Signature365User } from '../signature365/contract';
 
 /**
  * The User record for one destination. Deliberate choices:

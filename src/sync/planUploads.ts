@@ -110,12 +110,12 @@ export async function planSourceUploads(
     const desiredGroups = new Map<string, DesiredRecord>();
     for (const groupId of scope.groups) {
       const group = index.groups.get(groupId);
-      if (group !== undefined) desiredGroups.set(groupId, toDesired(buildGroupRecord(group) as unknown as JsonValue));
+      if (group !== undefined) desiredGroups.set(groupId, toDesired(buildGroupRecord(group)));
     }
     const desiredUsers = new Map<string, DesiredRecord>();
     for (const [userId, groupIds] of scope.users) {
       const user = index.users.get(userId);
-      if (user !== undefined) desiredUsers.set(userId, toDesired(buildUserRecord(user, index, groupIds) as unknown as JsonValue));
+      if (user !== undefined) desiredUsers.set(userId, toDesired(buildUserRecord(user, index, groupIds)));
     }
 
     const kinds: [UploadKind, Map<string, DesiredRecord>][] = [['groups', desiredGroups], ['users', desiredUsers]];

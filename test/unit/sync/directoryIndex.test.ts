@@ -60,7 +60,7 @@ describe('buildDirectoryIndex', () => {
     expect([...groupsAtOrBelow(index, ['g-unknown'])]).toEqual([]);
   });
 
-  it('indexes 100k users and 500k edges, and resolves a nested scope, in seconds', () => {
+  it('indexes 100k users and 500k edges and resolves a nested scope over all of them', () => {
     const users: MirrorUser[] = [];
     for (let i = 0; i < 100_000; i += 1) users.push(user({ id: `u${i}` }));
     const groups: MirrorGroup[] = [];
@@ -74,14 +74,11 @@ describe('buildDirectoryIndex', () => {
       memberships.push({ groupId: `g${i < 10 ? i - 1 : i % 10}`, memberId: `g${i}`, memberType: 'group' });
     }
 
-    const started = performance.now();
+    // Speed is measured by `npm run bench` (bench/run.ts), not asserted here.
     const index = buildDirectoryIndex(users, groups, memberships);
     const scope = resolveMappingScope(index, mapping({ limitToGroups: ['g0'] }), options());
-    const elapsedInMs = performance.now() - started;
 
     expect(scope.users.size).toBe(100_000);
     expect(scope.groups.size).toBe(2_000);
-    // Quadratic work over users or edges would take minutes; this takes about a second.
-    expect(elapsedInMs).toBeLessThan(20_000);
   });
 });
