@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { processScrubber } from '../setup/secretScrubber';
 import { runDemo } from './demo';
 import { runSyncCommand, type CliIo } from './syncCommand';
+import { runValidateCommand } from './validateCommand';
 
 function positiveInteger(value: string): number {
   const parsed = Number(value);
@@ -37,6 +38,15 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('--log-level <level>', 'debug | info | warn | error | silent (JSON logs on stderr)')
     .action(async (options: { config?: string; full?: boolean; queues?: boolean; source: string[]; state?: string; watch?: boolean; uploadConcurrency: number; logLevel?: string }) => {
       setExitCode(await runSyncCommand(options, io));
+    });
+
+  program
+    .command('validate')
+    .description('Check config.json; with storage, also check the mappings against the mirror (missing groups, conflicts)')
+    .option('-c, --config <path>', 'config.json to check (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
+    .option('--state <folder>', 'the embedded Azurite folder of earlier `sync --state` runs')
+    .action(async (options: { config?: string; state?: string }) => {
+      setExitCode(await runValidateCommand(options, io));
     });
 
   program

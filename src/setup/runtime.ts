@@ -7,6 +7,7 @@ import type { ConnectorConfig } from '../config/types';
 import { createGraphDirectoryReader, type GraphDirectoryReader, type GraphDirectoryReaderOptions } from '../graph';
 import { createHttpDestinationClient, type HttpDestinationClientOptions } from '../signature365/httpDestinationClient';
 import type { DestinationClient as HttpDestination } from '../signature365/destinationClient';
+import { TableConflictStore } from '../store/conflictStore';
 import { ConnectorQueues } from '../store/connectorQueues';
 import { TableDestinationHealthStore } from '../store/destinationHealthStore';
 import { TableCursorStore, TableLockStore, TableMirrorStore } from '../store';
@@ -42,6 +43,7 @@ export interface ConnectorRuntime {
   readonly locks: TableLockStore;
   readonly ledger: TableUploadStateStore;
   readonly health: TableDestinationHealthStore;
+  readonly conflicts: TableConflictStore;
   readonly queues: ConnectorQueues;
   /** Who holds locks taken by this process. */
   readonly holder: string;
@@ -72,9 +74,10 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
   const locks = new TableLockStore(storage);
   const ledger = new TableUploadStateStore(storage);
   const health = new TableDestinationHealthStore(storage);
+  const conflicts = new TableConflictStore(storage);
   const queues = new ConnectorQueues(storage);
   try {
-    await Promise.all([mirror.initialize(), cursors.initialize(), locks.initialize(), ledger.initialize(), health.initialize(), queues.initialize()]);
+    await Promise.all([mirror.initialize(), cursors.initialize(), locks.initialize(), ledger.initialize(), health.initialize(), conflicts.initialize(), queues.initialize()]);
   } catch (error) {
     await embedded?.stop();
     throw error;
@@ -86,7 +89,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
 
   const runtime: ConnectorRuntime = {
     config, storage, embeddedStorage: embedded !== undefined, logger: options.logger,
-    mirror, cursors, locks, ledger, health, queues,
+    mirror, cursors, locks, ledger, health, conflicts, queues,
     holder: `${hostname()}:${process.pid}`,
     readerFor(sourceName) {
       let reader = readers.get(sourceName);
@@ -110,7 +113,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
       return client;
     },
     syncDependencies(dispatcher) {
-      return { config, mirror, cursors, locks, ledger, health, dispatcher, logger: options.logger, readerFor: (name) => runtime.readerFor(name) };
+      return { config, mirror, cursors, locks, ledger, health, conflicts, dispatcher, logger: options.logger, readerFor: (name) => runtime.readerFor(name) };
     },
     uploadDependencies() {
       return {

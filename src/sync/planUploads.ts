@@ -14,13 +14,14 @@ import type { Logger } from './logger';
 import { MAX_IDS_PER_UPLOAD_MESSAGE } from './messages';
 import { buildGroupRecord, buildUserRecord } from './payload';
 import { payloadHash, type JsonValue } from './payloadHash';
-import type { DestinationHealthStore, MirrorStore, UploadDispatcher, UploadKind, UploadRow, UploadStateStore } from './ports';
+import type { ConflictStore, DestinationHealthStore, MirrorStore, RecordedConflict, UploadDispatcher, UploadKind, UploadRow, UploadStateStore } from './ports';
 import { planDestination, type DesiredRecord } from './uploadPlan';
 
 export interface PlanDependencies {
   mirror: MirrorStore;
   ledger: UploadStateStore;
   health: DestinationHealthStore;
+  conflicts: ConflictStore;
   dispatcher: UploadDispatcher;
   logger: Logger;
   now?: () => Date;
@@ -90,9 +91,14 @@ export async function planSourceUploads(
   const logger = deps.logger.child({ source, runId });
   const index = await loadDirectoryIndex(deps.mirror, source);
   const scopes = resolveDestinationScopes(index, config, source);
-  for (const conflict of scopes.conflicts) {
-    logger.info('scope.conflict', { userId: conflict.userId, destinations: conflict.destinations, mappings: conflict.mappingIndexes, policy: config.options.onConflict });
+  const recorded: RecordedConflict[] = scopes.conflicts.map((conflict) => ({
+    ...conflict,
+    sentTo: conflict.destinations.filter((destination) => scopes.destinations.get(destination)?.users.has(conflict.userId) === true),
+  }));
+  for (const conflict of recorded) {
+    logger.info('scope.conflict', { userId: conflict.userId, destinations: conflict.destinations, sentTo: conflict.sentTo, mappings: conflict.mappingIndexes, policy: config.options.onConflict });
   }
+  await deps.conflicts.replace(source, recorded);
 
   const summaries: DestinationPlanSummary[] = [];
   for (const [destination, scope] of scopes.destinations) {

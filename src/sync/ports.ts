@@ -173,3 +173,20 @@ export interface DestinationClient {
   sendUsers(source: string, batch: { upserts: readonly Signature365User[]; deletes: readonly string[] }): Promise<DestinationItemResult[]>;
   sendGroups(source: string, batch: { upserts: readonly Signature365Group[]; deletes: readonly string[] }): Promise<DestinationItemResult[]>;
 }
+
+/** A user in scope of mappings to more than one destination, as last planned. */
+export interface RecordedConflict {
+  userId: string;
+  upn: string | null;
+  destinations: string[];
+  mappingIndexes: number[];
+  /** Where the user went under Options.OnConflict. */
+  sentTo: string[];
+}
+
+/** The conflicts table: the current conflicts per source, replaced by every plan. */
+export interface ConflictStore {
+  initialize(): Promise<void>;
+  replace(source: string, conflicts: readonly RecordedConflict[]): Promise<void>;
+  list(source: string): Promise<RecordedConflict[]>;
+}

@@ -7,7 +7,7 @@ import type { ConnectorConfig } from '../config/types';
 import type { Logger } from './logger';
 import { errorFields } from './logger';
 import { planSourceUploads, type SourcePlanSummary } from './planUploads';
-import type { DestinationHealthStore, DirectoryReader, CursorStore, LockStore, MirrorStore, UploadDispatcher, UploadStateStore } from './ports';
+import type { ConflictStore, DestinationHealthStore, DirectoryReader, CursorStore, LockStore, MirrorStore, UploadDispatcher, UploadStateStore } from './ports';
 import { pullSource, type PageProgress, type PullSummary } from './pullSource';
 
 export interface SyncDependencies {
@@ -17,6 +17,7 @@ export interface SyncDependencies {
   locks: LockStore;
   ledger: UploadStateStore;
   health: DestinationHealthStore;
+  conflicts: ConflictStore;
   readerFor(sourceName: string): DirectoryReader;
   dispatcher: UploadDispatcher;
   logger: Logger;

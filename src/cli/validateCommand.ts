@@ -1,0 +1,50 @@
+/**
+ * `s365-connector validate`: checks config.json and prints it with secrets masked. When storage
+ * holding a mirror is configured (AzureWebJobsStorage or --state), it also resolves every
+ * mapping against the mirror: groups not found, scope sizes, and users mapped to more than one
+ * Signature 365 tenant. It reads only; nothing is pulled, sent or deleted.
+ */
+import { describeConfig } from '../config/mask';
+import { createLogger } from '../setup/logging';
+import { createRuntime } from '../setup/runtime';
+import { storageTargetFromSettings } from '../setup/storageTarget';
+import { resolveDestinationScopes } from '../sync/destinationScope';
+import { loadDirectoryIndex } from '../sync/planUploads';
+import { EXIT, loadConfigForCli, type CliIo } from './syncCommand';
+
+export async function runValidateCommand(options: { config?: string; state?: string }, io: CliIo): Promise<number> {
+  const config = await loadConfigForCli(options, io);
+  if (config === undefined) return EXIT.badConfig;
+  io.out(`Configuration is valid.\n${describeConfig(config)}\n`);
+  if (storageTargetFromSettings(io.env) === undefined && options.state === undefined) {
+    io.out('No storage configured: the mappings were not checked against a mirror (set AzureWebJobsStorage or pass --state <folder>).\n');
+    return EXIT.ok;
+  }
+  const runtime = await createRuntime({
+    config, env: io.env, logger: createLogger({ level: 'error' }),
+    ...(options.state !== undefined ? { embeddedStorageWhenUnset: { folder: options.state } } : {}),
+  });
+  try {
+    for (const source of config.sources) {
+      const index = await loadDirectoryIndex(runtime.mirror, source.name);
+      if (index.users.size === 0) {
+        io.out(`Source ${source.name}: the mirror is empty (no completed sync yet).\n`);
+        continue;
+      }
+      const scopes = resolveDestinationScopes(index, config, source.name);
+      for (const [destination, scope] of scopes.destinations) {
+        io.out(`Source ${source.name} -> ${destination}: ${scope.users.size} users, ${scope.groups.size} groups in scope\n`);
+        if (scope.missingGroups.length > 0) io.out(`  LimitToGroups not found in the mirror (check the object ids): ${scope.missingGroups.join(', ')}\n`);
+      }
+      if (scopes.conflicts.length > 0) {
+        io.out(`  ${scopes.conflicts.length} user(s) in scope of more than one Signature 365 tenant; Options.OnConflict is "${config.options.onConflict}":\n`);
+        for (const conflict of scopes.conflicts) {
+          io.out(`    ${conflict.upn ?? conflict.userId}: ${conflict.destinations.join(', ')} (Mappings ${conflict.mappingIndexes.map((i) => `[${i}]`).join(', ')})\n`);
+        }
+      }
+    }
+    return EXIT.ok;
+  } finally {
+    await runtime.close();
+  }
+}
