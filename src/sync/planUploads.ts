@@ -15,6 +15,7 @@ import { MAX_IDS_PER_UPLOAD_MESSAGE } from './messages';
 import { buildGroupRecord, buildUserRecord } from './payload';
 import { payloadHash, type JsonValue } from './payloadHash';
 import type { ConflictStore, DestinationHealthStore, MirrorStore, RecordedConflict, UploadDispatcher, UploadKind, UploadRow, UploadStateStore } from './ports';
+import { isQuarantined } from './processUpload';
 import { planDestination, type DesiredRecord } from './uploadPlan';
 
 export interface PlanDependencies {
@@ -104,7 +105,7 @@ export async function planSourceUploads(
   for (const [destination, scope] of scopes.destinations) {
     const log = logger.child({ destination });
     const health = await deps.health.get(destination);
-    const quarantined = health !== undefined && !health.healthy && health.retryAfter !== null && Date.parse(health.retryAfter) > now.getTime();
+    const quarantined = isQuarantined(health, now);
 
     let holdReason: string | undefined;
     if (scope.missingGroups.length > 0) {
@@ -149,7 +150,7 @@ export async function planSourceUploads(
     }
     const summary: DestinationPlanSummary = {
       destination, users: perKind.users, groups: perKind.groups, messages, missingGroups: scope.missingGroups,
-      ...(quarantined ? { skippedBecause: `destination unhealthy until ${health.retryAfter ?? ''}: ${health.lastError ?? ''}` } : {}),
+      ...(quarantined ? { skippedBecause: `destination unhealthy until ${health?.retryAfter ?? ''}: ${health?.lastError ?? ''}` } : {}),
     };
     log.info('plan.destination', { users: summary.users, groups: summary.groups, messages, quarantined });
     summaries.push(summary);

@@ -30,7 +30,7 @@ export interface UploadOutcome {
   succeeded: number;
   failed: number;
   skipped: number;
-  /** Set when the destination rejected the token; the destination is now in quarantine. */
+  /** Set when the destination rejected the token, or was already in quarantine and nothing was sent. */
   unauthorized?: boolean;
 }
 
@@ -48,6 +48,15 @@ export async function processUpload(message: UploadRequestedMessage, deps: Uploa
     // The config changed since the message was queued; the next plan works from the new config.
     logger.warn('upload.dropped', { reason: 'destination or source no longer configured', ids: message.ids.length });
     return { sent: 0, succeeded: 0, failed: 0, skipped: message.ids.length };
+  }
+
+  // A message queued before the destination was quarantined must not knock again with a token it
+  // just rejected: each knock would lengthen the quarantine, and one full plan queues hundreds. The
+  // ledger still owes these ids, so the first plan after the quarantine sends them.
+  const health = await deps.health.get(message.destination);
+  if (isQuarantined(health, now())) {
+    logger.info('upload.deferred', { reason: 'destination in quarantine', retryAfter: health?.retryAfter, ids: message.ids.length });
+    return { sent: 0, succeeded: 0, failed: 0, skipped: message.ids.length, unauthorized: true };
   }
 
   const rows = await deps.ledger.get(message.destination, message.source, message.kind, message.ids);
@@ -86,24 +95,35 @@ export async function processUpload(message: UploadRequestedMessage, deps: Uploa
 
   const byKey = new Map<string, DestinationItemResult>();
   for (const result of results) byKey.set(`${result.op}:${result.id}`, result);
+  // Read the rows again: a plan may have recorded a newer wish while the batch was on the wire.
+  // The answer only says what the destination now holds (ackHash); the wish stays the newest, so
+  // the message that plan dispatched still finds it owed.
+  const latest = await deps.ledger.get(message.destination, message.source, message.kind, [...upsertRows, ...deleteRows].map((row) => row.id));
   const updated: UploadRow[] = [];
   let succeeded = 0;
   let failed = 0;
   for (const row of upsertRows) {
     const result = byKey.get(`upsert:${row.id}`);
-    if (result?.ok === true) { succeeded += 1; updated.push({ ...row, ackHash: row.desiredHash, failures: 0, lastError: null }); }
-    else { failed += 1; updated.push({ ...row, failures: row.failures + 1, lastError: describeFailure(result) }); }
+    const base = latest.get(row.id) ?? row;
+    if (result?.ok === true) { succeeded += 1; updated.push({ ...base, ackHash: row.desiredHash, failures: 0, lastError: null }); }
+    else { failed += 1; updated.push({ ...base, failures: base.failures + 1, lastError: describeFailure(result) }); }
   }
   for (const row of deleteRows) {
     const result = byKey.get(`delete:${row.id}`);
-    if (result?.ok === true) { succeeded += 1; updated.push({ ...row, ackHash: null, deleteApproved: false, leftScopeAt: null, failures: 0, lastError: null }); }
-    else { failed += 1; updated.push({ ...row, failures: row.failures + 1, lastError: describeFailure(result) }); }
+    const base = latest.get(row.id) ?? row;
+    if (result?.ok === true) { succeeded += 1; updated.push({ ...base, ackHash: null, deleteApproved: false, leftScopeAt: null, failures: 0, lastError: null }); }
+    else { failed += 1; updated.push({ ...base, failures: base.failures + 1, lastError: describeFailure(result) }); }
   }
   await deps.ledger.put(message.destination, message.source, message.kind, updated);
   await markHealthy(deps.health, message.destination, now());
   if (failed > 0) logger.warn('upload.itemsFailed', { failed, succeeded });
   logger.info('upload.done', { sent: upsertRows.length + deleteRows.length, succeeded, failed, skipped });
   return { sent: upsertRows.length + deleteRows.length, succeeded, failed, skipped };
+}
+
+/** True while a destination is unhealthy and its retryAfter has not come: nothing is sent to it. */
+export function isQuarantined(health: DestinationHealth | undefined, now: Date): boolean {
+  return health !== undefined && !health.healthy && health.retryAfter !== null && Date.parse(health.retryAfter) > now.getTime();
 }
 
 function describeFailure(result: DestinationItemResult | undefined): string {

@@ -94,8 +94,9 @@ export function planRound(cursor: DeltaCursor, options: { forceFull: boolean; fu
   if (cursor.nextLink !== null && cursor.round !== null && !(options.forceFull && cursor.round.kind === 'incremental')) {
     return { round: cursor.round, link: cursor.nextLink, resumed: true };
   }
-  const lastFull = cursor.lastFullRoundCompletedAt === null ? undefined : Date.parse(cursor.lastFullRoundCompletedAt);
-  const reconcileDue = lastFull === undefined || options.now.getTime() - lastFull >= options.fullReconcileHours * 3_600_000;
+  // An unreadable time counts as "never": NaN compares false, which would otherwise switch reconciles off for good.
+  const lastFull = cursor.lastFullRoundCompletedAt === null ? Number.NaN : Date.parse(cursor.lastFullRoundCompletedAt);
+  const reconcileDue = Number.isNaN(lastFull) || options.now.getTime() - lastFull >= options.fullReconcileHours * 3_600_000;
   if (options.forceFull || cursor.deltaLink === null || reconcileDue) {
     return { round: { id: options.newRoundId, kind: 'full', startedAt, pages: 0 }, link: undefined, resumed: false };
   }

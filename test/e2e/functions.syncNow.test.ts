@@ -1,0 +1,106 @@
+/**
+ * POST /api/sync-now → pull-requests queue → pullWorker → uploads queue → uploadWorker, through
+ * the real handlers; and a run full of failures whose every output is searched for secrets.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { pullRequestedMessage, uploadRequestedMessage } from '../../src/sync/messages';
+import { FakeTenant } from '../fakes/graph';
+import {
+  everythingCaptured, expectDestinationsToMatch, expectNoSecrets, startConnectorHarness, type ConnectorHarness,
+} from '../support/connectorHarness';
+import type { RawMapping } from '../support/expectedDestinations';
+
+let current: ConnectorHarness | undefined;
+afterEach(async () => {
+  if (current !== undefined) expectNoSecrets(current, everythingCaptured(current));
+  await current?.close();
+  current = undefined;
+});
+
+async function start() {
+  const tenant = new FakeTenant({ seed: 31, domain: 'contoso.example' });
+  const { groupIds } = tenant.generate({ users: 40, groups: 6, nestingDepth: 3, seed: 31 });
+  const harness = await startConnectorHarness({ tenant });
+  const mappings: RawMapping[] = [
+    { From: 'EntraId:Default', To: 'Signature365:TenantA', LimitToGroups: [groupIds[0] ?? ''] },
+    { From: 'EntraId:Default', To: 'Signature365:TenantB' },
+  ];
+  harness.configure(mappings);
+  current = harness;
+  return { harness, tenant, mappings };
+}
+
+describe('syncNow', () => {
+  it.each([
+    ['{"full": "yes"}', 'full'],
+    ['{"source": "Default", "fulll": true}', 'fulll'],
+    ['{"source": "Nowhere"}', 'source'],
+    ['{"source": 42}', 'source'],
+    ['{not json', 'body'],
+  ])('answers 400 naming the field for %s and queues nothing', async (body, field) => {
+    const { harness } = await start();
+    const response = await harness.syncNow(body);
+    expect(response.status).toBe(400);
+    expect((response.jsonBody as { error: string }).error).toContain(field);
+    expect(await harness.peek('pull-requests')).toEqual([]);
+  });
+
+  it('answers 202 with a run id, queues a pull, and the pull and its uploads bring the destinations in line', async () => {
+    const { harness, mappings } = await start();
+    const response = await harness.syncNow('{"full": true, "source": "Default"}');
+    expect(response.status).toBe(202);
+    const { runId } = response.jsonBody as { runId: string };
+
+    const queued = await harness.peek('pull-requests');
+    expect(queued).toHaveLength(1);
+    expect(pullRequestedMessage.parse(queued[0])).toMatchObject({ runId, full: true, source: 'Default', reason: 'syncNow' });
+    expect(await harness.peek('uploads')).toEqual([]);
+
+    expect(await harness.drainPulls()).toEqual({ completed: 1, failed: 0, poisoned: 0 });
+    const uploads = await harness.peek('uploads');
+    expect(uploads.length).toBeGreaterThan(0);
+    for (const message of uploads) expect(uploadRequestedMessage.parse(message).runId).toBe(runId);
+
+    expect((await harness.drainUploads()).failed).toBe(0);
+    expectDestinationsToMatch(harness, mappings);
+  });
+
+  it('answers 202 to an empty body (an incremental pull of every source)', async () => {
+    const { harness } = await start();
+    const response = await harness.syncNow('');
+    expect(response).toMatchObject({ status: 202, jsonBody: { full: false, source: null } });
+    expect(await harness.peek('pull-requests')).toEqual([expect.objectContaining({ type: 'pull', full: false })]);
+  });
+});
+
+describe('secrets', () => {
+  it('never lets a token or the client secret out: not in logs, queue messages, thrown errors, the ledger or the health table', async () => {
+    const { harness, tenant } = await start();
+    const victim = tenant.activeUsers().find((u) => u.accountEnabled && u.userType === 'Member')?.id ?? '';
+    harness.s365.faults.failNext(20, 401, { match: { tenant: 'TenantA' } });
+    harness.s365.faults.rejectItem(victim, `rejected; token was ${harness.tokens.TenantB ?? ''}`);
+    harness.s365.faults.failNext(1, 400, { match: { tenant: 'TenantB', path: '/api/directory/v1/groups/batch' } });
+    await harness.syncAndUpload();
+
+    // A pull that fails at the token endpoint: syncTimer throws, and its message is searched too.
+    harness.graph.revokeAccessTokens();
+    harness.graph.faults.add({ target: 'token', status: 401, times: 10 });
+    await expect(harness.runTimer()).rejects.toThrow(/Sync run .* failed for: Default/);
+
+    const ledgerErrors: string[] = [];
+    for (const destination of ['TenantA', 'TenantB']) {
+      for (const kind of ['users', 'groups'] as const) {
+        for await (const page of harness.ledger.list(destination, 'Default', kind)) {
+          for (const row of page) if (row.lastError !== null) ledgerErrors.push(row.lastError);
+        }
+      }
+    }
+    const healthErrors = [(await harness.health.get('TenantA'))?.lastError ?? ''];
+    // The failures happened and were recorded, so the search below had something to search.
+    expect(healthErrors[0]).not.toBe('');
+    expect(ledgerErrors.some((e) => e.includes('rejected'))).toBe(true);
+    expect(harness.capture.errors.length).toBeGreaterThanOrEqual(2);
+    expect(harness.capture.logs.length).toBeGreaterThan(10);
+    expectNoSecrets(harness, [...everythingCaptured(harness), ...ledgerErrors, ...healthErrors]);
+  });
+});

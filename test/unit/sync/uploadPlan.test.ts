@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import type { UploadRow } from '../../../src/sync/ports';
+import { planDestination, type DesiredRecord, type DestinationPlanInput } from '../../../src/sync/uploadPlan';
+
+const NOW = new Date('2025-03-10T12:00:00.000Z');
+const DAY_IN_MS = 86_400_000;
+const daysAgo = (days: number) => new Date(NOW.getTime() - days * DAY_IN_MS).toISOString();
+
+/** The record for hash `h`: the plan copies it into the ledger row, so it is derived from the hash. */
+const want = (hash: string): DesiredRecord => ({ hash, record: `{"v":"${hash}"}` });
+
+/** A ledger row the destination acknowledged with `hash` and still should hold. */
+function synced(id: string, hash: string, fields: Partial<UploadRow> = {}): UploadRow {
+  return { id, desiredHash: hash, desiredRecord: want(hash).record, ackHash: hash, leftScopeAt: null, deleteApproved: false, failures: 0, lastError: null, ...fields };
+}
+
+function plan(desired: Record<string, DesiredRecord>, ledger: UploadRow[], fields: Partial<DestinationPlanInput> = {}) {
+  return planDestination({
+    desired: new Map(Object.entries(desired)),
+    ledger: new Map(ledger.map((row) => [row.id, row])),
+    now: NOW,
+    deleteAfterDays: 7,
+    ...fields,
+  });
+}
+
+describe('planDestination', () => {
+  it('sends a new object and records the wish with no acknowledgement yet', () => {
+    const result = plan({ u1: want('h1') }, []);
+    expect(result.upserts).toEqual(['u1']);
+    expect(result.rowsToWrite).toEqual([
+      { id: 'u1', desiredHash: 'h1', desiredRecord: '{"v":"h1"}', ackHash: null, leftScopeAt: null, deleteApproved: false, failures: 0, lastError: null },
+    ]);
+  });
+
+  it('sends a changed object and keeps the old acknowledgement until the destination confirms the new one', () => {
+    const result = plan({ u1: want('h2') }, [synced('u1', 'h1')]);
+    expect(result.upserts).toEqual(['u1']);
+    expect(result.rowsToWrite).toEqual([synced('u1', 'h1', { desiredHash: 'h2', desiredRecord: '{"v":"h2"}' })]);
+  });
+
+  it('neither sends nor writes anything for an unchanged object', () => {
+    const result = plan({ u1: want('h1'), u2: want('h2') }, [synced('u1', 'h1'), synced('u2', 'h2')]);
+    expect(result).toMatchObject({ upserts: [], deletes: [], unchanged: 2, rowsToWrite: [] });
+    expect(result.gate.status).toBe('noChanges');
+  });
+
+  it('writes zero rows when planned twice: the second plan of the first plan\'s ledger is a no-op', () => {
+    const first = plan({ u1: want('h1'), u2: want('h2') }, [synced('gone', 'h9')]);
+    const ledgerAfterFirst = new Map<string, UploadRow>([['gone', synced('gone', 'h9')]]);
+    for (const row of first.rowsToWrite) ledgerAfterFirst.set(row.id, row);
+    const second = plan({ u1: want('h1'), u2: want('h2') }, [...ledgerAfterFirst.values()]);
+    expect(first.rowsToWrite.length).toBeGreaterThan(0);
+    expect(second.rowsToWrite).toEqual([]);
+    // Not yet acknowledged: still owed, so still sent (a lost message is healed by the next plan).
+    expect(second.upserts).toEqual(['u1', 'u2']);
+  });
+
+  it('keeps re-sending an object whose last upload failed, without rewriting its row', () => {
+    const failed = synced('u1', 'h1', { desiredHash: 'h2', desiredRecord: '{"v":"h2"}', failures: 1, lastError: '400: bad mail' });
+    const result = plan({ u1: want('h2') }, [failed]);
+    expect(result.upserts).toEqual(['u1']);
+    expect(result.rowsToWrite).toEqual([]);
+  });
+
+  describe('an object that left scope', () => {
+    it('starts its grace period now and waits under DeleteAfterDays 7', () => {
+      const result = plan({}, [synced('u1', 'h1')]);
+      expect(result.deletes).toEqual([]);
+      expect(result.gate.waiting).toEqual(['u1']);
+      expect(result.rowsToWrite).toEqual([synced('u1', 'h1', { desiredHash: null, desiredRecord: null, leftScopeAt: NOW.toISOString() })]);
+    });
+
+    it('is deleted at once under DeleteAfterDays 0', () => {
+      const result = plan({}, [synced('u1', 'h1')], { deleteAfterDays: 0 });
+      expect(result.deletes).toEqual(['u1']);
+      expect(result.rowsToWrite).toEqual([
+        synced('u1', 'h1', { desiredHash: null, desiredRecord: null, leftScopeAt: NOW.toISOString(), deleteApproved: true }),
+      ]);
+    });
+
+    it('keeps the moment it left while waiting, and writes nothing on the next plan', () => {
+      const waiting = synced('u1', 'h1', { desiredHash: null, desiredRecord: null, leftScopeAt: daysAgo(3) });
+      const result = plan({}, [waiting]);
+      expect(result.gate.waiting).toEqual(['u1']);
+      expect(result.rowsToWrite).toEqual([]);
+    });
+
+    it('is approved for deletion once the grace period has passed', () => {
+      const waiting = synced('u1', 'h1', { desiredHash: null, desiredRecord: null, leftScopeAt: daysAgo(8) });
+      const result = plan({}, [waiting]);
+      expect(result.deletes).toEqual(['u1']);
+      expect(result.rowsToWrite).toEqual([{ ...waiting, deleteApproved: true }]);
+    });
+
+    it('comes back within the grace period without any upload: the pending deletion is cancelled', () => {
+      const waiting = synced('u1', 'h1', { desiredHash: null, desiredRecord: null, leftScopeAt: daysAgo(3) });
+      const result = plan({ u1: want('h1') }, [waiting]);
+      expect(result).toMatchObject({ upserts: [], deletes: [], unchanged: 1 });
+      expect(result.rowsToWrite).toEqual([synced('u1', 'h1')]);
+    });
+
+    it('comes back after its deletion was approved but not yet carried out: approval withdrawn, nothing sent', () => {
+      const approved = synced('u1', 'h1', { desiredHash: null, desiredRecord: null, leftScopeAt: daysAgo(9), deleteApproved: true });
+      const result = plan({ u1: want('h1') }, [approved]);
+      expect(result).toMatchObject({ upserts: [], deletes: [] });
+      expect(result.rowsToWrite).toEqual([synced('u1', 'h1')]);
+    });
+
+    it('is held, not deleted, when the planner says the scope cannot be trusted', () => {
+      const due = synced('u1', 'h1', { desiredHash: null, desiredRecord: null, leftScopeAt: daysAgo(30) });
+      const result = plan({}, [due], { holdDeletionsReason: 'group missing', deleteAfterDays: 0 });
+      expect(result.deletes).toEqual([]);
+      expect(result.gate).toMatchObject({ status: 'held', held: ['u1'], reason: 'group missing' });
+      expect(result.rowsToWrite).toEqual([]);
+    });
+
+    it('withdraws an approval when a hold appears before the deletion went out', () => {
+      const approved = synced('u1', 'h1', { desiredHash: null, desiredRecord: null, leftScopeAt: daysAgo(9), deleteApproved: true });
+      const result = plan({}, [approved], { holdDeletionsReason: 'scope reads empty' });
+      expect(result.deletes).toEqual([]);
+      expect(result.rowsToWrite).toEqual([{ ...approved, deleteApproved: false }]);
+    });
+  });
+
+  it('forgets the wish for an object that never reached the destination and is no longer wanted', () => {
+    const neverSent = synced('u1', 'h1', { ackHash: null, failures: 2, lastError: '400' });
+    const result = plan({}, [neverSent]);
+    expect(result).toMatchObject({ upserts: [], deletes: [] });
+    expect(result.gate.waiting).toEqual([]);
+    expect(result.rowsToWrite).toEqual([{ ...neverSent, desiredHash: null, desiredRecord: null }]);
+  });
+
+  it('ignores rows of objects already deleted at the destination', () => {
+    const deleted: UploadRow = { id: 'u1', desiredHash: null, desiredRecord: null, ackHash: null, leftScopeAt: null, deleteApproved: false, failures: 0, lastError: null };
+    expect(plan({}, [deleted])).toMatchObject({ upserts: [], deletes: [], rowsToWrite: [], unchanged: 0 });
+  });
+});
