@@ -11,6 +11,7 @@ import { createLogger, parseLogLevel, type LogSink } from '../setup/logging';
 import { createRuntime, type ConnectorRuntime, type RuntimeOptions } from '../setup/runtime';
 import { configSecrets } from '../config/mask';
 import { processScrubber } from '../setup/secretScrubber';
+import { assertNoUnresolvedKeyVaultReferences, UnresolvedKeyVaultReferenceError } from '../setup/unresolvedSettings';
 import { QueueUploadDispatcher } from '../store/connectorQueues';
 import { InProcessUploadDispatcher, type DrainSummary } from '../sync/inProcessUploads';
 import type { Logger } from '../sync/logger';
@@ -51,11 +52,12 @@ export function configEnv(env: NodeJS.ProcessEnv, configPath: string | undefined
 
 export async function loadConfigForCli(options: { config?: string }, io: CliIo): Promise<ConnectorConfig | undefined> {
   try {
+    assertNoUnresolvedKeyVaultReferences(io.env);
     const loaded = await loadConfig(configEnv(io.env, options.config));
     processScrubber.register(...configSecrets(loaded.config));
     return loaded.config;
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof UnresolvedKeyVaultReferenceError) {
       io.err(`${processScrubber.scrub(error.message)}\n`);
       return undefined;
     }

@@ -11,6 +11,7 @@ import { APP_SETTINGS, readAppSetting } from './appSettings';
 import { createRuntime, type ConnectorRuntime } from './runtime';
 import { configSecrets } from '../config/mask';
 import { processScrubber } from './secretScrubber';
+import { assertNoUnresolvedKeyVaultReferences } from './unresolvedSettings';
 
 let current: { fingerprint: string; runtime: Promise<ConnectorRuntime> } | undefined;
 
@@ -29,6 +30,7 @@ function blobAccessFor(env: NodeJS.ProcessEnv): LoadConfigDeps['blobAccess'] {
  * invocations pass their own logger to the core calls.
  */
 export async function getWorkerRuntime(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<ConnectorRuntime> {
+  assertNoUnresolvedKeyVaultReferences(env);
   const loaded = await loadConfig(env, { blobAccess: blobAccessFor(env) });
   processScrubber.register(...configSecrets(loaded.config));
   const fingerprint = createHash('sha256').update(JSON.stringify(loaded.config)).digest('hex');

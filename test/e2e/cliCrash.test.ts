@@ -27,6 +27,7 @@ let killedAtSkipToken: string | undefined;
 let cursorAfterKill: Awaited<ReturnType<TableCursorStore['get']>>;
 let rerunMark: number;
 let mirroredAfterKill: number;
+let leaseLeftByKilledRun = false;
 
 beforeAll(async () => {
   const tenant = new FakeTenant({ seed: 41 });
@@ -57,7 +58,8 @@ beforeAll(async () => {
   mirroredAfterKill = (await readMirrorDirectory(new TableMirrorStore(storage), 'Default')).users.length;
   // The killed process still holds the source lease (5 minutes); let it run out instead of waiting.
   const locks = createTableClient(storage, TABLE_NAMES.locks);
-  for await (const lock of locks.listEntities()) {
+  for await (const lock of locks.listEntities<{ expiresAt?: string }>()) {
+    if (lock.partitionKey === 'pull|Default' && Date.parse(lock.expiresAt ?? '') > Date.now()) leaseLeftByKilledRun = true;
     await locks.updateEntity({ partitionKey: lock.partitionKey ?? '', rowKey: lock.rowKey ?? '', expiresAt: new Date(0).toISOString() }, 'Merge');
   }
 
@@ -80,6 +82,8 @@ describe('the CLI killed (SIGKILL) in the middle of a full round', () => {
     expect(cursorAfterKill).toMatchObject({ deltaLink: null, round: { kind: 'full', pages: KILLED_AT_PAGE - 1 } });
     expect(new URL(cursorAfterKill?.nextLink ?? 'https://missing').searchParams.get('$skiptoken')).toBe(killedAtSkipToken);
     expect(mirroredAfterKill).toBe((KILLED_AT_PAGE - 1) * PAGE_SIZE);
+    // Nobody released the source lock: a rerun within its 5-minute lease would report the source locked.
+    expect(leaseLeftByKilledRun).toBe(true);
   });
 
   it('resumes on the next run from the saved nextLink, not from the beginning', () => {
