@@ -39,7 +39,12 @@ export function formatSyncSummary(summary: SyncRunSummary, uploads?: DrainSummar
   const lines: string[] = [];
   lines.push(`Sync run ${summary.runId} finished in ${summary.seconds.toFixed(1)} s`);
   for (const pull of summary.pulls) {
-    lines.push(`  Source ${pull.source}: ${pull.status}`);
+    const statusText = {
+      completed: 'completed',
+      partial: 'paused between pages; the next run resumes the round',
+      locked: 'SKIPPED: another sync holds this source (its lock is released when that run ends, or within 5 minutes of it stopping)',
+    }[pull.status];
+    lines.push(`  Source ${pull.source}: ${statusText}`);
     for (const [label, kind] of [['users', pull.users], ['groups', pull.groups]] as const) {
       if (kind === undefined) continue;
       const extra = [

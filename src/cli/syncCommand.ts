@@ -121,7 +121,9 @@ export async function runSyncCommand(options: SyncCommandOptions, io: CliIo): Pr
         const graphRequests = config.sources.reduce((sum, source) => sum + runtime.readerFor(source.name).stats().requests, 0);
         io.out(`${processScrubber.scrub(formatSyncSummary(summary, uploads, { graph: graphRequests }))}\n`);
         if (options.queues === true) io.out(`  Upload work queued on ${runtime.queues.uploads.name}; the uploadWorker function processes it.\n`);
-        exitCode = summary.failures.length > 0 || (uploads?.failed ?? 0) > 0 ? EXIT.failed : EXIT.ok;
+        // A skipped (locked) source did not sync: for a person at a prompt that is not success.
+        const skipped = summary.pulls.some((pull) => pull.status === 'locked');
+        exitCode = summary.failures.length > 0 || skipped || (uploads?.failed ?? 0) > 0 ? EXIT.failed : EXIT.ok;
         if (options.watch !== true || stop.signal.aborted) break;
         const waitInMs = config.options.deltaIntervalMinutes * 60_000;
         io.err(`Next run in ${config.options.deltaIntervalMinutes} minute(s); Ctrl+C to stop.\n`);
