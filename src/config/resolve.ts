@@ -20,6 +20,7 @@ import {
 import type {
   ConnectorConfig,
   ConnectorOptions,
+  DeleteThreshold,
   DestinationConfig,
   EntraSourceConfig,
   MappingConfig,
@@ -209,5 +210,14 @@ function resolveOptions(entry: OptionsEntry): ConnectorOptions {
     requireMail: entry.RequireMail,
     onConflict: entry.OnConflict,
     deleteAfterDays: entry.DeleteAfterDays,
+    deleteThreshold: resolveDeleteThreshold(entry.DeleteThreshold),
+    deleteThresholdMax: entry.DeleteThresholdMax,
   };
+}
+
+/** The schema has checked the form: a whole number, "off" or "<0-100>%". */
+function resolveDeleteThreshold(value: number | string): DeleteThreshold {
+  if (typeof value === 'number') return { kind: 'count', count: value };
+  if (value === 'off') return { kind: 'off' };
+  return { kind: 'percent', percent: Number(value.slice(0, -1)) };
 }

@@ -283,6 +283,11 @@ export const mappingSchema = strictObject({
     .meta({ description: 'Users (object id or UPN) or groups (object id) kept out of this mapping.' }),
 });
 
+export const DEFAULT_DELETE_THRESHOLD = '20%';
+/** "off", or a percentage from 0 to 100 with optional decimals: "20%", "2.5%". */
+export const DELETE_THRESHOLD_TEXT = /^(?:off|(?:100(?:\.0+)?|[1-9]?[0-9](?:\.[0-9]+)?)%)$/;
+const DELETE_THRESHOLD_HINT = 'expected a count (e.g. 50), a percentage from "0%" to "100%" (e.g. "20%") or "off"';
+
 export const optionsSchema = strictObject({
   DeltaIntervalMinutes: z.number().int().min(1).max(1440).default(15).meta({ description: 'How often changes are pulled, minutes.' }),
   FullReconcileHours: z.number().int().min(1).max(720).default(24).meta({ description: 'A full reconcile runs when the last one is older than this, hours.' }),
@@ -291,6 +296,15 @@ export const optionsSchema = strictObject({
   RequireMail: z.boolean().default(true).meta({ description: 'Skip users without a mail address.' }),
   OnConflict: z.enum(['All', 'FirstMapping']).default('All').meta({ description: 'A user in several mappings goes to all their destinations, or only to the first.' }),
   DeleteAfterDays: z.number().int().min(0).max(365).default(7).meta({ description: 'Days before a user who left scope is deleted at the destination; 0 = at once.' }),
+  DeleteThreshold: z
+    .union([z.number().int().min(0), z.string().regex(DELETE_THRESHOLD_TEXT, { error: DELETE_THRESHOLD_HINT })], { error: DELETE_THRESHOLD_HINT })
+    .default(DEFAULT_DELETE_THRESHOLD)
+    .meta({
+      description:
+        'Most deletions per destination and kind within 24 hours before they wait for an administrator: a count (50), a percentage of ' +
+        'what the destination holds ("20%", at least 10, at most DeleteThresholdMax), 0 = every deletion needs approval, "off" = no limit.',
+    }),
+  DeleteThresholdMax: z.number().int().min(0).max(1_000_000).default(500).meta({ description: 'Upper bound of a percentage DeleteThreshold.' }),
 });
 
 function namedEntries<T extends z.ZodType>(section: string, entry: T, example: string) {

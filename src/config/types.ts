@@ -58,7 +58,20 @@ export interface ConnectorOptions {
   onConflict: ConflictPolicy;
   /** Grace period before a user who left scope is deleted at the destination. Default 7. */
   deleteAfterDays: number;
+  /** Most deletions per destination and kind within 24 hours before they wait for approval. Default 20%. */
+  deleteThreshold: DeleteThreshold;
+  /** Upper bound of a percentage threshold. Default 500. */
+  deleteThresholdMax: number;
 }
+
+/**
+ * Options.DeleteThreshold resolved: a fixed count (0 = every deletion needs approval), a
+ * percentage of what the destination holds, or off (no limit; the empty-scope guard still holds).
+ */
+export type DeleteThreshold =
+  | { kind: 'count'; count: number }
+  | { kind: 'percent'; percent: number }
+  | { kind: 'off' };
 
 export interface ConnectorConfig {
   sources: EntraSourceConfig[];

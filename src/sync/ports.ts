@@ -190,3 +190,89 @@ export interface ConflictStore {
   replace(source: string, conflicts: readonly RecordedConflict[]): Promise<void>;
   list(source: string): Promise<RecordedConflict[]>;
 }
+
+/**
+ * Deletions the deletion gate stopped, for one destination, source and kind, as the last plan
+ * left them. Replaced by every plan that holds, removed by the first that does not.
+ */
+export interface DeletionHold {
+  destination: string;
+  source: string;
+  kind: UploadKind;
+  /** Hash of the held ids: an approval names it, so it approves what the administrator saw. */
+  holdId: string;
+  held: number;
+  destinationSize: number;
+  deletedLast24h: number;
+  /** Deletions allowed within 24 hours without approval; null when the threshold is off. */
+  threshold: number | null;
+  reason: string;
+  /** The newest leftScopeAt among the held objects; the held set is every candidate that left at or before it. */
+  leftScopeCutoff: string;
+  /** When this destination, source and kind was first held (kept while the hold continues). */
+  heldSince: string;
+  /** When the last plan confirmed the hold. */
+  plannedAt: string;
+  runId: string;
+}
+
+/** An administrator's approval of a hold (see deletionGate.ts for what it covers). */
+export interface DeletionApproval {
+  destination: string;
+  source: string;
+  kind: UploadKind;
+  holdId: string;
+  leftScopeCutoff: string;
+  count: number;
+  approvedBy: string;
+  approvedAt: string;
+}
+
+/**
+ * Table `Deletions`: the record of executed deletions (for the rolling 24-hour cap), the current
+ * holds, the approvals, and the destinations each source has been planned for (so a destination
+ * removed from the config is noticed).
+ */
+export interface DeletionStateStore {
+  initialize(): Promise<void>;
+  /** Records that `count` deletions were acknowledged at `at`. */
+  recordExecuted(destination: string, source: string, kind: UploadKind, count: number, at: Date): Promise<void>;
+  /** Deletions recorded at or after `since`. */
+  countExecutedSince(destination: string, source: string, kind: UploadKind, since: Date): Promise<number>;
+  getHold(destination: string, source: string, kind: UploadKind): Promise<DeletionHold | undefined>;
+  putHold(hold: DeletionHold): Promise<void>;
+  /** Succeeds when there is no hold. */
+  clearHold(destination: string, source: string, kind: UploadKind): Promise<void>;
+  listHolds(): Promise<DeletionHold[]>;
+  getApproval(destination: string, source: string, kind: UploadKind): Promise<DeletionApproval | undefined>;
+  putApproval(approval: DeletionApproval): Promise<void>;
+  clearApproval(destination: string, source: string, kind: UploadKind): Promise<void>;
+  /** Destinations a source has been planned for. */
+  knownDestinations(source: string): Promise<string[]>;
+  rememberDestination(source: string, destination: string, at: Date): Promise<void>;
+}
+
+/** One administrative act, kept for audit (Table `Audit`). */
+export interface AuditEntry {
+  action: 'deletions.approve';
+  /** Who: the OS user (CLI) or the caller-supplied approvedBy (HTTP). */
+  actor: string;
+  /** Through which front: `cli` or `http`. */
+  via: string;
+  at: string;
+  destination: string;
+  source: string;
+  kind: UploadKind;
+  holdId: string;
+  count: number;
+  destinationSize: number;
+  threshold: number | null;
+  reason: string;
+}
+
+export interface AuditStore {
+  initialize(): Promise<void>;
+  record(entry: AuditEntry): Promise<void>;
+  /** Newest first. */
+  list(options?: { limit?: number }): Promise<AuditEntry[]>;
+}

@@ -7,6 +7,7 @@
  * ledger as the latest plan left them, so a late message never sends an older version.
  */
 import type { Signature365Group, Signature365User } from '../signature365/contract';
+import { failpoint } from './failpoints';
 import type { Logger } from './logger';
 import { errorFields } from './logger';
 import type { UploadRequestedMessage } from './messages';
@@ -93,6 +94,7 @@ export async function processUpload(message: UploadRequestedMessage, deps: Uploa
     throw error;
   }
 
+  failpoint('afterUploadBeforeAck');
   const byKey = new Map<string, DestinationItemResult>();
   for (const result of results) byKey.set(`${result.op}:${result.id}`, result);
   // Read the rows again: a plan may have recorded a newer wish while the batch was on the wire.

@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DeltaPage, DirectoryKind, GroupChange, UserChange } from './directory';
 import type { Logger } from './logger';
+import { failpoint } from './failpoints';
 import { errorFields } from './logger';
 import type {
   ApplyCounts, CursorStore, DeltaCursor, DeltaRound, DirectoryReader, HeldLock, LockStore, MirrorStore,
@@ -143,6 +144,7 @@ async function pullKind<TChange>(
     try {
       for await (const page of read(plan.link)) {
         const counts = await apply(page.changes, round.kind === 'full' ? round.id : undefined);
+        failpoint('afterMirrorWrite');
         summary.added += counts.added;
         summary.changed += counts.changed;
         summary.unchanged += counts.unchanged;
@@ -163,6 +165,7 @@ async function pullKind<TChange>(
             lastFullRoundCompletedAt: round.kind === 'full' ? completedAt : cursor.lastFullRoundCompletedAt,
             lastRoundCompletedAt: completedAt,
           });
+          failpoint('afterCursorSave');
           summary.completed = true;
           logger.info('round.completed', { roundId: round.id, roundKind: round.kind, pages: round.pages, swept: summary.swept });
         } else if (page.nextLink !== undefined) {

@@ -7,9 +7,10 @@
  * - deletion candidates: objects the destination holds (ackHash set) that are no longer desired;
  *   the deletion gate decides which of them go now.
  * - rowsToWrite: ledger rows whose desired state changed; an unchanged directory writes nothing.
+ *   Under dry run they are worked out all the same; the planner just does not write them.
  */
 import type { UploadRow } from './ports';
-import { decideDeletions, type DeletionGateResult } from './deletionGate';
+import { decideDeletions, type DeletionGateInput, type DeletionGateResult } from './deletionGate';
 import { diffDestination } from './diff';
 
 export interface DesiredRecord {
@@ -17,12 +18,15 @@ export interface DesiredRecord {
   record: string;
 }
 
+/** The deletion gate's inputs the ledger cannot tell: the options, the 24-hour history, an approval, dry run, planner holds. */
+export type DeletionPolicy = Omit<DeletionGateInput, 'candidates' | 'now' | 'deleteAfterDays' | 'destinationSize'>;
+
 export interface DestinationPlanInput {
   desired: ReadonlyMap<string, DesiredRecord>;
   ledger: ReadonlyMap<string, UploadRow>;
   now: Date;
   deleteAfterDays: number;
-  holdDeletionsReason?: string;
+  deletionPolicy: DeletionPolicy;
 }
 
 export interface DestinationPlan {
@@ -60,7 +64,9 @@ export function planDestination(input: DestinationPlanInput): DestinationPlan {
 
   const nowIso = input.now.toISOString();
   const candidates = diff.deletes.map((id) => ({ id, leftScopeAt: input.ledger.get(id)?.leftScopeAt ?? nowIso }));
-  const gate = decideDeletions({ candidates, now: input.now, deleteAfterDays: input.deleteAfterDays, holdReason: input.holdDeletionsReason });
+  // What the destination holds for this source and kind, by its own acknowledgements.
+  const destinationSize = acknowledged.size;
+  const gate = decideDeletions({ ...input.deletionPolicy, candidates, now: input.now, deleteAfterDays: input.deleteAfterDays, destinationSize });
   const approved = new Set(gate.approved);
   for (const { id, leftScopeAt } of candidates) {
     const before = input.ledger.get(id) ?? emptyRow(id);
