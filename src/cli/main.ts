@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { processScrubber } from '../setup/secretScrubber';
 import { runDemo } from './demo';
+import { runDeletionsApproveCommand, runDeletionsListCommand } from './deletionsCommand';
 import { runSyncCommand, type CliIo } from './syncCommand';
 import { runValidateCommand } from './validateCommand';
 
@@ -36,7 +37,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('--watch', 'run again every Options.DeltaIntervalMinutes until interrupted')
     .option('--upload-concurrency <n>', 'destinations uploaded in parallel', positiveInteger, 4)
     .option('--log-level <level>', 'debug | info | warn | error | silent (JSON logs on stderr)')
-    .action(async (options: { config?: string; full?: boolean; queues?: boolean; source: string[]; state?: string; watch?: boolean; uploadConcurrency: number; logLevel?: string }) => {
+    .option('--dry-run', 'pull, then print what each destination would receive and delete; send, queue and record nothing')
+    .action(async (options: { config?: string; full?: boolean; queues?: boolean; source: string[]; state?: string; watch?: boolean; uploadConcurrency: number; logLevel?: string; dryRun?: boolean }) => {
       setExitCode(await runSyncCommand(options, io));
     });
 
@@ -47,6 +49,34 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('--state <folder>', 'the embedded Azurite folder of earlier `sync --state` runs')
     .action(async (options: { config?: string; state?: string }) => {
       setExitCode(await runValidateCommand(options, io));
+    });
+
+  const deletions = program
+    .command('deletions')
+    .description('Deletions the deletion gate holds (threshold, empty scope, missing groups) and their approval');
+  deletions
+    .command('list')
+    .description('List the held deletions: counts, reason and the staged users or groups')
+    .option('-c, --config <path>', 'config.json to use (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
+    .option('--state <folder>', 'the embedded Azurite folder of earlier `sync --state` runs')
+    .option('--limit <n>', 'staged objects shown per hold', positiveInteger, 50)
+    .action(async (options: { config?: string; state?: string; limit: number }) => {
+      setExitCode(await runDeletionsListCommand(options, io));
+    });
+  deletions
+    .command('approve')
+    .description('Approve held deletions once, as they stand now (audited under your OS user name); they go out with the next sync')
+    .requiredOption('--destination <name>', 'the Signature365 destination name')
+    .option('--source <name>', 'only the hold of this EntraId source (default: every source)')
+    .option('--kind <kind>', 'users or groups (default: both)', (value: string) => {
+      if (value !== 'users' && value !== 'groups') throw new InvalidArgumentError('must be users or groups');
+      return value;
+    })
+    .option('--hold <id>', 'the hold id you reviewed; nothing is approved if the hold has changed since')
+    .option('-c, --config <path>', 'config.json to use (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
+    .option('--state <folder>', 'the embedded Azurite folder of earlier `sync --state` runs')
+    .action(async (options: { destination: string; source?: string; kind?: 'users' | 'groups'; hold?: string; config?: string; state?: string }) => {
+      setExitCode(await runDeletionsApproveCommand(options, io));
     });
 
   program

@@ -5,6 +5,7 @@
 import type { SyncRunSummary } from '../sync/runSync';
 import type { PageProgress } from '../sync/pullSource';
 import type { DrainSummary } from '../sync/inProcessUploads';
+import type { KindPlanSummary } from '../sync/planUploads';
 
 export interface ProgressPrinter {
   page(progress: PageProgress): void;
@@ -35,6 +36,32 @@ export function createProgressPrinter(stream: NodeJS.WriteStream = process.stder
   };
 }
 
+function names(list: readonly string[], total: number): string {
+  return `${list.join(', ')}${total > list.length ? `, … ${total - list.length} more` : ''}`;
+}
+
+/** The gate's verdict for one kind: a HELD line with the command that approves it; under dry run, the first names of each list. */
+function formatGate(label: 'users' | 'groups', kind: KindPlanSummary, destination: string, dryRun: boolean): string[] {
+  const lines: string[] = [];
+  if (dryRun) {
+    if (kind.upserts > 0) lines.push(`    ${label} to send: ${names(kind.sample.upserts, kind.upserts)}`);
+    if (kind.deletes > 0) lines.push(`    ${label} to delete: ${names(kind.sample.deletes, kind.deletes)}`);
+  }
+  if (kind.heldDeletes > 0) {
+    const threshold = kind.threshold === null ? 'threshold off' : `threshold ${kind.threshold}`;
+    const prefix = dryRun ? 'deletions WOULD BE HELD' : 'deletions HELD';
+    lines.push(
+      `    ${label}: ${prefix}: ${kind.heldDeletes} of ${kind.destinationSize} (${threshold})` +
+        `${dryRun ? '' : `; approve with: s365-connector deletions approve --destination ${destination}`}`,
+      `      why: ${kind.gateReason ?? ''}`,
+    );
+    if (dryRun) lines.push(`      held: ${names(kind.sample.held, kind.heldDeletes)}`);
+  } else if (kind.gate === 'error') {
+    lines.push(`    ${label}: deletions STOPPED: ${kind.gateReason ?? ''}`);
+  }
+  return lines;
+}
+
 export function formatSyncSummary(summary: SyncRunSummary, uploads?: DrainSummary, requests?: { graph: number }): string {
   const lines: string[] = [];
   lines.push(`Sync run ${summary.runId} finished in ${summary.seconds.toFixed(1)} s`);
@@ -63,14 +90,22 @@ export function formatSyncSummary(summary: SyncRunSummary, uploads?: DrainSummar
     for (const destination of plan.destinations) {
       const u = destination.users;
       const g = destination.groups;
+      const work = (kind: KindPlanSummary): string =>
+        (plan.dryRun ? `would send ${kind.upserts}, would delete ${kind.deletes}` : `${kind.upserts} to send, ${kind.deletes} to delete`) +
+        `, ${kind.unchanged} unchanged${kind.waitingDeletes > 0 ? `, ${kind.waitingDeletes} waiting out the grace period` : ''}`;
       lines.push(
-        `  ${plan.source} -> ${destination.destination}: users ${u.upserts} to send, ${u.deletes} to delete, ${u.unchanged} unchanged` +
-          `${u.waitingDeletes > 0 ? `, ${u.waitingDeletes} waiting out the grace period` : ''}` +
-          `${u.heldDeletes > 0 ? `, ${u.heldDeletes} deletions HELD (${u.gateReason ?? ''})` : ''}; ` +
-          `groups ${g.upserts} to send, ${g.deletes} to delete, ${g.unchanged} unchanged` +
+        `  ${plan.source} -> ${destination.destination}${destination.mapped ? '' : ' (no mapping from this source any more)'}${plan.dryRun ? ' [dry run]' : ''}: ` +
+          `users ${work(u)}; groups ${work(g)}` +
           `${destination.skippedBecause !== undefined ? ` [skipped: ${destination.skippedBecause}]` : ''}`,
       );
+      for (const [label, kind] of [['users', u], ['groups', g]] as const) lines.push(...formatGate(label, kind, destination.destination, plan.dryRun));
       if (destination.missingGroups.length > 0) lines.push(`    LimitToGroups not found in Entra: ${destination.missingGroups.join(', ')}`);
+    }
+    for (const gone of plan.unreachable) {
+      lines.push(
+        `  ${plan.source} -> ${gone.destination}: UNREACHABLE, no longer in the configuration; it still holds ${gone.users} users and ${gone.groups} groups ` +
+          `from this source, which the connector cannot delete without its token. Remove them in Signature 365, or add ${gone.destination} back.`,
+      );
     }
     if (plan.conflicts.length > 0) {
       lines.push(`  ${plan.conflicts.length} user(s) in scope of more than one Signature 365 tenant (Options.OnConflict decides where they go):`);

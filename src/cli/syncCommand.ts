@@ -29,6 +29,8 @@ export interface SyncCommandOptions {
   /** Repeat every Options.DeltaIntervalMinutes until interrupted. */
   watch?: boolean;
   uploadConcurrency?: number;
+  /** Pull, then report the plan: nothing recorded, queued or sent. */
+  dryRun?: boolean;
 }
 
 export interface CliIo {
@@ -73,7 +75,7 @@ export interface SyncOnceResult {
 /** One run against an existing runtime (the demo calls this twice on one runtime). */
 export async function syncOnce(
   runtime: ConnectorRuntime,
-  options: { full?: boolean; queues?: boolean; sources?: string[]; uploadConcurrency?: number; logger: Logger; progressStream?: NodeJS.WriteStream },
+  options: { full?: boolean; queues?: boolean; sources?: string[]; uploadConcurrency?: number; logger: Logger; progressStream?: NodeJS.WriteStream; dryRun?: boolean },
 ): Promise<SyncOnceResult> {
   const runId = randomUUID();
   const progress = createProgressPrinter(options.progressStream);
@@ -83,9 +85,10 @@ export async function syncOnce(
     runId, holder: `${runtime.holder}:${runId}`, forceFull: options.full,
     ...(options.sources !== undefined && options.sources.length > 0 ? { sources: options.sources } : {}),
     onPage: (page) => progress.page(page),
+    dryRun: options.dryRun === true,
   });
   progress.done();
-  if (options.queues === true) return { summary };
+  if (options.queues === true || options.dryRun === true) return { summary };
   const uploads = await inProcess.drain({ ...runtime.uploadDependencies(), logger: options.logger }, { concurrency: options.uploadConcurrency ?? 4 });
   return { summary, uploads };
 }
@@ -116,11 +119,12 @@ export async function runSyncCommand(options: SyncCommandOptions, io: CliIo): Pr
       for (let run = 0; ; run += 1) {
         const { summary, uploads } = await syncOnce(runtime, {
           full: options.full === true && run === 0, queues: options.queues, sources: options.source,
-          uploadConcurrency: options.uploadConcurrency, logger, progressStream: io.progressStream,
+          uploadConcurrency: options.uploadConcurrency, logger, progressStream: io.progressStream, dryRun: options.dryRun,
         });
         const graphRequests = config.sources.reduce((sum, source) => sum + runtime.readerFor(source.name).stats().requests, 0);
         io.out(`${processScrubber.scrub(formatSyncSummary(summary, uploads, { graph: graphRequests }))}\n`);
-        if (options.queues === true) io.out(`  Upload work queued on ${runtime.queues.uploads.name}; the uploadWorker function processes it.\n`);
+        if (options.dryRun === true) io.out('  Dry run: nothing was recorded, queued or sent.\n');
+        else if (options.queues === true) io.out(`  Upload work queued on ${runtime.queues.uploads.name}; the uploadWorker function processes it.\n`);
         // A skipped (locked) source did not sync: for a person at a prompt that is not success.
         const skipped = summary.pulls.some((pull) => pull.status === 'locked');
         exitCode = summary.failures.length > 0 || skipped || (uploads?.failed ?? 0) > 0 ? EXIT.failed : EXIT.ok;

@@ -7,7 +7,9 @@ import type { ConnectorConfig } from '../config/types';
 import { createGraphDirectoryReader, type GraphDirectoryReader, type GraphDirectoryReaderOptions } from '../graph';
 import { createHttpDestinationClient, type HttpDestinationClientOptions } from '../signature365/httpDestinationClient';
 import type { DestinationClient as HttpDestination } from '../signature365/destinationClient';
+import { TableAuditStore } from '../store/auditStore';
 import { TableConflictStore } from '../store/conflictStore';
+import { TableDeletionStateStore } from '../store/deletionStore';
 import { ConnectorQueues } from '../store/connectorQueues';
 import { TableDestinationHealthStore } from '../store/destinationHealthStore';
 import { TableCursorStore, TableLockStore, TableMirrorStore } from '../store';
@@ -44,6 +46,8 @@ export interface ConnectorRuntime {
   readonly ledger: TableUploadStateStore;
   readonly health: TableDestinationHealthStore;
   readonly conflicts: TableConflictStore;
+  readonly deletions: TableDeletionStateStore;
+  readonly audit: TableAuditStore;
   readonly queues: ConnectorQueues;
   /** Who holds locks taken by this process. */
   readonly holder: string;
@@ -75,9 +79,14 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
   const ledger = new TableUploadStateStore(storage);
   const health = new TableDestinationHealthStore(storage);
   const conflicts = new TableConflictStore(storage);
+  const deletions = new TableDeletionStateStore(storage);
+  const audit = new TableAuditStore(storage);
   const queues = new ConnectorQueues(storage);
   try {
-    await Promise.all([mirror.initialize(), cursors.initialize(), locks.initialize(), ledger.initialize(), health.initialize(), conflicts.initialize(), queues.initialize()]);
+    await Promise.all([
+      mirror.initialize(), cursors.initialize(), locks.initialize(), ledger.initialize(), health.initialize(), conflicts.initialize(),
+      deletions.initialize(), audit.initialize(), queues.initialize(),
+    ]);
   } catch (error) {
     await embedded?.stop();
     throw error;
@@ -89,7 +98,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
 
   const runtime: ConnectorRuntime = {
     config, storage, embeddedStorage: embedded !== undefined, logger: options.logger,
-    mirror, cursors, locks, ledger, health, conflicts, queues,
+    mirror, cursors, locks, ledger, health, conflicts, deletions, audit, queues,
     holder: `${hostname()}:${process.pid}`,
     readerFor(sourceName) {
       let reader = readers.get(sourceName);
@@ -113,11 +122,11 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
       return client;
     },
     syncDependencies(dispatcher) {
-      return { config, mirror, cursors, locks, ledger, health, conflicts, dispatcher, logger: options.logger, readerFor: (name) => runtime.readerFor(name) };
+      return { config, mirror, cursors, locks, ledger, health, conflicts, deletions, dispatcher, logger: options.logger, readerFor: (name) => runtime.readerFor(name) };
     },
     uploadDependencies() {
       return {
-        ledger, health, logger: options.logger,
+        ledger, health, deletions, logger: options.logger,
         destination: (name) => runtime.destination(name),
         sourceKey: (name) => sourceConfig(name)?.tenantId,
       };

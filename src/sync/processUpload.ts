@@ -12,12 +12,14 @@ import type { Logger } from './logger';
 import { errorFields } from './logger';
 import type { UploadRequestedMessage } from './messages';
 import type {
-  DestinationClient, DestinationHealth, DestinationHealthStore, DestinationItemResult, UploadRow, UploadStateStore,
+  DeletionStateStore, DestinationClient, DestinationHealth, DestinationHealthStore, DestinationItemResult, UploadRow, UploadStateStore,
 } from './ports';
 
 export interface UploadDependencies {
   ledger: UploadStateStore;
   health: DestinationHealthStore;
+  /** Where acknowledged deletions are counted, for the deletion gate's rolling 24-hour cap. */
+  deletions: Pick<DeletionStateStore, 'recordExecuted'>;
   /** The destination client for a destination name (undefined when the config no longer has it). */
   destination(name: string): DestinationClient | undefined;
   /** The `source` field the destination expects for an Entra source (its tenant id). */
@@ -116,6 +118,10 @@ export async function processUpload(message: UploadRequestedMessage, deps: Uploa
     if (result?.ok === true) { succeeded += 1; updated.push({ ...base, ackHash: null, deleteApproved: false, leftScopeAt: null, failures: 0, lastError: null }); }
     else { failed += 1; updated.push({ ...base, failures: base.failures + 1, lastError: describeFailure(result) }); }
   }
+  // Counted before the ledger is written: a crash in between sends the deletes again and counts
+  // them twice, which errs towards holding, never towards deleting more than the cap allows.
+  const deleted = deleteRows.filter((row) => byKey.get(`delete:${row.id}`)?.ok === true).length;
+  await deps.deletions.recordExecuted(message.destination, message.source, message.kind, deleted, now());
   await deps.ledger.put(message.destination, message.source, message.kind, updated);
   await markHealthy(deps.health, message.destination, now());
   if (failed > 0) logger.warn('upload.itemsFailed', { failed, succeeded });

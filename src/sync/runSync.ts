@@ -7,7 +7,9 @@ import type { ConnectorConfig } from '../config/types';
 import type { Logger } from './logger';
 import { errorFields } from './logger';
 import { planSourceUploads, type SourcePlanSummary } from './planUploads';
-import type { ConflictStore, DestinationHealthStore, DirectoryReader, CursorStore, LockStore, MirrorStore, UploadDispatcher, UploadStateStore } from './ports';
+import type {
+  ConflictStore, CursorStore, DeletionStateStore, DestinationHealthStore, DirectoryReader, LockStore, MirrorStore, UploadDispatcher, UploadStateStore,
+} from './ports';
 import { pullSource, type PageProgress, type PullSummary } from './pullSource';
 
 export interface SyncDependencies {
@@ -18,6 +20,7 @@ export interface SyncDependencies {
   ledger: UploadStateStore;
   health: DestinationHealthStore;
   conflicts: ConflictStore;
+  deletions: DeletionStateStore;
   readerFor(sourceName: string): DirectoryReader;
   dispatcher: UploadDispatcher;
   logger: Logger;
@@ -32,6 +35,8 @@ export interface SyncOptions {
   sources?: readonly string[];
   deadlineAt?: number;
   onPage?: (progress: PageProgress) => void;
+  /** Pull as usual, then only work the plans out: no ledger writes, nothing dispatched, nothing sent. */
+  dryRun?: boolean;
 }
 
 export interface SourceFailure {
@@ -53,7 +58,7 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
   const logger = deps.logger.child({ runId: options.runId });
   const wanted = options.sources === undefined ? undefined : new Set(options.sources);
   const summary: SyncRunSummary = { runId: options.runId, pulls: [], plans: [], failures: [], seconds: 0 };
-  logger.info('sync.start', { sources: deps.config.sources.map((s) => s.name), forceFull: options.forceFull ?? false });
+  logger.info('sync.start', { sources: deps.config.sources.map((s) => s.name), forceFull: options.forceFull ?? false, dryRun: options.dryRun ?? false });
 
   for (const source of deps.config.sources) {
     if (wanted !== undefined && !wanted.has(source.name)) continue;
@@ -76,7 +81,7 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
     // like objects leaving scope. The next run finishes the round and plans then.
     if (pull.status !== 'completed') continue;
     try {
-      summary.plans.push(await planSourceUploads(source.name, deps.config, deps, options.runId));
+      summary.plans.push(await planSourceUploads(source.name, deps.config, deps, options.runId, { dryRun: options.dryRun === true }));
     } catch (error) {
       summary.failures.push({ source: source.name, stage: 'plan', error: asError(error) });
       logger.error('sync.planFailed', { source: source.name, ...errorFields(error) });

@@ -23,6 +23,8 @@ describe('resolveConfig: defaults', () => {
       requireMail: true,
       onConflict: 'All',
       deleteAfterDays: 7,
+      deleteThreshold: { kind: 'percent', percent: 20 },
+      deleteThresholdMax: 500,
     });
   });
 

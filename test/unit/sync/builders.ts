@@ -62,6 +62,8 @@ export function options(fields: Partial<ConnectorOptions> = {}): ConnectorOption
     requireMail: false,
     onConflict: 'All',
     deleteAfterDays: 7,
+    deleteThreshold: { kind: 'percent', percent: 20 },
+    deleteThresholdMax: 500,
     ...fields,
   };
 }

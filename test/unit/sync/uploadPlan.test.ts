@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { UploadRow } from '../../../src/sync/ports';
-import { planDestination, type DesiredRecord, type DestinationPlanInput } from '../../../src/sync/uploadPlan';
+import { planDestination, type DeletionPolicy, type DesiredRecord, type DestinationPlanInput } from '../../../src/sync/uploadPlan';
 
 const NOW = new Date('2025-03-10T12:00:00.000Z');
 const DAY_IN_MS = 86_400_000;
@@ -14,12 +14,16 @@ function synced(id: string, hash: string, fields: Partial<UploadRow> = {}): Uplo
   return { id, desiredHash: hash, desiredRecord: want(hash).record, ackHash: hash, leftScopeAt: null, deleteApproved: false, failures: 0, lastError: null, ...fields };
 }
 
+/** No threshold: these cases are about the ledger; the gate's own table is in deletionGate.test.ts. */
+const NO_THRESHOLD: DeletionPolicy = { deletedLast24h: 0, threshold: { kind: 'off' }, thresholdMax: 500 };
+
 function plan(desired: Record<string, DesiredRecord>, ledger: UploadRow[], fields: Partial<DestinationPlanInput> = {}) {
   return planDestination({
     desired: new Map(Object.entries(desired)),
     ledger: new Map(ledger.map((row) => [row.id, row])),
     now: NOW,
     deleteAfterDays: 7,
+    deletionPolicy: NO_THRESHOLD,
     ...fields,
   });
 }
@@ -109,7 +113,7 @@ describe('planDestination', () => {
 
     it('is held, not deleted, when the planner says the scope cannot be trusted', () => {
       const due = synced('u1', 'h1', { desiredHash: null, desiredRecord: null, leftScopeAt: daysAgo(30) });
-      const result = plan({}, [due], { holdDeletionsReason: 'group missing', deleteAfterDays: 0 });
+      const result = plan({}, [due], { deletionPolicy: { ...NO_THRESHOLD, holdReasons: ['group missing'] }, deleteAfterDays: 0 });
       expect(result.deletes).toEqual([]);
       expect(result.gate).toMatchObject({ status: 'held', held: ['u1'], reason: 'group missing' });
       expect(result.rowsToWrite).toEqual([]);
@@ -117,10 +121,22 @@ describe('planDestination', () => {
 
     it('withdraws an approval when a hold appears before the deletion went out', () => {
       const approved = synced('u1', 'h1', { desiredHash: null, desiredRecord: null, leftScopeAt: daysAgo(9), deleteApproved: true });
-      const result = plan({}, [approved], { holdDeletionsReason: 'scope reads empty' });
+      const result = plan({}, [approved], { deletionPolicy: { ...NO_THRESHOLD, holdReasons: ['scope reads empty'] } });
       expect(result.deletes).toEqual([]);
       expect(result.rowsToWrite).toEqual([{ ...approved, deleteApproved: false }]);
     });
+  });
+
+  it('measures the destination by its acknowledged rows: 11 of 12 leaving is held under "20%", the one staying is still sent', () => {
+    const leaving = Array.from({ length: 11 }, (_, i) => synced(`gone${String(i).padStart(2, '0')}`, 'h', { desiredHash: null, desiredRecord: null, leftScopeAt: daysAgo(30) }));
+    const neverAcknowledged = synced('new', 'h0', { ackHash: null });
+    const result = plan({ stays: want('h2'), new: want('h0') }, [...leaving, synced('stays', 'h1'), neverAcknowledged], {
+      deletionPolicy: { ...NO_THRESHOLD, threshold: { kind: 'percent', percent: 20 } },
+    });
+    expect(result.gate.counts).toMatchObject({ destinationSize: 12, threshold: 10, held: 11 });
+    expect(result.gate.status).toBe('held');
+    expect(result.deletes).toEqual([]);
+    expect(result.upserts).toEqual(['new', 'stays']);
   });
 
   it('forgets the wish for an object that never reached the destination and is no longer wanted', () => {

@@ -1,0 +1,52 @@
+/**
+ * The CLI's sync (pull, plan, in-process uploads) run inside the test process, for fault tests
+ * that need a client option the CLI does not expose (Graph's per-request timeout) or that look
+ * at the run summary. Each sync builds a fresh runtime, as a new CLI process would: nothing is
+ * carried in memory from one run to the next, only what storage holds.
+ */
+import { randomUUID } from 'node:crypto';
+import { loadConfig } from '../../src/config/load';
+import type { ConnectorConfig } from '../../src/config/types';
+import type { GraphDirectoryReaderOptions } from '../../src/graph';
+import { createRuntime } from '../../src/setup/runtime';
+import type { StorageTarget } from '../../src/store/storageAccount';
+import { InProcessUploadDispatcher, type DrainSummary } from '../../src/sync/inProcessUploads';
+import { silentLogger } from '../../src/sync/logger';
+import { runSync, type SyncRunSummary } from '../../src/sync/runSync';
+
+export interface InProcessSyncResult {
+  summary: SyncRunSummary;
+  uploads: DrainSummary;
+}
+
+export interface InProcessConnector {
+  readonly config: ConnectorConfig;
+  readonly storage: StorageTarget;
+  sync(options?: { forceFull?: boolean }): Promise<InProcessSyncResult>;
+}
+
+/** `rawConfig` as in config.json (secrets as "@AppSetting(NAME)"), `settings` the app settings it refers to. */
+export async function inProcessConnector(
+  rawConfig: Record<string, unknown>,
+  settings: Record<string, string>,
+  storage: StorageTarget,
+  graph: GraphDirectoryReaderOptions = {},
+): Promise<InProcessConnector> {
+  const { config } = await loadConfig({ ...settings, CONNECTOR_CONFIG: JSON.stringify(rawConfig) });
+  return {
+    config,
+    storage,
+    async sync(options = {}) {
+      const runtime = await createRuntime({ config, logger: silentLogger, storage, graph });
+      try {
+        const dispatcher = new InProcessUploadDispatcher();
+        const runId = randomUUID();
+        const summary = await runSync(runtime.syncDependencies(dispatcher), { runId, holder: `test:${runId}`, forceFull: options.forceFull ?? false });
+        const uploads = await dispatcher.drain(runtime.uploadDependencies());
+        return { summary, uploads };
+      } finally {
+        await runtime.close();
+      }
+    },
+  };
+}
