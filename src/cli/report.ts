@@ -117,8 +117,9 @@ export function formatSyncSummary(summary: SyncRunSummary, uploads?: DrainSummar
   }
   if (uploads !== undefined) {
     lines.push(`  Uploads: ${uploads.messages} batches, ${uploads.succeeded} objects acknowledged, ${uploads.failed} failed`);
-    if (uploads.unauthorizedDestinations.length > 0) {
-      lines.push(`  Rejected token (401/403), destination quarantined: ${[...new Set(uploads.unauthorizedDestinations)].join(', ')}`);
+    const why = { unauthorized: 'the token was rejected (401/403): check Signature365.<Name>.Token', unavailable: 'unavailable after every retry', deferred: 'in quarantine from an earlier failure' };
+    for (const { destination, reason } of uploads.quarantinedDestinations) {
+      lines.push(`  Destination ${destination} quarantined, ${why[reason]}; its pending work is kept and sent when it recovers`);
     }
   }
   for (const failure of summary.failures) lines.push(`  FAILED ${failure.source} (${failure.stage}): ${failure.error.message}`);

@@ -25,6 +25,12 @@ function text(row: Row, column: string): string | null {
   return typeof value === 'string' ? value : null;
 }
 
+function dispatchedOf(row: Row): UploadRow['dispatched'] {
+  const what = text(row, 'dispatchedWhat');
+  const at = text(row, 'dispatchedAt');
+  return what !== null && at !== null ? { what, at } : null;
+}
+
 function decode(row: Row): UploadRow {
   const failures = row.failures;
   return {
@@ -36,6 +42,7 @@ function decode(row: Row): UploadRow {
     deleteApproved: row.deleteApproved === true,
     failures: typeof failures === 'number' ? failures : 0,
     lastError: text(row, 'lastError'),
+    dispatched: dispatchedOf(row),
   };
 }
 
@@ -83,6 +90,8 @@ export class TableUploadStateStore implements UploadStateStore {
         deleteApproved: row.deleteApproved,
         failures: row.failures,
         lastError: row.lastError,
+        dispatchedWhat: row.dispatched?.what ?? null,
+        dispatchedAt: row.dispatched?.at ?? null,
       },
       'Replace',
     ]);

@@ -11,7 +11,8 @@ export interface DrainSummary {
   sent: number;
   succeeded: number;
   failed: number;
-  unauthorizedDestinations: string[];
+  /** Destinations that went into (or were in) quarantine during the drain, with why. */
+  quarantinedDestinations: { destination: string; reason: 'unauthorized' | 'unavailable' | 'deferred' }[];
 }
 
 export class InProcessUploadDispatcher implements UploadDispatcher {
@@ -40,7 +41,7 @@ export class InProcessUploadDispatcher implements UploadDispatcher {
       if (queue === undefined) byDestination.set(message.destination, [message]);
       else queue.push(message);
     }
-    const summary: DrainSummary = { messages: work.length, sent: 0, succeeded: 0, failed: 0, unauthorizedDestinations: [] };
+    const summary: DrainSummary = { messages: work.length, sent: 0, succeeded: 0, failed: 0, quarantinedDestinations: [] };
     const lanes = [...byDestination.values()];
     let next = 0;
     const runLane = async (): Promise<void> => {
@@ -53,8 +54,8 @@ export class InProcessUploadDispatcher implements UploadDispatcher {
           summary.succeeded += outcome.succeeded;
           summary.failed += outcome.failed;
           options.onMessage?.(outcome, message);
-          if (outcome.unauthorized === true) {
-            summary.unauthorizedDestinations.push(message.destination);
+          if (outcome.quarantined !== undefined) {
+            summary.quarantinedDestinations.push({ destination: message.destination, reason: outcome.quarantined });
             break; // the rest of this destination's work waits for its quarantine to end
           }
         }

@@ -182,6 +182,8 @@ export async function planSourceUploads(
       if (user !== undefined) desiredUsers.set(userId, toDesired(buildUserRecord(user, index, groupIds)));
     }
 
+    const health = await deps.health.get(destination);
+    const quarantined = isQuarantined(health, now);
     const kinds: [UploadKind, Map<string, DesiredRecord>][] = [['groups', desiredGroups], ['users', desiredUsers]];
     const perKind = {} as Record<UploadKind, KindPlanSummary>;
     const work: { kind: UploadKind; ids: string[] }[] = [];
@@ -196,7 +198,7 @@ export async function planSourceUploads(
         deps.deletions.getHold(destination, source, kind),
       ]);
       const plan = planDestination({
-        desired, ledger, now, deleteAfterDays: config.options.deleteAfterDays,
+        desired, ledger, now, deleteAfterDays: config.options.deleteAfterDays, dispatching: !dryRun && !quarantined,
         deletionPolicy: {
           deletedLast24h, threshold: config.options.deleteThreshold, thresholdMax: config.options.deleteThresholdMax,
           holdReasons, dryRun, ...(approval !== undefined ? { approval } : {}),
@@ -219,7 +221,7 @@ export async function planSourceUploads(
         }
         // An approval is used up once nothing it could cover is due any more.
         if (approval !== undefined && gate.counts.due === 0) await deps.deletions.clearApproval(destination, source, kind);
-        work.push({ kind, ids: [...plan.upserts, ...plan.deletes] });
+        work.push({ kind, ids: plan.dispatch });
       }
       const counts = { held: gate.held.length, threshold: gate.counts.threshold, destinationSize: gate.counts.destinationSize, deletedLast24h };
       if (gate.status === 'held') log.warn('deletions.held', { kind, ...counts, holdId: gate.holdId, reason: gate.reason });
@@ -239,8 +241,6 @@ export async function planSourceUploads(
     if (!dryRun && holdsAnything && !known.has(destination)) await deps.deletions.rememberDestination(source, destination, now);
 
     let messages = 0;
-    const health = await deps.health.get(destination);
-    const quarantined = isQuarantined(health, now);
     if (!quarantined) {
       for (const { kind, ids } of work) {
         for (const batch of chunk(ids, MAX_IDS_PER_UPLOAD_MESSAGE)) {

@@ -121,6 +121,12 @@ export interface UploadRow {
   /** Consecutive failed attempts and the last error (per-item 400 etc.), for status. */
   failures: number;
   lastError: string | null;
+  /**
+   * What was last dispatched for this object and when: the desired hash for an upsert, or
+   * "delete". A plan does not queue the same work again while it is recent, so a backlog (a large
+   * first sync, a slow destination) is not multiplied by every timer tick.
+   */
+  dispatched: { what: string; at: string } | null;
 }
 
 export type UploadKind = 'users' | 'groups';

@@ -33,14 +33,24 @@ export interface UploadOutcome {
   succeeded: number;
   failed: number;
   skipped: number;
-  /** Set when the destination rejected the token, or was already in quarantine and nothing was sent. */
-  unauthorized?: boolean;
+  /**
+   * Set when nothing more should be sent to this destination for now: it rejected the token
+   * (`unauthorized`), stayed unavailable through every retry (`unavailable`), or was already in
+   * quarantine (`deferred`).
+   */
+  quarantined?: 'unauthorized' | 'unavailable' | 'deferred';
 }
 
 /** Quarantine after 401/403: 1 minute, doubling per consecutive failure, at most 24 hours. */
-export function quarantineDelayInMs(consecutiveFailures: number): number {
-  return Math.min(60_000 * 2 ** Math.max(0, consecutiveFailures - 1), 24 * 3_600_000);
+export function quarantineDelayInMs(consecutiveFailures: number, capInMs = QUARANTINE_CAP_IN_MS.unauthorized): number {
+  return Math.min(60_000 * 2 ** Math.max(0, consecutiveFailures - 1), capInMs);
 }
+
+/**
+ * A rejected token waits for a person (up to a day between tries); an outage (retries and their
+ * budget exhausted on 429/5xx/network) is retried at least hourly, so service resumes soon after.
+ */
+export const QUARANTINE_CAP_IN_MS = { unauthorized: 24 * 3_600_000, unavailable: 3_600_000 } as const;
 
 export async function processUpload(message: UploadRequestedMessage, deps: UploadDependencies): Promise<UploadOutcome> {
   const now = deps.now ?? (() => new Date());
@@ -59,7 +69,8 @@ export async function processUpload(message: UploadRequestedMessage, deps: Uploa
   const health = await deps.health.get(message.destination);
   if (isQuarantined(health, now())) {
     logger.info('upload.deferred', { reason: 'destination in quarantine', retryAfter: health?.retryAfter, ids: message.ids.length });
-    return { sent: 0, succeeded: 0, failed: 0, skipped: message.ids.length, unauthorized: true };
+    await forgetDispatch(deps.ledger, message, message.ids);
+    return { sent: 0, succeeded: 0, failed: 0, skipped: message.ids.length, quarantined: 'deferred' };
   }
 
   const rows = await deps.ledger.get(message.destination, message.source, message.kind, message.ids);
@@ -86,12 +97,15 @@ export async function processUpload(message: UploadRequestedMessage, deps: Uploa
       ? await client.sendUsers(sourceKey, { upserts: upserts as Signature365User[], deletes })
       : await client.sendGroups(sourceKey, { upserts: upserts as Signature365Group[], deletes });
   } catch (error) {
-    if (error instanceof Error && error.name === 'DestinationAuthError') {
-      await markUnhealthy(deps.health, message.destination, error.message, now());
-      logger.error('upload.unauthorized', { ...errorFields(error), ids: message.ids.length });
-      // Not rethrown: retrying with the same token cannot succeed. The next plan re-drives these
-      // ids from the ledger once the destination leaves quarantine.
-      return { sent: 0, succeeded: 0, failed: upsertRows.length + deleteRows.length, skipped, unauthorized: true };
+    const attempted = [...upsertRows, ...deleteRows].map((row) => row.id);
+    if (error instanceof Error && (error.name === 'DestinationAuthError' || error.name === 'DestinationUnavailableError')) {
+      const unauthorized = error.name === 'DestinationAuthError';
+      await markUnhealthy(deps.health, message.destination, error.message, now(), unauthorized ? QUARANTINE_CAP_IN_MS.unauthorized : QUARANTINE_CAP_IN_MS.unavailable);
+      await forgetDispatch(deps.ledger, message, attempted);
+      logger.error(unauthorized ? 'upload.unauthorized' : 'upload.destinationUnavailable', { ...errorFields(error), ids: message.ids.length });
+      // Not rethrown: retrying at once cannot succeed and would only lengthen the quarantine. The
+      // ledger still owes these ids; the first plan after the quarantine queues them again.
+      return { sent: 0, succeeded: 0, failed: attempted.length, skipped, quarantined: unauthorized ? 'unauthorized' : 'unavailable' };
     }
     throw error;
   }
@@ -109,14 +123,14 @@ export async function processUpload(message: UploadRequestedMessage, deps: Uploa
   for (const row of upsertRows) {
     const result = byKey.get(`upsert:${row.id}`);
     const base = latest.get(row.id) ?? row;
-    if (result?.ok === true) { succeeded += 1; updated.push({ ...base, ackHash: row.desiredHash, failures: 0, lastError: null }); }
-    else { failed += 1; updated.push({ ...base, failures: base.failures + 1, lastError: describeFailure(result) }); }
+    if (result?.ok === true) { succeeded += 1; updated.push({ ...base, ackHash: row.desiredHash, failures: 0, lastError: null, dispatched: null }); }
+    else { failed += 1; updated.push({ ...base, failures: base.failures + 1, lastError: describeFailure(result), dispatched: null }); }
   }
   for (const row of deleteRows) {
     const result = byKey.get(`delete:${row.id}`);
     const base = latest.get(row.id) ?? row;
-    if (result?.ok === true) { succeeded += 1; updated.push({ ...base, ackHash: null, deleteApproved: false, leftScopeAt: null, failures: 0, lastError: null }); }
-    else { failed += 1; updated.push({ ...base, failures: base.failures + 1, lastError: describeFailure(result) }); }
+    if (result?.ok === true) { succeeded += 1; updated.push({ ...base, ackHash: null, deleteApproved: false, leftScopeAt: null, failures: 0, lastError: null, dispatched: null }); }
+    else { failed += 1; updated.push({ ...base, failures: base.failures + 1, lastError: describeFailure(result), dispatched: null }); }
   }
   // Counted before the ledger is written: a crash in between sends the deletes again and counts
   // them twice, which errs towards holding, never towards deleting more than the cap allows.
@@ -139,12 +153,19 @@ function describeFailure(result: DestinationItemResult | undefined): string {
   return `${result.status}${result.error !== undefined ? `: ${result.error}` : ''}`.slice(0, 500);
 }
 
-async function markUnhealthy(store: DestinationHealthStore, destination: string, reason: string, now: Date): Promise<void> {
+/** Clears the dispatch marker of ids that were not delivered, so the next plan queues them at once. */
+async function forgetDispatch(ledger: UploadStateStore, message: UploadRequestedMessage, ids: readonly string[]): Promise<void> {
+  const rows = await ledger.get(message.destination, message.source, message.kind, ids);
+  const marked = [...rows.values()].filter((row) => row.dispatched !== null).map((row) => ({ ...row, dispatched: null }));
+  await ledger.put(message.destination, message.source, message.kind, marked);
+}
+
+async function markUnhealthy(store: DestinationHealthStore, destination: string, reason: string, now: Date, capInMs: number): Promise<void> {
   const before = await store.get(destination);
   const consecutiveFailures = (before?.healthy === false ? before.consecutiveFailures : 0) + 1;
   const health: DestinationHealth = {
     destination, healthy: false, consecutiveFailures, lastError: reason.slice(0, 500),
-    retryAfter: new Date(now.getTime() + quarantineDelayInMs(consecutiveFailures)).toISOString(),
+    retryAfter: new Date(now.getTime() + quarantineDelayInMs(consecutiveFailures, capInMs)).toISOString(),
     changedAt: now.toISOString(),
   };
   await store.put(health);

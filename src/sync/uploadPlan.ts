@@ -27,18 +27,38 @@ export interface DestinationPlanInput {
   now: Date;
   deleteAfterDays: number;
   deletionPolicy: DeletionPolicy;
+  /**
+   * Whether the planner will dispatch now (false in a dry run or while the destination is in
+   * quarantine). Only work actually dispatched is marked as such.
+   */
+  dispatching?: boolean;
+  /** Work dispatched less than this long ago, for the same record, is not queued again. Default 30 minutes. */
+  redispatchAfterInMs?: number;
 }
 
 export interface DestinationPlan {
   rowsToWrite: UploadRow[];
+  /** Owed upserts and approved deletes (everything the destination still needs). */
   upserts: string[];
   deletes: string[];
+  /** The part of upserts + deletes to queue now: owed and not dispatched recently. */
+  dispatch: string[];
+  /** Owed, but already dispatched recently: in a queue or being processed. */
+  inFlight: number;
   gate: DeletionGateResult;
   unchanged: number;
 }
 
 function emptyRow(id: string): UploadRow {
-  return { id, desiredHash: null, desiredRecord: null, ackHash: null, leftScopeAt: null, deleteApproved: false, failures: 0, lastError: null };
+  return { id, desiredHash: null, desiredRecord: null, ackHash: null, leftScopeAt: null, deleteApproved: false, failures: 0, lastError: null, dispatched: null };
+}
+
+export const DEFAULT_REDISPATCH_AFTER_IN_MS = 30 * 60_000;
+
+function recentlyDispatched(row: UploadRow | undefined, what: string, now: Date, windowInMs: number): boolean {
+  if (row?.dispatched == null || row.dispatched.what !== what) return false;
+  const at = Date.parse(row.dispatched.at);
+  return Number.isFinite(at) && now.getTime() - at < windowInMs;
 }
 
 export function planDestination(input: DestinationPlanInput): DestinationPlan {
@@ -75,5 +95,25 @@ export function planDestination(input: DestinationPlanInput): DestinationPlan {
       rowsToWrite.push({ ...before, desiredHash: null, desiredRecord: null, leftScopeAt, deleteApproved });
     }
   }
-  return { rowsToWrite, upserts: diff.upserts, deletes: gate.approved, gate, unchanged: diff.unchanged };
+
+  // Dispatch: owed work not queued recently. The marker joins whatever else changed on the row.
+  const written = new Map<string, UploadRow>();
+  for (const row of rowsToWrite) written.set(row.id, row);
+  const dispatch: string[] = [];
+  let inFlight = 0;
+  const windowInMs = input.redispatchAfterInMs ?? DEFAULT_REDISPATCH_AFTER_IN_MS;
+  const owed: [string, string][] = [
+    ...diff.upserts.map((id): [string, string] => [id, desiredHashes.get(id) ?? '']),
+    ...gate.approved.map((id): [string, string] => [id, 'delete']),
+  ];
+  for (const [id, what] of owed) {
+    const current = written.get(id) ?? input.ledger.get(id);
+    if (recentlyDispatched(current, what, input.now, windowInMs)) {
+      inFlight += 1;
+      continue;
+    }
+    dispatch.push(id);
+    if (input.dispatching !== false) written.set(id, { ...(current ?? emptyRow(id)), dispatched: { what, at: nowIso } });
+  }
+  return { rowsToWrite: [...written.values()], upserts: diff.upserts, deletes: gate.approved, dispatch, inFlight, gate, unchanged: diff.unchanged };
 }

@@ -197,6 +197,40 @@ describe('upload ledger', () => {
     expect(await w.runtime.health.get('TenantB')).toMatchObject({ healthy: true, consecutiveFailures: 0, lastError: null });
   });
 
+  it('quarantines a destination that stays unavailable through every retry, without throwing, and catches up after', async () => {
+    const w = await start();
+    w.s365.faults.failNext(20, 503, { match: { tenant: 'TenantB' } });
+    await w.upload(await w.sync());
+    const health = await w.runtime.health.get('TenantB');
+    expect(health).toMatchObject({ healthy: false, consecutiveFailures: 1 });
+    const retryAfter = Date.parse(health?.retryAfter ?? '');
+    expect(retryAfter - w.clock.now.getTime()).toBeLessThanOrEqual(60 * 60_000);
+    expect(heldB(w).size).toBe(0);
+    expect((await w.sync()).filter((m) => m.destination === 'TenantB')).toEqual([]);
+
+    w.s365.faults.clear();
+    w.clock.now = new Date(retryAfter + 1_000);
+    const afterQuarantine = (await w.sync()).filter((m) => m.destination === 'TenantB');
+    expect(afterQuarantine.filter((m) => m.kind === 'users').flatMap((m) => m.ids).sort()).toEqual([...w.members].sort());
+    await w.upload(afterQuarantine);
+    expect(heldB(w)).toEqual(new Set(w.members));
+  });
+
+  it('does not queue work again while it is in flight, and re-drives it once 30 minutes have passed', async () => {
+    const w = await start();
+    const first = (await w.sync()).filter((m) => m.destination === 'TenantB' && m.kind === 'users');
+    expect(first.flatMap((m) => m.ids)).toHaveLength(w.members.length);
+    // The messages are "in the queue" (never processed): the next tick must not add copies.
+    expect((await w.sync()).filter((m) => m.destination === 'TenantB')).toEqual([]);
+
+    // Lost or poisoned: half an hour later the ledger still owes them, so they are queued again.
+    w.clock.now = new Date(w.clock.now.getTime() + 30 * 60_000);
+    const again = (await w.sync()).filter((m) => m.destination === 'TenantB');
+    expect(again.filter((m) => m.kind === 'users').flatMap((m) => m.ids).sort()).toEqual([...w.members].sort());
+    await w.upload(again);
+    expect(heldB(w)).toEqual(new Set(w.members));
+  });
+
   it('drops a message for a destination no longer in the config, without throwing', async () => {
     const w = await start();
     const [message] = await w.sync();

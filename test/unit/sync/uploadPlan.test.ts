@@ -8,10 +8,12 @@ const daysAgo = (days: number) => new Date(NOW.getTime() - days * DAY_IN_MS).toI
 
 /** The record for hash `h`: the plan copies it into the ledger row, so it is derived from the hash. */
 const want = (hash: string): DesiredRecord => ({ hash, record: `{"v":"${hash}"}` });
+/** The marker a plan leaves on work it queues now. */
+const sentNow = (what: string) => ({ what, at: NOW.toISOString() });
 
 /** A ledger row the destination acknowledged with `hash` and still should hold. */
 function synced(id: string, hash: string, fields: Partial<UploadRow> = {}): UploadRow {
-  return { id, desiredHash: hash, desiredRecord: want(hash).record, ackHash: hash, leftScopeAt: null, deleteApproved: false, failures: 0, lastError: null, ...fields };
+  return { id, desiredHash: hash, desiredRecord: want(hash).record, ackHash: hash, leftScopeAt: null, deleteApproved: false, failures: 0, lastError: null, dispatched: null, ...fields };
 }
 
 /** No threshold: these cases are about the ledger; the gate's own table is in deletionGate.test.ts. */
@@ -33,14 +35,14 @@ describe('planDestination', () => {
     const result = plan({ u1: want('h1') }, []);
     expect(result.upserts).toEqual(['u1']);
     expect(result.rowsToWrite).toEqual([
-      { id: 'u1', desiredHash: 'h1', desiredRecord: '{"v":"h1"}', ackHash: null, leftScopeAt: null, deleteApproved: false, failures: 0, lastError: null },
+      { id: 'u1', desiredHash: 'h1', desiredRecord: '{"v":"h1"}', ackHash: null, leftScopeAt: null, deleteApproved: false, failures: 0, lastError: null, dispatched: sentNow('h1') },
     ]);
   });
 
   it('sends a changed object and keeps the old acknowledgement until the destination confirms the new one', () => {
     const result = plan({ u1: want('h2') }, [synced('u1', 'h1')]);
     expect(result.upserts).toEqual(['u1']);
-    expect(result.rowsToWrite).toEqual([synced('u1', 'h1', { desiredHash: 'h2', desiredRecord: '{"v":"h2"}' })]);
+    expect(result.rowsToWrite).toEqual([synced('u1', 'h1', { desiredHash: 'h2', desiredRecord: '{"v":"h2"}', dispatched: sentNow('h2') })]);
   });
 
   it('neither sends nor writes anything for an unchanged object', () => {
@@ -60,11 +62,31 @@ describe('planDestination', () => {
     expect(second.upserts).toEqual(['u1', 'u2']);
   });
 
-  it('keeps re-sending an object whose last upload failed, without rewriting its row', () => {
+  it('queues again an object whose last upload failed (the failure cleared its dispatch marker)', () => {
     const failed = synced('u1', 'h1', { desiredHash: 'h2', desiredRecord: '{"v":"h2"}', failures: 1, lastError: '400: bad mail' });
     const result = plan({ u1: want('h2') }, [failed]);
     expect(result.upserts).toEqual(['u1']);
-    expect(result.rowsToWrite).toEqual([]);
+    expect(result.dispatch).toEqual(['u1']);
+    expect(result.rowsToWrite).toEqual([{ ...failed, dispatched: sentNow('h2') }]);
+  });
+
+  it('does not queue again work dispatched less than 30 minutes ago: a backlog is not multiplied by every timer tick', () => {
+    const queued = synced('u1', 'h1', { desiredHash: 'h2', desiredRecord: '{"v":"h2"}', dispatched: { what: 'h2', at: new Date(NOW.getTime() - 29 * 60_000).toISOString() } });
+    const result = plan({ u1: want('h2') }, [queued]);
+    expect(result).toMatchObject({ upserts: ['u1'], dispatch: [], inFlight: 1, rowsToWrite: [] });
+  });
+
+  it('queues again once the dispatch is 30 minutes old (a lost or poisoned message is re-driven), and at once when the record changed', () => {
+    const old = synced('u1', 'h1', { desiredHash: 'h2', desiredRecord: '{"v":"h2"}', dispatched: { what: 'h2', at: new Date(NOW.getTime() - 30 * 60_000).toISOString() } });
+    expect(plan({ u1: want('h2') }, [old]).dispatch).toEqual(['u1']);
+    const recent = { ...old, dispatched: { what: 'h2', at: NOW.toISOString() } };
+    expect(plan({ u1: want('h3') }, [recent]).dispatch).toEqual(['u1']);
+  });
+
+  it('marks nothing as dispatched when the planner will not dispatch (dry run, quarantine)', () => {
+    const result = plan({ u1: want('h1') }, [], { dispatching: false });
+    expect(result.dispatch).toEqual(['u1']);
+    expect(result.rowsToWrite[0]?.dispatched).toBeNull();
   });
 
   describe('an object that left scope', () => {
@@ -79,7 +101,7 @@ describe('planDestination', () => {
       const result = plan({}, [synced('u1', 'h1')], { deleteAfterDays: 0 });
       expect(result.deletes).toEqual(['u1']);
       expect(result.rowsToWrite).toEqual([
-        synced('u1', 'h1', { desiredHash: null, desiredRecord: null, leftScopeAt: NOW.toISOString(), deleteApproved: true }),
+        synced('u1', 'h1', { desiredHash: null, desiredRecord: null, leftScopeAt: NOW.toISOString(), deleteApproved: true, dispatched: sentNow('delete') }),
       ]);
     });
 
@@ -94,7 +116,7 @@ describe('planDestination', () => {
       const waiting = synced('u1', 'h1', { desiredHash: null, desiredRecord: null, leftScopeAt: daysAgo(8) });
       const result = plan({}, [waiting]);
       expect(result.deletes).toEqual(['u1']);
-      expect(result.rowsToWrite).toEqual([{ ...waiting, deleteApproved: true }]);
+      expect(result.rowsToWrite).toEqual([{ ...waiting, deleteApproved: true, dispatched: sentNow('delete') }]);
     });
 
     it('comes back within the grace period without any upload: the pending deletion is cancelled', () => {
@@ -148,7 +170,7 @@ describe('planDestination', () => {
   });
 
   it('ignores rows of objects already deleted at the destination', () => {
-    const deleted: UploadRow = { id: 'u1', desiredHash: null, desiredRecord: null, ackHash: null, leftScopeAt: null, deleteApproved: false, failures: 0, lastError: null };
+    const deleted: UploadRow = { id: 'u1', desiredHash: null, desiredRecord: null, ackHash: null, leftScopeAt: null, deleteApproved: false, failures: 0, lastError: null, dispatched: null };
     expect(plan({}, [deleted])).toMatchObject({ upserts: [], deletes: [], rowsToWrite: [], unchanged: 0 });
   });
 });
