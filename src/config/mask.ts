@@ -32,6 +32,17 @@ export function configSecrets(config: ConnectorConfig): string[] {
   return secrets.filter((secret) => secret !== '');
 }
 
+function describeThreshold(threshold: ConnectorConfig['options']['deleteThreshold'], max: number): string {
+  switch (threshold.kind) {
+    case 'off':
+      return 'off (no limit; empty scopes and missing groups still hold deletions)';
+    case 'count':
+      return threshold.count === 0 ? '0 (every deletion needs approval)' : `${threshold.count} per 24 hours`;
+    case 'percent':
+      return `${threshold.percent}% of what the destination holds per 24 hours (at least 10, at most ${max})`;
+  }
+}
+
 function certificateSummary(pem: string): string {
   try {
     const certificate = new X509Certificate(pem);
@@ -89,6 +100,7 @@ export function describeConfig(config: ConnectorConfig): string {
     `  DeltaIntervalMinutes ${options.deltaIntervalMinutes}, FullReconcileHours ${options.fullReconcileHours}, DeleteAfterDays ${options.deleteAfterDays}`,
     `  IncludeDisabledUsers ${String(options.includeDisabledUsers)}, IncludeGuests ${String(options.includeGuests)}, ` +
       `RequireMail ${String(options.requireMail)}, OnConflict ${options.onConflict}`,
+    `  DeleteThreshold ${describeThreshold(options.deleteThreshold, options.deleteThresholdMax)}`,
   );
   return lines.join('\n');
 }
