@@ -30,7 +30,7 @@ export class ConnectorQueues {
     this.uploads = createQueueClient(target, QUEUES.uploads);
   }
 
-  /** Creates the queues and their poison queues (so status can read them before the first failure). */
+  /** Creates the queues (the host creates the poison queues when it first needs them). */
   async initialize(): Promise<void> {
     for (const queue of [this.pullRequests, this.uploads]) {
       try {
@@ -52,6 +52,8 @@ export class ConnectorQueues {
 
 /** Dispatches upload work onto the uploads queue, for the queue-triggered function. */
 export class QueueUploadDispatcher implements UploadDispatcher {
+  readonly durable = true;
+
   constructor(private readonly queues: ConnectorQueues) {}
 
   async dispatch(message: { runId: string; source: string; destination: string; kind: 'users' | 'groups'; ids: string[] }): Promise<void> {

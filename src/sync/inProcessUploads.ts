@@ -16,6 +16,7 @@ export interface DrainSummary {
 }
 
 export class InProcessUploadDispatcher implements UploadDispatcher {
+  readonly durable = false;
   private pending: UploadRequestedMessage[] = [];
 
   dispatch(message: Omit<UploadRequestedMessage, 'v' | 'type'>): Promise<void> {

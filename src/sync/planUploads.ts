@@ -198,7 +198,7 @@ export async function planSourceUploads(
         deps.deletions.getHold(destination, source, kind),
       ]);
       const plan = planDestination({
-        desired, ledger, now, deleteAfterDays: config.options.deleteAfterDays, dispatching: !dryRun && !quarantined,
+        desired, ledger, now, deleteAfterDays: config.options.deleteAfterDays, dispatching: deps.dispatcher.durable && !dryRun && !quarantined,
         deletionPolicy: {
           deletedLast24h, threshold: config.options.deleteThreshold, thresholdMax: config.options.deleteThresholdMax,
           holdReasons, dryRun, ...(approval !== undefined ? { approval } : {}),

@@ -157,6 +157,12 @@ export interface DestinationHealthStore {
 
 /** Sends upload work somewhere: onto the queue (Functions) or straight to the uploader (CLI). */
 export interface UploadDispatcher {
+  /**
+   * True when dispatched work outlives this process (a Storage queue). Only durable work is
+   * marked as dispatched in the ledger: work held in memory dies with a crash, so it must be
+   * planned again by the next run.
+   */
+  readonly durable: boolean;
   dispatch(message: { runId: string; source: string; destination: string; kind: UploadKind; ids: string[] }): Promise<void>;
 }
 

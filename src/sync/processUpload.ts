@@ -107,6 +107,9 @@ export async function processUpload(message: UploadRequestedMessage, deps: Uploa
       // ledger still owes these ids; the first plan after the quarantine queues them again.
       return { sent: 0, succeeded: 0, failed: attempted.length, skipped, quarantined: unauthorized ? 'unauthorized' : 'unavailable' };
     }
+    // Failed work must not hide behind its dispatch marker: the next plan queues it again at once
+    // (the host also retries this message, and the duplicate finds nothing owed).
+    await forgetDispatch(deps.ledger, message, attempted).catch(() => undefined);
     throw error;
   }
 

@@ -18,7 +18,9 @@ import { isolatedStorage } from '../../support/storage';
 
 const DAY_IN_MS = 86_400_000;
 
+/** Stands in for the Storage queue: durable, so the planner marks what it dispatches. */
 class RecordingDispatcher implements UploadDispatcher {
+  readonly durable = true;
   messages: UploadRequestedMessage[] = [];
   dispatch(message: Omit<UploadRequestedMessage, 'v' | 'type'>): Promise<void> {
     this.messages.push({ v: 1, type: 'upload', ...message });
