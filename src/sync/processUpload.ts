@@ -140,7 +140,8 @@ export async function processUpload(message: UploadRequestedMessage, deps: Uploa
   const deleted = deleteRows.filter((row) => byKey.get(`delete:${row.id}`)?.ok === true).length;
   await deps.deletions.recordExecuted(message.destination, message.source, message.kind, deleted, now());
   await deps.ledger.put(message.destination, message.source, message.kind, updated);
-  await markHealthy(deps.health, message.destination, now());
+  // The health read at the start stands for "before": an answer just came back, so it is healthy now.
+  if (health === undefined || !health.healthy) await markHealthy(deps.health, message.destination, now());
   if (failed > 0) logger.warn('upload.itemsFailed', { failed, succeeded });
   logger.info('upload.done', { sent: upsertRows.length + deleteRows.length, succeeded, failed, skipped });
   return { sent: upsertRows.length + deleteRows.length, succeeded, failed, skipped };
@@ -175,8 +176,5 @@ async function markUnhealthy(store: DestinationHealthStore, destination: string,
 }
 
 async function markHealthy(store: DestinationHealthStore, destination: string, now: Date): Promise<void> {
-  const before = await store.get(destination);
-  if (before === undefined || !before.healthy) {
-    await store.put({ destination, healthy: true, consecutiveFailures: 0, lastError: null, retryAfter: null, changedAt: now.toISOString() });
-  }
+  await store.put({ destination, healthy: true, consecutiveFailures: 0, lastError: null, retryAfter: null, changedAt: now.toISOString() });
 }
