@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { startFakeGraph, FakeTenant } from '../test/fakes/graph';
 import { startFakeSignature365 } from '../test/fakes/signature365';
 import { resolveConfig } from '../src/config/resolve';
@@ -15,6 +15,7 @@ import { startEmbeddedAzurite } from '../src/setup/embeddedAzurite';
 import { createLogger } from '../src/setup/logging';
 import { createRuntime } from '../src/setup/runtime';
 import { syncOnce } from '../src/cli/syncCommand';
+import { rerunTrustingTestCa } from '../src/cli/trustTestCa';
 import { buildDirectoryIndex } from '../src/sync/directoryIndex';
 import { resolveMappingScope } from '../src/sync/scope';
 import { buildUserRecord } from '../src/sync/payload';
@@ -24,7 +25,6 @@ import type { MembershipEdge, MirrorUser } from '../src/sync/directory';
 /** Progress lines are noise in a benchmark's output unless asked for. */
 const quiet = Object.assign(Object.create(process.stderr) as NodeJS.WriteStream, { isTTY: false, write: () => true });
 
-const TEST_CA = resolve(__dirname, '..', 'test', 'fakes', 'tls', 'ca.pem');
 
 function argument(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -84,23 +84,24 @@ function planInMemory(users: number): Record<string, number> {
 }
 
 async function main(): Promise<void> {
-  if (process.env.NODE_EXTRA_CA_CERTS === undefined || resolve(process.env.NODE_EXTRA_CA_CERTS) !== TEST_CA) {
-    const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { env: { ...process.env, NODE_EXTRA_CA_CERTS: TEST_CA }, stdio: 'inherit' });
-    process.exitCode = child.status ?? 1;
+  const rerun = rerunTrustingTestCa(process.env);
+  if (rerun !== undefined) {
+    process.exitCode = rerun;
     return;
   }
   const users = argument('users', 20_000);
   const progress = process.argv.includes('--progress') ? process.stderr : undefined;
   const memory = new PeakMemory();
+  const benchSecret = randomBytes(18).toString('base64url');
   const tenant = new FakeTenant({ seed: 8 });
   const generated = tenant.generate({ users, groups: Math.max(10, Math.floor(users / 100)), nestingDepth: 3, seed: 8 });
   const rootGroup = generated.groupIds[0] ?? '';
-  const graph = await startFakeGraph({ tenant, clientSecret: 'bench-client-secret-value' });
-  const token = 'idscl_benchbenchbenchbenchbenchbench';
+  const graph = await startFakeGraph({ tenant, clientSecret: benchSecret });
+  const token = `idscl_${randomBytes(24).toString('base64url')}`;
   const s365 = await startFakeSignature365({ tenants: [{ name: 'Bench', token, tenantId: '5a1e5000-0000-4000-8000-00000000000b' }] });
   const azurite = await startEmbeddedAzurite();
   const config = resolveConfig({
-    EntraId: { Default: { TenantId: graph.tenantId, ClientId: graph.clientId, ClientSecret: 'bench-client-secret-value', AuthorityHost: graph.authorityHost, GraphEndpoint: graph.graphEndpoint } },
+    EntraId: { Default: { TenantId: graph.tenantId, ClientId: graph.clientId, ClientSecret: benchSecret, AuthorityHost: graph.authorityHost, GraphEndpoint: graph.graphEndpoint } },
     Signature365: { Bench: { Token: token, Endpoint: s365.endpoint } },
     Mappings: [{ From: 'EntraId:Default', To: 'Signature365:Bench', LimitToGroups: [] }],
   }, process.env);

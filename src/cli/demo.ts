@@ -4,9 +4,7 @@
  * (test/fakes/signature365) on loopback HTTPS; a full sync, a few directory changes, an
  * incremental sync, and a check that each tenant holds exactly who it should.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
 import { resolveConfig } from '../config/resolve';
 import { startFakeGraph } from '../../test/fakes/graph';
 import { startFakeSignature365, type FakeSignature365 } from '../../test/fakes/signature365';
@@ -18,22 +16,9 @@ import { processScrubber } from '../setup/secretScrubber';
 import { buildDemoOrganisation, expectedMembers } from './demoScenario';
 import { formatSyncSummary } from './report';
 import { syncOnce, type CliIo } from './syncCommand';
+import { rerunTrustingTestCa } from './trustTestCa';
 
-const TEST_CA = resolve(__dirname, '..', '..', 'test', 'fakes', 'tls', 'ca.pem');
 const DESTINATIONS = { sales: 'ContosoSales', engineering: 'ContosoEngineering' } as const;
-
-/**
- * The simulated services use a test CA. Node reads NODE_EXTRA_CA_CERTS only at start-up, so the
- * demo re-runs itself once with it set: TLS stays fully verified, nothing is switched off.
- */
-function rerunTrustingTestCa(io: CliIo): number | undefined {
-  if (io.env.NODE_EXTRA_CA_CERTS !== undefined && resolve(io.env.NODE_EXTRA_CA_CERTS) === TEST_CA) return undefined;
-  const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    env: { ...io.env, NODE_EXTRA_CA_CERTS: TEST_CA },
-    stdio: 'inherit',
-  });
-  return child.status ?? 1;
-}
 
 function heading(io: CliIo, text: string): void {
   io.out(`\n== ${text} ==\n`);
@@ -54,7 +39,7 @@ function describeRound(io: CliIo, s365: FakeSignature365, since: number, sourceI
 }
 
 export async function runDemo(options: { users: number }, io: CliIo): Promise<number> {
-  const rerun = rerunTrustingTestCa(io);
+  const rerun = rerunTrustingTestCa(io.env);
   if (rerun !== undefined) return rerun;
 
   const org = buildDemoOrganisation(options.users);
