@@ -7,6 +7,7 @@
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
 import type { UploadKind, UploadRow, UploadStateStore } from '../sync/ports';
+import { physicalColumns, readColumn } from './entityCodec';
 import type { StorageTarget } from './storageAccount';
 import { ensureTable, openTable, queryPages, readRowsByKeys, rowAddress, submitBatched, type Row, type TableAccessOptions } from './tableBatch';
 
@@ -36,7 +37,8 @@ function decode(row: Row): UploadRow {
   return {
     id: row.rowKey ?? '',
     desiredHash: text(row, 'desiredHash'),
-    desiredRecord: text(row, 'desiredRecord'),
+    // Long records (hundreds of proxy addresses) span several columns, as in the mirror.
+    desiredRecord: readColumn(row, 'desiredRecord') ?? null,
     ackHash: text(row, 'ackHash'),
     leftScopeAt: text(row, 'leftScopeAt'),
     deleteApproved: row.deleteApproved === true,
@@ -84,7 +86,7 @@ export class TableUploadStateStore implements UploadStateStore {
         rowKey: row.id,
         v: SCHEMA_VERSION,
         desiredHash: row.desiredHash,
-        desiredRecord: row.desiredRecord,
+        ...(row.desiredRecord === null ? { desiredRecord: null } : physicalColumns(new Map([['desiredRecord', row.desiredRecord]]))),
         ackHash: row.ackHash,
         leftScopeAt: row.leftScopeAt,
         deleteApproved: row.deleteApproved,
