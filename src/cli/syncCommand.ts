@@ -111,10 +111,18 @@ export async function runSyncCommand(options: SyncCommandOptions, io: CliIo): Pr
       io.err('No storage configured: using an in-memory Azurite for this run (every run starts from scratch). Set AzureWebJobsStorage or pass --state <folder> to keep state between runs.\n');
     }
     let exitCode: number = EXIT.ok;
+    // One-shot runs keep Node's default Ctrl+C (every page is checkpointed, so stopping anywhere
+    // is safe). --watch stops after the run in progress; a second Ctrl+C stops at once.
     const stop = new AbortController();
-    const onSignal = () => stop.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const onSignal = () => {
+      if (stop.signal.aborted) process.exit(130);
+      stop.abort();
+      io.err('Stopping after the run in progress; Ctrl+C again to stop now (an interrupted round resumes next time).\n');
+    };
+    if (options.watch === true) {
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    }
     try {
       for (let run = 0; ; run += 1) {
         const { summary, uploads } = await syncOnce(runtime, {
