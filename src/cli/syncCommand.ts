@@ -12,6 +12,7 @@ import { createRuntime, type ConnectorRuntime, type RuntimeOptions } from '../se
 import { configSecrets } from '../config/mask';
 import { processScrubber } from '../setup/secretScrubber';
 import { assertNoUnresolvedKeyVaultReferences, UnresolvedKeyVaultReferenceError } from '../setup/unresolvedSettings';
+import { isDeadLocalHolder } from '../setup/localHolder';
 import { QueueUploadDispatcher } from '../store/connectorQueues';
 import { InProcessUploadDispatcher, type DrainSummary } from '../sync/inProcessUploads';
 import type { Logger } from '../sync/logger';
@@ -86,6 +87,8 @@ export async function syncOnce(
     ...(options.sources !== undefined && options.sources.length > 0 ? { sources: options.sources } : {}),
     onPage: (page) => progress.page(page),
     dryRun: options.dryRun === true,
+    // A CLI run that crashed on this machine leaves its lock behind; the next run takes it over.
+    lockHolderIsGone: (holder) => isDeadLocalHolder(holder),
   });
   progress.done();
   if (options.queues === true || options.dryRun === true) return { summary };

@@ -2,7 +2,6 @@
  * The composition root: builds the adapters once per process (a Functions worker or a CLI run)
  * and hands the core the ports it needs. Nothing here decides anything; it only wires.
  */
-import { hostname } from 'node:os';
 import type { ConnectorConfig } from '../config/types';
 import { createGraphDirectoryReader, type GraphDirectoryReader, type GraphDirectoryReaderOptions } from '../graph';
 import { createHttpDestinationClient, type HttpDestinationClientOptions } from '../signature365/httpDestinationClient';
@@ -20,6 +19,7 @@ import type { UploadDispatcher } from '../sync/ports';
 import type { UploadDependencies } from '../sync/processUpload';
 import type { SyncDependencies } from '../sync/runSync';
 import { startEmbeddedAzurite, type EmbeddedAzurite } from './embeddedAzurite';
+import { localHolderPrefix } from './localHolder';
 import { storageTargetFromSettings } from './storageTarget';
 
 export interface RuntimeOptions {
@@ -99,7 +99,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
   const runtime: ConnectorRuntime = {
     config, storage, embeddedStorage: embedded !== undefined, logger: options.logger,
     mirror, cursors, locks, ledger, health, conflicts, deletions, audit, queues,
-    holder: `${hostname()}:${process.pid}`,
+    holder: localHolderPrefix(),
     readerFor(sourceName) {
       let reader = readers.get(sourceName);
       if (reader === undefined) {

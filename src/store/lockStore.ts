@@ -3,7 +3,7 @@
  * instances. Expiry is judged by each instance's clock, so ttlInMs should dwarf any clock skew.
  */
 import type { TableClient } from '@azure/data-tables';
-import type { HeldLock, LockStore } from '../sync/ports';
+import type { AcquireOptions, HeldLock, LockStore } from '../sync/ports';
 import type { StorageTarget } from './storageAccount';
 import { COLUMN, SCHEMA_VERSION, TABLE_NAMES, assertKeyPart } from './entityCodec';
 import { ensureTable, openTable, type TableAccessOptions } from './tableBatch';
@@ -38,7 +38,7 @@ export class TableLockStore implements LockStore {
     await ensureTable(this.table);
   }
 
-  async tryAcquire(name: string, holder: string, ttlInMs: number): Promise<HeldLock | undefined> {
+  async tryAcquire(name: string, holder: string, ttlInMs: number, options: AcquireOptions = {}): Promise<HeldLock | undefined> {
     assertKeyPart(name, 'lock name');
     try {
       for (let attempt = 0; attempt < MAX_ACQUIRE_ATTEMPTS; attempt += 1) {
@@ -58,7 +58,8 @@ export class TableLockStore implements LockStore {
         }
         const expiresAt = typeof current.expiresAt === 'string' ? Date.parse(current.expiresAt) : Number.NaN;
         const expired = Number.isNaN(expiresAt) || expiresAt <= this.now().getTime();
-        if (!expired && current.holder !== holder) return undefined;
+        const gone = typeof current.holder === 'string' && options.holderIsGone?.(current.holder) === true;
+        if (!expired && !gone && current.holder !== holder) return undefined;
         try {
           const taken = await this.table.updateEntity(row, 'Replace', { etag: current.etag });
           return this.held(name, holder, ttlInMs, taken.etag);

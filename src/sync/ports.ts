@@ -95,11 +95,19 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
+export interface AcquireOptions {
+  /**
+   * Says whether an unexpired lease's holder is known to be gone (e.g. a crashed process on this
+   * machine), so the lease may be taken over at once instead of waiting for it to expire.
+   */
+  holderIsGone?: (holder: string) => boolean;
+}
+
 /** A named, expiring, ETag-guarded lock in storage: one pull per source at a time across instances. */
 export interface LockStore {
   initialize(): Promise<void>;
   /** Returns undefined when someone else holds an unexpired lease. */
-  tryAcquire(name: string, holder: string, ttlInMs: number): Promise<HeldLock | undefined>;
+  tryAcquire(name: string, holder: string, ttlInMs: number, options?: AcquireOptions): Promise<HeldLock | undefined>;
 }
 
 /**

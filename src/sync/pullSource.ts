@@ -43,6 +43,8 @@ export interface PullOptions {
   /** Who holds the source lock (instance + run id), for diagnosis. */
   holder: string;
   lockTtlInMs?: number;
+  /** Lets a front say that the holder of an unexpired lock is gone (the CLI: a crashed process on this machine). */
+  lockHolderIsGone?: (holder: string) => boolean;
   onPage?: (progress: PageProgress) => void;
 }
 
@@ -225,7 +227,9 @@ export class SourceLockedError extends Error {
 export async function pullSource(source: string, deps: PullDependencies, options: PullOptions): Promise<PullSummary> {
   const started = Date.now();
   const logger = deps.logger.child({ source });
-  const lock = await deps.locks.tryAcquire(`pull|${source}`, options.holder, options.lockTtlInMs ?? 5 * 60_000);
+  const lock = await deps.locks.tryAcquire(`pull|${source}`, options.holder, options.lockTtlInMs ?? 5 * 60_000, {
+    ...(options.lockHolderIsGone !== undefined ? { holderIsGone: options.lockHolderIsGone } : {}),
+  });
   if (lock === undefined) {
     logger.info('pull.skipped', { reason: 'another instance is pulling this source' });
     return { source, status: 'locked', seconds: 0 };

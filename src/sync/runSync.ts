@@ -30,6 +30,8 @@ export interface SyncDependencies {
 export interface SyncOptions {
   runId: string;
   holder: string;
+  /** See PullOptions.lockHolderIsGone. */
+  lockHolderIsGone?: (holder: string) => boolean;
   forceFull?: boolean;
   /** Only these sources (names under EntraId); default all. */
   sources?: readonly string[];
@@ -69,6 +71,7 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
         fullReconcileHours: deps.config.options.fullReconcileHours,
         deadlineAt: options.deadlineAt,
         holder: options.holder,
+        ...(options.lockHolderIsGone !== undefined ? { lockHolderIsGone: options.lockHolderIsGone } : {}),
         onPage: options.onPage,
       });
     } catch (error) {
