@@ -16,7 +16,7 @@ export interface DeletionsCommandOptions {
   state?: string;
 }
 
-async function withRuntime(options: DeletionsCommandOptions, io: CliIo, work: (runtime: ConnectorRuntime) => Promise<number>): Promise<number> {
+export async function withRuntime(options: DeletionsCommandOptions, io: CliIo, work: (runtime: ConnectorRuntime) => Promise<number>): Promise<number> {
   const config = await loadConfigForCli(options, io);
   if (config === undefined) return EXIT.badConfig;
   if (storageTargetFromSettings(io.env) === undefined && options.state === undefined) {

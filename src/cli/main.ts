@@ -7,6 +7,7 @@ import { processScrubber } from '../setup/secretScrubber';
 import { runDemo } from './demo';
 import { runDeletionsApproveCommand, runDeletionsListCommand } from './deletionsCommand';
 import { runSyncCommand, type CliIo } from './syncCommand';
+import { runStatusCommand } from './statusCommand';
 import { runValidateCommand } from './validateCommand';
 
 function positiveInteger(value: string): number {
@@ -77,6 +78,16 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('--state <folder>', 'the embedded Azurite folder of earlier `sync --state` runs')
     .action(async (options: { destination: string; source?: string; kind?: 'users' | 'groups'; hold?: string; config?: string; state?: string }) => {
       setExitCode(await runDeletionsApproveCommand(options, io));
+    });
+
+  program
+    .command('status')
+    .description('Show the delta rounds per source, and per destination what is held, still to send, waiting to be deleted, failed or quarantined')
+    .option('-c, --config <path>', 'config.json (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
+    .option('--state <folder>', 'the embedded Azurite folder of earlier `sync --state` runs')
+    .option('--json', 'print JSON instead of text')
+    .action(async (options: { config?: string; state?: string; json?: boolean }) => {
+      setExitCode(await runStatusCommand(options, io));
     });
 
   program

@@ -1,0 +1,144 @@
+/**
+ * What an administrator asks first: is each source being read, is each destination receiving,
+ * and what is waiting or failing. Read-only; built from the cursors, the upload ledger, the
+ * health, hold and conflict tables. Names, counts and object ids only: no record, no secret.
+ */
+import type { ConnectorConfig } from '../config/types';
+import type {
+  ConflictStore, CursorStore, DeletionStateStore, DestinationHealthStore, UploadKind, UploadStateStore,
+} from './ports';
+
+export interface StatusDependencies {
+  config: Pick<ConnectorConfig, 'sources' | 'destinations'>;
+  cursors: CursorStore;
+  ledger: UploadStateStore;
+  health: DestinationHealthStore;
+  deletions: DeletionStateStore;
+  conflicts: ConflictStore;
+}
+
+export interface RoundStatus {
+  lastRoundCompletedAt: string | null;
+  lastFullRoundCompletedAt: string | null;
+  /** An unfinished round that the next pull resumes. */
+  unfinished: { kind: 'full' | 'incremental'; startedAt: string; pages: number } | null;
+}
+
+export interface FailedObject {
+  kind: UploadKind;
+  id: string;
+  failures: number;
+  lastError: string | null;
+}
+
+export interface LedgerCounts {
+  /** Objects the destination acknowledged holding. */
+  held: number;
+  /** New or changed objects not yet acknowledged. */
+  owed: number;
+  /** Left scope, waiting out the grace period or a hold. */
+  pendingDeletes: number;
+  failed: number;
+}
+
+export interface DestinationStatus {
+  destination: string;
+  source: string;
+  healthy: boolean;
+  quarantinedUntil: string | null;
+  lastError: string | null;
+  users: LedgerCounts;
+  groups: LedgerCounts;
+  holds: { kind: UploadKind; held: number; reason: string; holdId: string; heldSince: string }[];
+  /** The first failed objects (per-item errors), for a look at what the destination rejects. */
+  failedObjects: FailedObject[];
+}
+
+export interface ConnectorStatus {
+  sources: { source: string; users: RoundStatus; groups: RoundStatus; conflicts: number }[];
+  destinations: DestinationStatus[];
+}
+
+const FAILED_OBJECTS_SHOWN = 20;
+
+async function roundStatus(cursors: CursorStore, source: string, kind: 'users' | 'groups'): Promise<RoundStatus> {
+  const cursor = await cursors.get(source, kind);
+  return {
+    lastRoundCompletedAt: cursor?.lastRoundCompletedAt ?? null,
+    lastFullRoundCompletedAt: cursor?.lastFullRoundCompletedAt ?? null,
+    unfinished: cursor?.round != null && cursor.nextLink !== null
+      ? { kind: cursor.round.kind, startedAt: cursor.round.startedAt, pages: cursor.round.pages }
+      : null,
+  };
+}
+
+export async function readConnectorStatus(deps: StatusDependencies, now: Date = new Date()): Promise<ConnectorStatus> {
+  const holds = await deps.deletions.listHolds();
+  const status: ConnectorStatus = { sources: [], destinations: [] };
+  for (const source of deps.config.sources) {
+    status.sources.push({
+      source: source.name,
+      users: await roundStatus(deps.cursors, source.name, 'users'),
+      groups: await roundStatus(deps.cursors, source.name, 'groups'),
+      conflicts: (await deps.conflicts.list(source.name)).length,
+    });
+    for (const destination of deps.config.destinations) {
+      const health = await deps.health.get(destination.name);
+      const quarantined = health !== undefined && !health.healthy && health.retryAfter !== null && Date.parse(health.retryAfter) > now.getTime();
+      const entry: DestinationStatus = {
+        destination: destination.name, source: source.name,
+        healthy: health?.healthy ?? true,
+        quarantinedUntil: quarantined ? health.retryAfter : null,
+        lastError: health?.healthy === false ? health.lastError : null,
+        users: { held: 0, owed: 0, pendingDeletes: 0, failed: 0 },
+        groups: { held: 0, owed: 0, pendingDeletes: 0, failed: 0 },
+        holds: holds
+          .filter((hold) => hold.destination === destination.name && hold.source === source.name)
+          .map((hold) => ({ kind: hold.kind, held: hold.held, reason: hold.reason, holdId: hold.holdId, heldSince: hold.heldSince })),
+        failedObjects: [],
+      };
+      for (const kind of ['users', 'groups'] as const) {
+        const counts = entry[kind];
+        for await (const page of deps.ledger.list(destination.name, source.name, kind)) {
+          for (const row of page) {
+            if (row.ackHash !== null) counts.held += 1;
+            if (row.desiredHash !== null && row.desiredHash !== row.ackHash) counts.owed += 1;
+            if (row.desiredHash === null && row.ackHash !== null) counts.pendingDeletes += 1;
+            if (row.failures > 0) {
+              counts.failed += 1;
+              if (entry.failedObjects.length < FAILED_OBJECTS_SHOWN) entry.failedObjects.push({ kind, id: row.id, failures: row.failures, lastError: row.lastError });
+            }
+          }
+        }
+      }
+      // A destination this source never sent anything to, with nothing wrong, is not worth a line.
+      const touched = entry.users.held + entry.users.owed + entry.users.pendingDeletes + entry.groups.held + entry.groups.owed > 0;
+      if (touched || !entry.healthy || entry.holds.length > 0) status.destinations.push(entry);
+    }
+  }
+  return status;
+}
+
+/** The status as text for a terminal. */
+export function formatConnectorStatus(status: ConnectorStatus): string {
+  const lines: string[] = [];
+  const round = (r: RoundStatus) =>
+    `last round ${r.lastRoundCompletedAt ?? 'never'}, last full ${r.lastFullRoundCompletedAt ?? 'never'}` +
+    (r.unfinished !== null ? `; unfinished ${r.unfinished.kind} round at page ${r.unfinished.pages} (resumes next run)` : '');
+  for (const source of status.sources) {
+    lines.push(`Source ${source.source}`);
+    lines.push(`  users:  ${round(source.users)}`);
+    lines.push(`  groups: ${round(source.groups)}`);
+    if (source.conflicts > 0) lines.push(`  ${source.conflicts} user(s) in scope of more than one Signature 365 tenant (see validate)`);
+  }
+  for (const d of status.destinations) {
+    const counts = (c: LedgerCounts) => `${c.held} held, ${c.owed} to send, ${c.pendingDeletes} to delete later, ${c.failed} failed`;
+    lines.push(`Destination ${d.destination} (from ${d.source}): ${d.healthy ? 'healthy' : `UNHEALTHY${d.quarantinedUntil !== null ? ` until ${d.quarantinedUntil}` : ''}: ${d.lastError ?? ''}`}`);
+    lines.push(`  users:  ${counts(d.users)}`);
+    lines.push(`  groups: ${counts(d.groups)}`);
+    for (const hold of d.holds) lines.push(`  deletions HELD (${hold.kind}): ${hold.held} since ${hold.heldSince}: ${hold.reason} [hold ${hold.holdId}]`);
+    for (const failed of d.failedObjects) lines.push(`  failed ${failed.kind} ${failed.id} (${failed.failures}x): ${failed.lastError ?? ''}`);
+  }
+  if (status.sources.length === 0) lines.push('No source configured.');
+  return lines.join('\n');
+}
