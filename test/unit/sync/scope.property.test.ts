@@ -8,19 +8,11 @@ import type { MembershipEdge, MirrorGroup, MirrorUser } from '../../../src/sync/
 import type { ConnectorOptions, MappingConfig } from '../../../src/config/types';
 import { buildDirectoryIndex } from '../../../src/sync/directoryIndex';
 import { resolveMappingScope } from '../../../src/sync/scope';
+import { seededRandom } from '../../fakes/graph';
 import { flatten, group, mapping, options, removed, user } from './builders';
 
-/** mulberry32: a tiny, well-mixed 32-bit PRNG. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the fakes' seeded PRNG. */
+const prng = seededRandom;
 
 interface World {
   users: MirrorUser[];
