@@ -8,6 +8,7 @@ import { runDemo } from './demo';
 import { runDeletionsApproveCommand, runDeletionsListCommand } from './deletionsCommand';
 import { runSyncCommand, type CliIo } from './syncCommand';
 import { runStatusCommand } from './statusCommand';
+import { runTestConnectionCommand } from './testConnectionCommand';
 import { runValidateCommand } from './validateCommand';
 
 function positiveInteger(value: string): number {
@@ -78,6 +79,14 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('--state <folder>', 'the embedded Azurite folder of earlier `sync --state` runs')
     .action(async (options: { destination: string; source?: string; kind?: 'users' | 'groups'; hold?: string; config?: string; state?: string }) => {
       setExitCode(await runDeletionsApproveCommand(options, io));
+    });
+
+  program
+    .command('test-connection')
+    .description('Sign in to every Entra source and read one object of users/delta and groups/delta; check every Signature 365 token')
+    .option('-c, --config <path>', 'config.json (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
+    .action(async (options: { config?: string }) => {
+      setExitCode(await runTestConnectionCommand(options, io));
     });
 
   program
