@@ -107,6 +107,15 @@ export async function processUpload(message: UploadRequestedMessage, deps: Uploa
       // ledger still owes these ids; the first plan after the quarantine queues them again.
       return { sent: 0, succeeded: 0, failed: attempted.length, skipped, quarantined: unauthorized ? 'unauthorized' : 'unavailable' };
     }
+    if (error instanceof Error && error.name === 'DestinationRequestError' && (error as { status?: unknown }).status === 400) {
+      // The contract: a 400 means the batch itself is malformed and is not retried as it is. Each
+      // object is recorded as failed (visible in status) and queued again by the next plan, which
+      // rebuilds the records from the mirror.
+      const rejected = [...upsertRows, ...deleteRows].map((row) => ({ ...row, failures: row.failures + 1, lastError: `batch rejected: ${error.message}`.slice(0, 500), dispatched: null }));
+      await deps.ledger.put(message.destination, message.source, message.kind, rejected);
+      logger.error('upload.batchRejected', { ...errorFields(error), ids: message.ids.length });
+      return { sent: rejected.length, succeeded: 0, failed: rejected.length, skipped };
+    }
     // Failed work must not hide behind its dispatch marker: the next plan queues it again at once
     // (the host also retries this message, and the duplicate finds nothing owed).
     await forgetDispatch(deps.ledger, message, attempted).catch(() => undefined);

@@ -79,7 +79,7 @@ describe('secrets', () => {
     const victim = tenant.activeUsers().find((u) => u.accountEnabled && u.userType === 'Member')?.id ?? '';
     harness.s365.faults.failNext(20, 401, { match: { tenant: 'TenantA' } });
     harness.s365.faults.rejectItem(victim, `rejected; token was ${harness.tokens.TenantB ?? ''}`);
-    harness.s365.faults.failNext(1, 400, { match: { tenant: 'TenantB', path: '/api/directory/v1/groups/batch' } });
+    harness.s365.faults.failNext(1, 422, { match: { tenant: 'TenantB', path: '/api/directory/v1/groups/batch' } });
     await harness.syncAndUpload();
 
     // A pull that fails at the token endpoint: syncTimer throws, and its message is searched too.

@@ -156,13 +156,22 @@ describe('upload fan-out through syncTimer and uploadWorker', () => {
     expectDestinationsToMatch(harness, mappings);
   });
 
-  it('retries a message whose batch the destination refused as a whole: the handler throws, the redelivery lands', async () => {
+  it('records a batch the destination refused as a whole (400, not retried per the contract) as failed objects, and the next sync sends them again', async () => {
     const { harness, mappings } = await start();
     harness.s365.faults.failNext(1, 400, { match: { path: USERS_BATCH } });
     const drained = await harness.syncAndUpload();
-    expect(drained.failed).toBe(1);
-    expect(drained.poisoned).toBe(0);
-    expect(harness.capture.errors).toHaveLength(1);
+    expect(drained).toMatchObject({ failed: 0, poisoned: 0 });
+    expect(harness.capture.errors).toEqual([]);
+    const rejected: string[] = [];
+    for (const destination of ['TenantA', 'TenantB']) {
+      for await (const page of harness.ledger.list(destination, 'Default', 'users')) {
+        for (const row of page) if (row.failures === 1 && row.lastError?.startsWith('batch rejected') === true) rejected.push(row.id);
+      }
+    }
+    expect(rejected.length).toBeGreaterThan(0);
+    expect(rejected.length).toBeLessThanOrEqual(100);
+
+    await harness.syncAndUpload();
     expectDestinationsToMatch(harness, mappings);
   });
 

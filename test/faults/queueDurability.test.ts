@@ -5,7 +5,7 @@
  * - Time to live: messages are peeked on the shared Azurite and must not expire (TTL -1) for the
  *   two fronts that enqueue (the syncTimer function and `sync --queues` as a child process); the
  *   queue default of 7 days would drop the work of a destination down for 10.
- * - Poison: one upload message fails its last attempt (a 400 from the destination) and is moved to
+ * - Poison: one upload message fails its last attempt (a 422 from the destination) and is moved to
  *   the poison queue by hand (what the host does after maxDequeueCount failures); the worker handles the
  *   rest; the next timer run must queue exactly the poisoned ids again and the destination catch up.
  */
@@ -101,8 +101,8 @@ describe('upload messages on the Storage queue', () => {
       if (item === undefined) break;
       const message = decodeHostMessage(item.messageText) as UploadMessage;
       if (message.kind === 'users') {
-        // A message reaches the poison queue only after failed attempts: fail this one once, as the host would see it.
-        harness.s365.faults.failNext(1, 400, { match: { tenant: 'TenantA' } });
+        // A message reaches the poison queue only after failed attempts: fail this one once (a 422 the contract does not define, so the handler throws), as the host would see it.
+        harness.s365.faults.failNext(1, 422, { match: { tenant: 'TenantA' } });
         await expect(harness.deliverUpload(message, 5)).rejects.toThrow();
         await poison.createIfNotExists();
         await poison.sendMessage(item.messageText);
