@@ -1,11 +1,9 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { getProcessLogger, loggerForInvocation } from '../src/setup/invocationLogger';
-import { getWorkerRuntime } from '../src/setup/workerRuntime';
+import { FUNCTION_RUN_BUDGET_IN_MS, getWorkerRuntime } from '../src/setup/workerRuntime';
 import { QueueUploadDispatcher } from '../src/store/connectorQueues';
 import { parseConnectorMessage } from '../src/sync/messages';
-import { runSync } from '../src/sync/runSync';
-
-const RUN_BUDGET_IN_MS = 25 * 60_000;
+import { describeFailures, runSync } from '../src/sync/runSync';
 
 /** Runs a pull asked for by "sync now" (and, later, by change notifications). */
 export async function pullWorker(message: unknown, context: InvocationContext): Promise<void> {
@@ -18,11 +16,11 @@ export async function pullWorker(message: unknown, context: InvocationContext): 
     {
       runId: parsed.runId, holder: `${runtime.holder}:${context.invocationId}`, forceFull: parsed.full,
       ...(parsed.source !== undefined ? { sources: [parsed.source] } : {}),
-      deadlineAt: Date.now() + RUN_BUDGET_IN_MS,
+      deadlineAt: Date.now() + FUNCTION_RUN_BUDGET_IN_MS,
     },
   );
   if (summary.failures.length > 0) {
-    throw new Error(`Pull ${parsed.runId} failed for: ${summary.failures.map((f) => `${f.source} (${f.stage}: ${f.error.message})`).join('; ')}`);
+    throw new Error(`Pull ${parsed.runId} failed for: ${describeFailures(summary)}`);
   }
 }
 

@@ -1,12 +1,9 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { randomUUID } from 'node:crypto';
 import { getProcessLogger, loggerForInvocation } from '../src/setup/invocationLogger';
-import { getWorkerRuntime } from '../src/setup/workerRuntime';
+import { FUNCTION_RUN_BUDGET_IN_MS, getWorkerRuntime } from '../src/setup/workerRuntime';
 import { QueueUploadDispatcher } from '../src/store/connectorQueues';
-import { runSync } from '../src/sync/runSync';
-
-/** Leave headroom under functionTimeout (30 min in host.json): a round stops between pages and resumes next tick. */
-const RUN_BUDGET_IN_MS = 25 * 60_000;
+import { describeFailures, runSync } from '../src/sync/runSync';
 
 export async function syncTimer(timer: Timer, context: InvocationContext): Promise<void> {
   const runId = randomUUID();
@@ -15,11 +12,11 @@ export async function syncTimer(timer: Timer, context: InvocationContext): Promi
   const runtime = await getWorkerRuntime(getProcessLogger());
   const summary = await runSync(
     { ...runtime.syncDependencies(new QueueUploadDispatcher(runtime.queues)), logger },
-    { runId, holder: `${runtime.holder}:${context.invocationId}`, deadlineAt: Date.now() + RUN_BUDGET_IN_MS },
+    { runId, holder: `${runtime.holder}:${context.invocationId}`, deadlineAt: Date.now() + FUNCTION_RUN_BUDGET_IN_MS },
   );
   if (summary.failures.length > 0) {
     // Thrown so the run shows as failed in Application Insights; the next tick retries from the checkpoints.
-    throw new Error(`Sync run ${runId} failed for: ${summary.failures.map((f) => `${f.source} (${f.stage}: ${f.error.message})`).join('; ')}`);
+    throw new Error(`Sync run ${runId} failed for: ${describeFailures(summary)}`);
   }
 }
 

@@ -4,6 +4,7 @@
  * same storage as the Functions app (AzureWebJobsStorage) or an earlier `sync --state` folder.
  */
 import { userInfo } from 'node:os';
+import type { ConnectorConfig } from '../config/types';
 import { createLogger } from '../setup/logging';
 import { createRuntime, type ConnectorRuntime } from '../setup/runtime';
 import { storageTargetFromSettings } from '../setup/storageTarget';
@@ -19,10 +20,22 @@ export interface DeletionsCommandOptions {
 export async function withRuntime(options: DeletionsCommandOptions, io: CliIo, work: (runtime: ConnectorRuntime) => Promise<number>): Promise<number> {
   const config = await loadConfigForCli(options, io);
   if (config === undefined) return EXIT.badConfig;
-  if (storageTargetFromSettings(io.env) === undefined && options.state === undefined) {
+  if (!hasStorage(options, io)) {
     io.err('No storage configured: holds live in the connector\'s storage. Set AzureWebJobsStorage (the Functions app\'s account) or pass --state <folder> of earlier `sync --state` runs.\n');
     return EXIT.badConfig;
   }
+  return withStorageRuntime(config, options, io, work);
+}
+
+/** True when the connector's storage is reachable: app settings, or the folder of earlier `sync --state` runs. */
+export function hasStorage(options: { state?: string }, io: CliIo): boolean {
+  return storageTargetFromSettings(io.env) !== undefined || options.state !== undefined;
+}
+
+/** Opens the connector's existing storage for a read-mostly command, and closes it afterwards. */
+export async function withStorageRuntime(
+  config: ConnectorConfig, options: { state?: string }, io: CliIo, work: (runtime: ConnectorRuntime) => Promise<number>,
+): Promise<number> {
   const runtime = await createRuntime({
     config, env: io.env, logger: createLogger({ level: 'error' }),
     ...(options.state !== undefined ? { embeddedStorageWhenUnset: { folder: options.state } } : {}),

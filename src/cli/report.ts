@@ -2,6 +2,7 @@
  * What the CLI prints for people: progress while a round runs, and a summary at the end.
  * Plain text, no secrets (the summary holds counts and names only).
  */
+import type { ScopeConflict } from '../sync/destinationScope';
 import type { SyncRunSummary } from '../sync/runSync';
 import type { PageProgress } from '../sync/pullSource';
 import type { DrainSummary } from '../sync/inProcessUploads';
@@ -110,7 +111,7 @@ export function formatSyncSummary(summary: SyncRunSummary, uploads?: DrainSummar
     if (plan.conflicts.length > 0) {
       lines.push(`  ${plan.conflicts.length} user(s) in scope of more than one Signature 365 tenant (Options.OnConflict decides where they go):`);
       for (const conflict of plan.conflicts.slice(0, 10)) {
-        lines.push(`    ${conflict.upn ?? conflict.userId}: ${conflict.destinations.join(', ')} (Mappings ${conflict.mappingIndexes.map((i) => `[${i}]`).join(', ')})`);
+        lines.push(`    ${formatConflict(conflict)}`);
       }
       if (plan.conflicts.length > 10) lines.push(`    … and ${plan.conflicts.length - 10} more`);
     }
@@ -124,4 +125,9 @@ export function formatSyncSummary(summary: SyncRunSummary, uploads?: DrainSummar
   }
   for (const failure of summary.failures) lines.push(`  FAILED ${failure.source} (${failure.stage}): ${failure.error.message}`);
   return lines.join('\n');
+}
+
+/** One user mapped to several Signature 365 tenants, as the summary and `validate` print it. */
+export function formatConflict(conflict: ScopeConflict): string {
+  return `${conflict.upn ?? conflict.userId}: ${conflict.destinations.join(', ')} (Mappings ${conflict.mappingIndexes.map((i) => `[${i}]`).join(', ')})`;
 }

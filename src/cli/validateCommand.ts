@@ -5,26 +5,21 @@
  * Signature 365 tenant. It reads only; nothing is pulled, sent or deleted.
  */
 import { describeConfig } from '../config/mask';
-import { createLogger } from '../setup/logging';
-import { createRuntime } from '../setup/runtime';
-import { storageTargetFromSettings } from '../setup/storageTarget';
 import { resolveDestinationScopes } from '../sync/destinationScope';
 import { loadDirectoryIndex } from '../sync/planUploads';
+import { hasStorage, withStorageRuntime } from './deletionsCommand';
+import { formatConflict } from './report';
 import { EXIT, loadConfigForCli, type CliIo } from './syncCommand';
 
 export async function runValidateCommand(options: { config?: string; state?: string }, io: CliIo): Promise<number> {
   const config = await loadConfigForCli(options, io);
   if (config === undefined) return EXIT.badConfig;
   io.out(`Configuration is valid.\n${describeConfig(config)}\n`);
-  if (storageTargetFromSettings(io.env) === undefined && options.state === undefined) {
+  if (!hasStorage(options, io)) {
     io.out('No storage configured: the mappings were not checked against a mirror (set AzureWebJobsStorage or pass --state <folder>).\n');
     return EXIT.ok;
   }
-  const runtime = await createRuntime({
-    config, env: io.env, logger: createLogger({ level: 'error' }),
-    ...(options.state !== undefined ? { embeddedStorageWhenUnset: { folder: options.state } } : {}),
-  });
-  try {
+  return withStorageRuntime(config, options, io, async (runtime) => {
     for (const source of config.sources) {
       const index = await loadDirectoryIndex(runtime.mirror, source.name);
       if (index.users.size === 0) {
@@ -39,12 +34,10 @@ export async function runValidateCommand(options: { config?: string; state?: str
       if (scopes.conflicts.length > 0) {
         io.out(`  ${scopes.conflicts.length} user(s) in scope of more than one Signature 365 tenant; Options.OnConflict is "${config.options.onConflict}":\n`);
         for (const conflict of scopes.conflicts) {
-          io.out(`    ${conflict.upn ?? conflict.userId}: ${conflict.destinations.join(', ')} (Mappings ${conflict.mappingIndexes.map((i) => `[${i}]`).join(', ')})\n`);
+          io.out(`    ${formatConflict(conflict)}\n`);
         }
       }
     }
     return EXIT.ok;
-  } finally {
-    await runtime.close();
-  }
+  });
 }

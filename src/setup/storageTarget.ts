@@ -1,13 +1,14 @@
 import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import type { StorageTarget } from '../store/storageAccount';
+import type { TokenCredential } from '@azure/core-auth';
 import { APP_SETTINGS, readAppSetting } from './appSettings';
+import { DEV_ACCOUNT, DEV_KEY } from './embeddedAzurite';
 
 /** Azurite's documented default endpoints, for `UseDevelopmentStorage=true` (what `func start` users have). */
 const DEVELOPMENT_STORAGE =
-  'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;' +
-  'AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;' +
-  'BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;' +
-  'TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;';
+  `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_KEY};` +
+  `BlobEndpoint=http://127.0.0.1:10000/${DEV_ACCOUNT};QueueEndpoint=http://127.0.0.1:10001/${DEV_ACCOUNT};` +
+  `TableEndpoint=http://127.0.0.1:10002/${DEV_ACCOUNT};`;
 
 const DEFAULT_PREFIX = 's365';
 
@@ -28,8 +29,7 @@ export function storageTargetFromSettings(env: NodeJS.ProcessEnv): StorageTarget
   }
   const accountName = readAppSetting(env, APP_SETTINGS.storageAccountName);
   if (accountName === undefined) return undefined;
-  const clientId = readAppSetting(env, APP_SETTINGS.storageClientId);
-  const credential = clientId !== undefined ? new ManagedIdentityCredential({ clientId }) : new DefaultAzureCredential();
+  const credential = storageCredential(env);
   return {
     kind: 'identity',
     prefix: prefixSetting,
@@ -38,4 +38,13 @@ export function storageTargetFromSettings(env: NodeJS.ProcessEnv): StorageTarget
     queueEndpoint: readAppSetting(env, APP_SETTINGS.storageQueueServiceUri) ?? `https://${accountName}.queue.core.windows.net`,
     blobEndpoint: readAppSetting(env, APP_SETTINGS.storageBlobServiceUri) ?? `https://${accountName}.blob.core.windows.net`,
   };
+}
+
+/**
+ * The identity the app reaches its storage with (and reads config.json with): the user-assigned
+ * identity named by AzureWebJobsStorage__clientId in Azure, else the default chain (a developer's sign-in).
+ */
+export function storageCredential(env: NodeJS.ProcessEnv): TokenCredential {
+  const clientId = readAppSetting(env, APP_SETTINGS.storageClientId);
+  return clientId !== undefined ? new ManagedIdentityCredential({ clientId }) : new DefaultAzureCredential();
 }

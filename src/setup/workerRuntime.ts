@@ -4,14 +4,17 @@
  * token caches between invocations).
  */
 import { createHash } from 'node:crypto';
-import { ManagedIdentityCredential, DefaultAzureCredential } from '@azure/identity';
 import { loadConfig, type LoadConfigDeps } from '../config/load';
 import type { Logger } from '../sync/logger';
 import { APP_SETTINGS, readAppSetting } from './appSettings';
 import { createRuntime, type ConnectorRuntime } from './runtime';
 import { configSecrets } from '../config/mask';
 import { processScrubber } from './secretScrubber';
+import { storageCredential } from './storageTarget';
 import { assertNoUnresolvedKeyVaultReferences } from './unresolvedSettings';
+
+/** A Functions run stops between pages after this long (functionTimeout is 30 minutes in host.json) and resumes next time. */
+export const FUNCTION_RUN_BUDGET_IN_MS = 25 * 60_000;
 
 let current: { fingerprint: string; runtime: Promise<ConnectorRuntime> } | undefined;
 
@@ -20,8 +23,7 @@ function blobAccessFor(env: NodeJS.ProcessEnv): LoadConfigDeps['blobAccess'] {
   if (connectionString !== undefined && !/^UseDevelopmentStorage=true/i.test(connectionString)) {
     return { kind: 'connectionString', connectionString };
   }
-  const clientId = readAppSetting(env, APP_SETTINGS.storageClientId);
-  return { kind: 'credential', credential: clientId !== undefined ? new ManagedIdentityCredential({ clientId }) : new DefaultAzureCredential() };
+  return { kind: 'credential', credential: storageCredential(env) };
 }
 
 /**

@@ -98,3 +98,8 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
+
+/** One line naming every failed source and why, for an invocation that must fail. */
+export function describeFailures(summary: SyncRunSummary): string {
+  return summary.failures.map((failure) => `${failure.source} (${failure.stage}: ${failure.error.message})`).join('; ');
+}

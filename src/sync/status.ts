@@ -7,6 +7,7 @@ import type { ConnectorConfig } from '../config/types';
 import type {
   ConflictStore, CursorStore, DeletionStateStore, DestinationHealthStore, UploadKind, UploadStateStore,
 } from './ports';
+import { isQuarantined } from './processUpload';
 
 export interface StatusDependencies {
   config: Pick<ConnectorConfig, 'sources' | 'destinations'>;
@@ -84,11 +85,11 @@ export async function readConnectorStatus(deps: StatusDependencies, now: Date = 
     });
     for (const destination of deps.config.destinations) {
       const health = await deps.health.get(destination.name);
-      const quarantined = health !== undefined && !health.healthy && health.retryAfter !== null && Date.parse(health.retryAfter) > now.getTime();
+      const quarantined = isQuarantined(health, now);
       const entry: DestinationStatus = {
         destination: destination.name, source: source.name,
         healthy: health?.healthy ?? true,
-        quarantinedUntil: quarantined ? health.retryAfter : null,
+        quarantinedUntil: quarantined ? health?.retryAfter ?? null : null,
         lastError: health?.healthy === false ? health.lastError : null,
         users: { held: 0, owed: 0, pendingDeletes: 0, failed: 0 },
         groups: { held: 0, owed: 0, pendingDeletes: 0, failed: 0 },
