@@ -1,7 +1,6 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { getProcessLogger, loggerForInvocation } from '../src/setup/invocationLogger';
 import { FUNCTION_RUN_BUDGET_IN_MS, getWorkerRuntime } from '../src/setup/workerRuntime';
-import { QueueUploadDispatcher } from '../src/store/connectorQueues';
 import { parseConnectorMessage } from '../src/sync/messages';
 import { describeFailures, runSync } from '../src/sync/runSync';
 
@@ -12,7 +11,7 @@ export async function pullWorker(message: unknown, context: InvocationContext): 
   const logger = loggerForInvocation(context, { runId: parsed.runId, trigger: parsed.reason });
   const runtime = await getWorkerRuntime(getProcessLogger());
   const summary = await runSync(
-    { ...runtime.syncDependencies(new QueueUploadDispatcher(runtime.queues)), logger },
+    { ...runtime.syncDependencies(runtime.queueExecutor()), logger },
     {
       runId: parsed.runId, holder: `${runtime.holder}:${context.invocationId}`, forceFull: parsed.full,
       ...(parsed.source !== undefined ? { sources: [parsed.source] } : {}),

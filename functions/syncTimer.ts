@@ -2,7 +2,6 @@ import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { randomUUID } from 'node:crypto';
 import { getProcessLogger, loggerForInvocation } from '../src/setup/invocationLogger';
 import { FUNCTION_RUN_BUDGET_IN_MS, getWorkerRuntime } from '../src/setup/workerRuntime';
-import { QueueUploadDispatcher } from '../src/store/connectorQueues';
 import { describeFailures, runSync } from '../src/sync/runSync';
 
 export async function syncTimer(timer: Timer, context: InvocationContext): Promise<void> {
@@ -11,7 +10,7 @@ export async function syncTimer(timer: Timer, context: InvocationContext): Promi
   if (timer.isPastDue) logger.warn('timer.pastDue');
   const runtime = await getWorkerRuntime(getProcessLogger());
   const summary = await runSync(
-    { ...runtime.syncDependencies(new QueueUploadDispatcher(runtime.queues)), logger },
+    { ...runtime.syncDependencies(runtime.queueExecutor()), logger },
     { runId, holder: `${runtime.holder}:${context.invocationId}`, deadlineAt: Date.now() + FUNCTION_RUN_BUDGET_IN_MS },
   );
   if (summary.failures.length > 0) {

@@ -33,6 +33,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .description('Pull every Entra source (delta queries) into the mirror, then upload the changes to each Signature 365 tenant')
     .option('-c, --config <path>', 'config.json to use (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
     .option('--full', 'start full rounds (reconcile) instead of incremental ones')
+    .option('--replan', 'plan every object of the source against the ledger, not only what changed or came due')
     .option('--queues', 'put upload work on the Storage queue for the Functions app instead of uploading in-process')
     .option('--source <name>', 'only this EntraId source (repeatable)', collect, [] as string[])
     .option('--state <folder>', 'when no storage is configured, keep the embedded Azurite data in this folder')

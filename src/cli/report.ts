@@ -2,11 +2,10 @@
  * What the CLI prints for people: progress while a round runs, and a summary at the end.
  * Plain text, no secrets (the summary holds counts and names only).
  */
-import type { ScopeConflict } from '../sync/destinationScope';
 import type { SyncRunSummary } from '../sync/runSync';
 import type { PageProgress } from '../sync/pullSource';
-import type { DrainSummary } from '../sync/inProcessUploads';
-import type { KindPlanSummary } from '../sync/planUploads';
+import type { KindPlanSummary, ScopeConflict } from '../sync/planSource';
+import type { ExecutionSummary } from '../sync/uploadWork';
 
 export interface ProgressPrinter {
   page(progress: PageProgress): void;
@@ -63,7 +62,7 @@ function formatGate(label: 'users' | 'groups', kind: KindPlanSummary, destinatio
   return lines;
 }
 
-export function formatSyncSummary(summary: SyncRunSummary, uploads?: DrainSummary, requests?: { graph: number }): string {
+export function formatSyncSummary(summary: SyncRunSummary, uploads?: ExecutionSummary, requests?: { graph: number }): string {
   const lines: string[] = [];
   lines.push(`Sync run ${summary.runId} finished in ${summary.seconds.toFixed(1)} s`);
   for (const pull of summary.pulls) {
@@ -88,6 +87,9 @@ export function formatSyncSummary(summary: SyncRunSummary, uploads?: DrainSummar
   }
   if (requests !== undefined) lines.push(`  Graph requests: ${requests.graph}`);
   for (const plan of summary.plans) {
+    if (plan.mode === 'whole') lines.push(`  ${plan.source}: planned the whole source (${plan.reason ?? 'asked for'}): ${plan.evaluated.users} users, ${plan.evaluated.groups} groups`);
+    else if (plan.mode === 'changes') lines.push(`  ${plan.source}: planned what changed or came due: ${plan.evaluated.users} users, ${plan.evaluated.groups} groups`);
+    else lines.push(`  ${plan.source}: nothing changed and nothing was due`);
     for (const destination of plan.destinations) {
       const u = destination.users;
       const g = destination.groups;

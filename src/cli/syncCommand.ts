@@ -13,8 +13,7 @@ import { configSecrets } from '../config/mask';
 import { processScrubber } from '../setup/secretScrubber';
 import { assertNoUnresolvedKeyVaultReferences, UnresolvedKeyVaultReferenceError } from '../setup/unresolvedSettings';
 import { isDeadLocalHolder } from '../setup/localHolder';
-import { QueueUploadDispatcher } from '../store/connectorQueues';
-import { InProcessUploadDispatcher, type DrainSummary } from '../sync/inProcessUploads';
+import { emptyExecutionSummary, type ExecutionSummary } from '../sync/uploadWork';
 import type { Logger } from '../sync/logger';
 import { runSync, type SyncRunSummary } from '../sync/runSync';
 import { createProgressPrinter, formatSyncSummary } from './report';
@@ -32,6 +31,8 @@ export interface SyncCommandOptions {
   uploadConcurrency?: number;
   /** Pull, then report the plan: nothing recorded, queued or sent. */
   dryRun?: boolean;
+  /** Plan the whole source even when nothing asks for it. */
+  replan?: boolean;
 }
 
 export interface CliIo {
@@ -70,20 +71,40 @@ export async function loadConfigForCli(options: { config?: string }, io: CliIo):
 
 export interface SyncOnceResult {
   summary: SyncRunSummary;
-  uploads?: DrainSummary;
+  /** What was sent (or, with --queues, queued), over every source. */
+  uploads?: ExecutionSummary;
+}
+
+/** The uploads of every plan of a run, added up. */
+export function totalUploads(summary: SyncRunSummary): ExecutionSummary | undefined {
+  const plans = summary.plans.filter((plan) => plan.uploads !== undefined);
+  if (plans.length === 0) return undefined;
+  const total = emptyExecutionSummary();
+  for (const plan of plans) {
+    const uploads = plan.uploads ?? emptyExecutionSummary();
+    total.messages += uploads.messages;
+    total.sent += uploads.sent;
+    total.succeeded += uploads.succeeded;
+    total.failed += uploads.failed;
+    total.quarantinedDestinations.push(...uploads.quarantinedDestinations);
+  }
+  return total;
 }
 
 /** One run against an existing runtime (the demo calls this twice on one runtime). */
 export async function syncOnce(
   runtime: ConnectorRuntime,
-  options: { full?: boolean; queues?: boolean; sources?: string[]; uploadConcurrency?: number; logger: Logger; progressStream?: NodeJS.WriteStream; dryRun?: boolean },
+  options: {
+    full?: boolean; replan?: boolean; queues?: boolean; sources?: string[]; uploadConcurrency?: number; logger: Logger;
+    progressStream?: NodeJS.WriteStream; dryRun?: boolean; batchObjects?: number;
+  },
 ): Promise<SyncOnceResult> {
   const runId = randomUUID();
   const progress = createProgressPrinter(options.progressStream);
-  const inProcess = new InProcessUploadDispatcher();
-  const dispatcher = options.queues === true ? new QueueUploadDispatcher(runtime.queues) : inProcess;
-  const summary = await runSync({ ...runtime.syncDependencies(dispatcher), logger: options.logger }, {
-    runId, holder: `${runtime.holder}:${runId}`, forceFull: options.full,
+  const executor = options.queues === true ? runtime.queueExecutor() : runtime.inProcessExecutor({ concurrency: options.uploadConcurrency ?? 4 });
+  const summary = await runSync({ ...runtime.syncDependencies(executor), logger: options.logger }, {
+    runId, holder: `${runtime.holder}:${runId}`, forceFull: options.full, replan: options.replan,
+    ...(options.batchObjects !== undefined ? { batchObjects: options.batchObjects } : {}),
     ...(options.sources !== undefined && options.sources.length > 0 ? { sources: options.sources } : {}),
     onPage: (page) => progress.page(page),
     dryRun: options.dryRun === true,
@@ -91,9 +112,8 @@ export async function syncOnce(
     lockHolderIsGone: (holder) => isDeadLocalHolder(holder),
   });
   progress.done();
-  if (options.queues === true || options.dryRun === true) return { summary };
-  const uploads = await inProcess.drain({ ...runtime.uploadDependencies(), logger: options.logger }, { concurrency: options.uploadConcurrency ?? 4 });
-  return { summary, uploads };
+  const uploads = totalUploads(summary);
+  return uploads === undefined ? { summary } : { summary, uploads };
 }
 
 export async function runSyncCommand(options: SyncCommandOptions, io: CliIo): Promise<number> {
@@ -129,16 +149,16 @@ export async function runSyncCommand(options: SyncCommandOptions, io: CliIo): Pr
     try {
       for (let run = 0; ; run += 1) {
         const { summary, uploads } = await syncOnce(runtime, {
-          full: options.full === true && run === 0, queues: options.queues, sources: options.source,
+          full: options.full === true && run === 0, replan: options.replan === true && run === 0, queues: options.queues, sources: options.source,
           uploadConcurrency: options.uploadConcurrency, logger, progressStream: io.progressStream, dryRun: options.dryRun,
         });
         const graphRequests = config.sources.reduce((sum, source) => sum + runtime.readerFor(source.name).stats().requests, 0);
-        io.out(`${processScrubber.scrub(formatSyncSummary(summary, uploads, { graph: graphRequests }))}\n`);
+        io.out(`${processScrubber.scrub(formatSyncSummary(summary, options.queues === true ? undefined : uploads, { graph: graphRequests }))}\n`);
         if (options.dryRun === true) io.out('  Dry run: nothing was recorded, queued or sent.\n');
         else if (options.queues === true) io.out(`  Upload work queued on ${runtime.queues.uploads.name}; the uploadWorker function processes it.\n`);
         // A skipped (locked) source did not sync: for a person at a prompt that is not success.
         const skipped = summary.pulls.some((pull) => pull.status === 'locked');
-        exitCode = summary.failures.length > 0 || skipped || (uploads?.failed ?? 0) > 0 ? EXIT.failed : EXIT.ok;
+        exitCode = summary.failures.length > 0 || skipped || (options.queues !== true && (uploads?.failed ?? 0) > 0) ? EXIT.failed : EXIT.ok;
         if (options.watch !== true || stop.signal.aborted) break;
         const waitInMs = config.options.deltaIntervalMinutes * 60_000;
         io.err(`Next run in ${config.options.deltaIntervalMinutes} minute(s); Ctrl+C to stop.\n`);

@@ -5,8 +5,7 @@
  * Signature 365 tenant. It reads only; nothing is pulled, sent or deleted.
  */
 import { describeConfig } from '../config/mask';
-import { resolveDestinationScopes } from '../sync/destinationScope';
-import { loadDirectoryIndex } from '../sync/planUploads';
+import { overviewScopes } from '../sync/scopeOverview';
 import { hasStorage, withStorageRuntime } from './deletionsCommand';
 import { formatConflict } from './report';
 import { EXIT, loadConfigForCli, type CliIo } from './syncCommand';
@@ -21,14 +20,13 @@ export async function runValidateCommand(options: { config?: string; state?: str
   }
   return withStorageRuntime(config, options, io, async (runtime) => {
     for (const source of config.sources) {
-      const index = await loadDirectoryIndex(runtime.mirror, source.name);
-      if (index.users.size === 0) {
+      const scopes = await overviewScopes(runtime.mirror, config, source.name);
+      if (scopes.liveUsers === 0) {
         io.out(`Source ${source.name}: the mirror is empty (no completed sync yet).\n`);
         continue;
       }
-      const scopes = resolveDestinationScopes(index, config, source.name);
       for (const [destination, scope] of scopes.destinations) {
-        io.out(`Source ${source.name} -> ${destination}: ${scope.users.size} users, ${scope.groups.size} groups in scope\n`);
+        io.out(`Source ${source.name} -> ${destination}: ${scope.users} users, ${scope.groups} groups in scope\n`);
         if (scope.missingGroups.length > 0) io.out(`  LimitToGroups not found in the mirror (check the object ids): ${scope.missingGroups.join(', ')}\n`);
       }
       if (scopes.conflicts.length > 0) {

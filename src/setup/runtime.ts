@@ -12,12 +12,18 @@ import { TableDeletionStateStore } from '../store/deletionStore';
 import { ConnectorQueues } from '../store/connectorQueues';
 import { TableDestinationHealthStore } from '../store/destinationHealthStore';
 import { TableCursorStore, TableLockStore, TableMirrorStore } from '../store';
+import { TableChangeJournal } from '../store/journalStore';
+import { TableLedgerStore } from '../store/ledgerStore';
+import { TableOutboxStore } from '../store/outboxStore';
+import { TableReportsIndex } from '../store/reportsIndex';
+import type { StorageRequestCounter } from '../store/requestCounter';
 import type { StorageTarget } from '../store/storageAccount';
-import { TableUploadStateStore } from '../store/uploadStateStore';
+import { InProcessUploadExecutor, type BatchProgress } from '../sync/inProcessUploads';
 import type { Logger } from '../sync/logger';
-import type { UploadDispatcher } from '../sync/ports';
 import type { UploadDependencies } from '../sync/processUpload';
+import { QueueUploadExecutor } from '../sync/queueUploads';
 import type { SyncDependencies } from '../sync/runSync';
+import type { UploadExecutor } from '../sync/uploadWork';
 import { startEmbeddedAzurite, type EmbeddedAzurite } from './embeddedAzurite';
 import { localHolderPrefix } from './localHolder';
 import { storageTargetFromSettings } from './storageTarget';
@@ -32,6 +38,8 @@ export interface RuntimeOptions {
   embeddedStorageWhenUnset?: boolean | { folder: string };
   graph?: GraphDirectoryReaderOptions;
   destinations?: HttpDestinationClientOptions;
+  /** Counts every storage request (the bench). */
+  requestCounter?: StorageRequestCounter;
 }
 
 export interface ConnectorRuntime {
@@ -43,7 +51,10 @@ export interface ConnectorRuntime {
   readonly mirror: TableMirrorStore;
   readonly cursors: TableCursorStore;
   readonly locks: TableLockStore;
-  readonly ledger: TableUploadStateStore;
+  readonly journal: TableChangeJournal;
+  readonly ledger: TableLedgerStore;
+  readonly outbox: TableOutboxStore;
+  readonly reports: TableReportsIndex;
   readonly health: TableDestinationHealthStore;
   readonly conflicts: TableConflictStore;
   readonly deletions: TableDeletionStateStore;
@@ -53,7 +64,12 @@ export interface ConnectorRuntime {
   readonly holder: string;
   readerFor(sourceName: string): GraphDirectoryReader;
   destination(name: string): HttpDestination | undefined;
-  syncDependencies(dispatcher: UploadDispatcher): SyncDependencies;
+  syncDependencies(executor: UploadExecutor): SyncDependencies;
+  /** Sends uploads from this process (the CLI, `serve`). */
+  inProcessExecutor(options?: { concurrency?: number; onBatch?: (progress: BatchProgress) => void }): InProcessUploadExecutor;
+  /** Hands uploads to the uploads queue (the Functions app, `sync --queues`). */
+  queueExecutor(): QueueUploadExecutor;
+  /** What the upload worker (queue path) needs. */
   uploadDependencies(): UploadDependencies;
   close(): Promise<void>;
 }
@@ -73,19 +89,24 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
     options.logger.info('storage.embedded', { persistedTo: folder ?? 'memory (nothing persists after this run)' });
   }
   const config = options.config;
-  const mirror = new TableMirrorStore(storage);
-  const cursors = new TableCursorStore(storage);
-  const locks = new TableLockStore(storage);
-  const ledger = new TableUploadStateStore(storage);
-  const health = new TableDestinationHealthStore(storage);
-  const conflicts = new TableConflictStore(storage);
-  const deletions = new TableDeletionStateStore(storage);
-  const audit = new TableAuditStore(storage);
-  const queues = new ConnectorQueues(storage);
+  const counter = options.requestCounter;
+  const access = { additionalPolicies: counter === undefined ? [] : [counter.tablePolicy] };
+  const mirror = new TableMirrorStore(storage, access);
+  const cursors = new TableCursorStore(storage, access);
+  const locks = new TableLockStore(storage, access);
+  const journal = new TableChangeJournal(storage, access);
+  const ledger = new TableLedgerStore(storage, access);
+  const outbox = new TableOutboxStore(storage, access);
+  const reports = new TableReportsIndex(storage, access);
+  const health = new TableDestinationHealthStore(storage, access);
+  const conflicts = new TableConflictStore(storage, access);
+  const deletions = new TableDeletionStateStore(storage, access);
+  const audit = new TableAuditStore(storage, access);
+  const queues = new ConnectorQueues(storage, counter === undefined ? {} : { onRequest: () => counter.countQueueRequest() });
   try {
     await Promise.all([
-      mirror.initialize(), cursors.initialize(), locks.initialize(), ledger.initialize(), health.initialize(), conflicts.initialize(),
-      deletions.initialize(), audit.initialize(), queues.initialize(),
+      mirror.initialize(), cursors.initialize(), locks.initialize(), journal.initialize(), ledger.initialize(), outbox.initialize(),
+      reports.initialize(), health.initialize(), conflicts.initialize(), deletions.initialize(), audit.initialize(), queues.initialize(),
     ]);
   } catch (error) {
     await embedded?.stop();
@@ -98,7 +119,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
 
   const runtime: ConnectorRuntime = {
     config, storage, embeddedStorage: embedded !== undefined, logger: options.logger,
-    mirror, cursors, locks, ledger, health, conflicts, deletions, audit, queues,
+    mirror, cursors, locks, journal, ledger, outbox, reports, health, conflicts, deletions, audit, queues,
     holder: localHolderPrefix(),
     readerFor(sourceName) {
       let reader = readers.get(sourceName);
@@ -121,12 +142,25 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
       }
       return client;
     },
-    syncDependencies(dispatcher) {
-      return { config, mirror, cursors, locks, ledger, health, conflicts, deletions, dispatcher, logger: options.logger, readerFor: (name) => runtime.readerFor(name) };
+    syncDependencies(executor) {
+      return {
+        config, mirror, cursors, locks, journal, ledger, reports, conflicts, planState: cursors, health, deletions, executor,
+        logger: options.logger, readerFor: (name) => runtime.readerFor(name),
+      };
+    },
+    inProcessExecutor(executorOptions = {}) {
+      return new InProcessUploadExecutor({
+        ledger, health, deletions,
+        destination: (name) => runtime.destination(name),
+        sourceKey: (name) => sourceConfig(name)?.tenantId,
+      }, executorOptions);
+    },
+    queueExecutor() {
+      return new QueueUploadExecutor({ ledger, outbox, queue: queues });
     },
     uploadDependencies() {
       return {
-        ledger, health, deletions, logger: options.logger,
+        ledger, outbox, health, deletions, logger: options.logger, deleteAfterDays: config.options.deleteAfterDays,
         destination: (name) => runtime.destination(name),
         sourceKey: (name) => sourceConfig(name)?.tenantId,
       };

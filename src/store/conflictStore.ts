@@ -1,66 +1,62 @@
 /**
- * Table `Conflicts`: PartitionKey = source, RowKey = user id; one row per user in scope of more
- * than one Signature 365 tenant, as of the last plan (rows of resolved conflicts are deleted).
+ * Table `ScopeConflicts`: per source, the users in scope of more than one Signature 365 tenant as
+ * the plans left them, in 256 bucket rows (bucketMapStore.ts). A whole-source plan replaces them;
+ * a change-driven plan updates the users it re-planned.
  */
-import type { TableClient, TransactionAction } from '@azure/data-tables';
-import { odata } from '@azure/data-tables';
 import type { ConflictStore, RecordedConflict } from '../sync/ports';
+import { TABLE_NAMES } from './entityCodec';
 import type { StorageTarget } from './storageAccount';
-import { ensureTable, openTable, queryPages, submitBatched, type TableAccessOptions } from './tableBatch';
+import type { TableAccessOptions } from './tableBatch';
+import { TableBucketMap } from './bucketMapStore';
+import { bucketOfId } from './bucketRows';
 
-function list(value: unknown): string[] {
-  if (typeof value !== 'string') return [];
-  try {
-    const parsed = JSON.parse(value) as unknown;
-    return Array.isArray(parsed) ? parsed.filter((item): item is string => typeof item === 'string') : [];
-  } catch {
-    return [];
-  }
+type StoredConflict = Omit<RecordedConflict, 'userId'>;
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
+function isStoredConflict(value: unknown): value is StoredConflict {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return (record.upn === null || typeof record.upn === 'string') && isStringArray(record.destinations) && isStringArray(record.sentTo)
+    && Array.isArray(record.mappingIndexes) && record.mappingIndexes.every((item) => typeof item === 'number');
+}
+
+function stored(conflict: RecordedConflict): StoredConflict {
+  return { upn: conflict.upn, destinations: conflict.destinations, mappingIndexes: conflict.mappingIndexes, sentTo: conflict.sentTo };
 }
 
 export class TableConflictStore implements ConflictStore {
-  private readonly table: TableClient;
+  private readonly map: TableBucketMap<StoredConflict>;
 
   constructor(target: StorageTarget, options: TableAccessOptions = {}) {
-    this.table = openTable(target, 'Conflicts', options);
+    this.map = new TableBucketMap(target, TABLE_NAMES.conflicts, isStoredConflict, options);
   }
 
-  async initialize(): Promise<void> {
-    await ensureTable(this.table);
+  initialize(): Promise<void> {
+    return this.map.initialize();
   }
 
   async list(source: string): Promise<RecordedConflict[]> {
-    const out: RecordedConflict[] = [];
-    for await (const page of queryPages(this.table, odata`PartitionKey eq ${source}`)) {
-      for (const row of page) {
-        out.push({
-          userId: row.rowKey ?? '',
-          upn: typeof row.upn === 'string' ? row.upn : null,
-          destinations: list(row.destinations),
-          mappingIndexes: list(row.mappingIndexes).map(Number),
-          sentTo: list(row.sentTo),
-        });
-      }
-    }
-    return out;
+    const all = await this.map.all(source);
+    return [...all].map(([userId, conflict]) => ({ userId, ...conflict })).sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
   }
 
   async replace(source: string, conflicts: readonly RecordedConflict[]): Promise<void> {
-    const current = new Set(conflicts.map((conflict) => conflict.userId));
-    const previous = await this.list(source);
-    const actions: TransactionAction[] = [
-      ...previous.filter((row) => !current.has(row.userId)).map((row): TransactionAction => ['delete', { partitionKey: source, rowKey: row.userId }]),
-      ...conflicts.map((conflict): TransactionAction => [
-        'upsert',
-        {
-          partitionKey: source, rowKey: conflict.userId, v: 1, upn: conflict.upn,
-          destinations: JSON.stringify(conflict.destinations),
-          mappingIndexes: JSON.stringify(conflict.mappingIndexes.map(String)),
-          sentTo: JSON.stringify(conflict.sentTo),
-        },
-        'Replace',
-      ]),
-    ];
-    if (actions.length > 0) await submitBatched(this.table, actions);
+    await this.map.replace(source, new Map(conflicts.map((conflict) => [conflict.userId, stored(conflict)])));
+  }
+
+  async update(source: string, userIds: readonly string[], conflicts: readonly RecordedConflict[]): Promise<void> {
+    const now = new Map(conflicts.map((conflict) => [conflict.userId, stored(conflict)]));
+    const ids = new Set(userIds);
+    await this.map.update(source, ids, (values, bucket) => {
+      for (const id of ids) {
+        if (bucketOfId(id) !== bucket) continue;
+        const conflict = now.get(id);
+        if (conflict !== undefined) values.set(id, conflict);
+        else values.delete(id);
+      }
+    });
   }
 }

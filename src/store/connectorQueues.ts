@@ -6,7 +6,7 @@
 import type { QueueClient } from '@azure/storage-queue';
 import type { ConnectorMessage } from '../sync/messages';
 import { QUEUES } from '../sync/messages';
-import type { UploadDispatcher } from '../sync/ports';
+import type { UploadQueue, UploadKind } from '../sync/ports';
 import { statusOf, toStorageError } from './errors';
 import { createQueueClient, type StorageTarget } from './storageAccount';
 
@@ -21,19 +21,23 @@ export function decodeMessageText(text: string): unknown {
   return JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as unknown;
 }
 
-export class ConnectorQueues {
+export class ConnectorQueues implements UploadQueue {
   readonly pullRequests: QueueClient;
   readonly uploads: QueueClient;
 
-  constructor(target: StorageTarget) {
+  private readonly onRequest: () => void;
+
+  constructor(target: StorageTarget, options: { onRequest?: () => void } = {}) {
     this.pullRequests = createQueueClient(target, QUEUES.pullRequests);
     this.uploads = createQueueClient(target, QUEUES.uploads);
+    this.onRequest = options.onRequest ?? (() => undefined);
   }
 
   /** Creates the queues (the host creates the poison queues when it first needs them). */
   async initialize(): Promise<void> {
     for (const queue of [this.pullRequests, this.uploads]) {
       try {
+        this.onRequest();
         await queue.createIfNotExists();
       } catch (error) {
         if (statusOf(error) !== 409) throw toStorageError(error, `create queue ${queue.name}`);
@@ -43,20 +47,14 @@ export class ConnectorQueues {
 
   async send(queue: QueueClient, message: ConnectorMessage): Promise<void> {
     try {
+      this.onRequest();
       await queue.sendMessage(encodeMessage(message), { messageTimeToLive: NEVER_EXPIRES });
     } catch (error) {
       throw toStorageError(error, `enqueue on ${queue.name}`);
     }
   }
-}
 
-/** Dispatches upload work onto the uploads queue, for the queue-triggered function. */
-export class QueueUploadDispatcher implements UploadDispatcher {
-  readonly durable = true;
-
-  constructor(private readonly queues: ConnectorQueues) {}
-
-  async dispatch(message: { runId: string; source: string; destination: string; kind: 'users' | 'groups'; ids: string[] }): Promise<void> {
-    await this.queues.send(this.queues.uploads, { v: 1, type: 'upload', ...message });
+  async sendUpload(message: { runId: string; source: string; destination: string; kind: UploadKind; ids: string[] }): Promise<void> {
+    await this.send(this.uploads, { v: 1, type: 'upload', ...message });
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { TableClient } from '@azure/data-tables';
 import type { DirectoryKind } from '../sync/directory';
-import type { CursorStore, DeltaCursor, DeltaRound } from '../sync/ports';
+import type { CursorStore, DeltaCursor, DeltaRound, PlanState, PlanStateStore } from '../sync/ports';
 import type { StorageTarget } from './storageAccount';
 import { COLUMN, SCHEMA_VERSION, TABLE_NAMES, assertSourceName, jsonColumn, readJsonColumn } from './entityCodec';
 import { ensureTable, openTable, type TableAccessOptions } from './tableBatch';
@@ -24,7 +24,10 @@ function roundOrNull(value: unknown): DeltaRound | null {
   return { id, kind, startedAt, pages };
 }
 
-export class TableCursorStore implements CursorStore {
+/** The plan state lives beside the cursors: PartitionKey source, RowKey `plan`. */
+const PLAN_ROW = 'plan';
+
+export class TableCursorStore implements CursorStore, PlanStateStore {
   private readonly table: TableClient;
 
   constructor(target: StorageTarget, options: TableAccessOptions = {}) {
@@ -76,5 +79,27 @@ export class TableCursorStore implements CursorStore {
         'Replace',
       );
     });
+  }
+
+  async getPlanState(source: string): Promise<PlanState | undefined> {
+    assertSourceName(source);
+    return withStorageErrors('get plan state', async () => {
+      let row: Record<string, unknown>;
+      try {
+        row = await this.table.getEntity<Record<string, unknown>>(source, PLAN_ROW);
+      } catch (error) {
+        if (statusOf(error) === 404) return undefined;
+        throw error;
+      }
+      const { configHash, users, groups, lastWholePlanAt } = row;
+      if (typeof configHash !== 'string' || typeof lastWholePlanAt !== 'string') return undefined;
+      return { configHash, users: typeof users === 'number' ? users : 0, groups: typeof groups === 'number' ? groups : 0, lastWholePlanAt };
+    });
+  }
+
+  async putPlanState(source: string, state: PlanState): Promise<void> {
+    assertSourceName(source);
+    await withStorageErrors('put plan state', () =>
+      this.table.upsertEntity({ partitionKey: source, rowKey: PLAN_ROW, [COLUMN.version]: SCHEMA_VERSION, ...state }, 'Replace'));
   }
 }

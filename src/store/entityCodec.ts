@@ -5,20 +5,30 @@
 import { odata } from '@azure/data-tables';
 import {
   GROUP_ATTRIBUTE_NAMES, USER_ATTRIBUTE_NAMES,
-  type GroupAttributes, type MemberType, type MirrorGroup, type MirrorUser, type RemovalReason, type UserAttributes,
+  type GroupAttributes, type MirrorGroup, type MirrorUser, type RemovalReason, type UserAttributes,
 } from '../sync/directory';
 import { StorageError } from './errors';
+import { bucketOfId, fnv1a } from '../sync/bucketOf';
 
 /** Written as column `v` on every row the adapters create or rewrite. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
-/** Base names; the deployment prefix is added by createTableClient. */
+/**
+ * Base names; the deployment prefix is added by createTableClient. Layout 2 (docs/storage.md) lives
+ * in tables of its own: the layout-1 tables (`Users`, `Groups`, `Members`, `Uploads`, `Conflicts`)
+ * are no longer read and may be deleted.
+ */
 export const TABLE_NAMES = {
-  users: 'Users',
-  groups: 'Groups',
-  members: 'Members',
+  users: 'MirrorUsers',
+  groups: 'MirrorGroups',
+  members: 'MirrorMembers',
   cursors: 'Cursors',
   locks: 'Locks',
+  journal: 'Journal',
+  ledger: 'Ledger',
+  outbox: 'Outbox',
+  reports: 'Reports',
+  conflicts: 'ScopeConflicts',
 } as const;
 
 /**
@@ -59,6 +69,8 @@ export function assertSourceName(source: string): void {
 
 const HEX = '0123456789abcdef';
 
+export { fnv1a };
+
 /**
  * Which of 16 buckets an object falls into: the first hex digit of its object id. Entra object ids
  * are random GUIDs, so buckets fill evenly; a non-GUID id (never from Graph) is hashed instead.
@@ -66,26 +78,24 @@ const HEX = '0123456789abcdef';
 export function bucketOf(id: string): string {
   const first = id.charAt(0).toLowerCase();
   if (first !== '' && HEX.includes(first)) return first;
-  let hash = 0x811c9dc5; // FNV-1a
-  for (let i = 0; i < id.length; i += 1) {
-    hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193) >>> 0;
-  }
-  return HEX.charAt(hash % 16);
+  return HEX.charAt(fnv1a(id) % 16);
 }
 
-/** Users and Groups: `<source>|<bucket>`, 16 partitions per source. */
-export function objectPartitionKey(source: string, id: string): string {
+/** Which of 256 buckets an object falls into (src/sync/bucketOf.ts). */
+export const bucket256 = bucketOfId;
+
+/**
+ * Users: `<source>|<two hex digits>`, 256 partitions per source. Small partitions keep a point
+ * lookup cheap on every store (Azurite scans a partition to find a row); a full round buffers
+ * enough users per write that each transaction still carries close to 100 of them.
+ */
+export function userPartitionKey(source: string, id: string): string {
+  return `${source}|${bucket256(id)}`;
+}
+
+/** Groups and their member shards: `<source>|<hex digit>`, 16 partitions per source (a tenant has far fewer groups). */
+export function groupPartitionKey(source: string, id: string): string {
   return `${source}|${bucketOf(id)}`;
-}
-
-/** Members: `<source>|<groupId>`, one partition per group. */
-export function memberPartitionKey(source: string, groupId: string): string {
-  return `${source}|${groupId}`;
-}
-
-/** The group id back from a Members partition key. */
-export function groupIdOfMemberPartition(source: string, partitionKey: string): string {
-  return partitionKey.slice(source.length + 1);
 }
 
 /** Every partition of one source and nothing of another (`~` sorts after every id character). */
@@ -270,8 +280,6 @@ export const COLUMN = {
   version: 'v',
   removedReason: 'removedReason',
   removedAt: 'removedAt',
-  seenRound: 'seenRound',
-  memberType: 'memberType',
 } as const;
 
 export type StoredRemovalReason = RemovalReason | 'missingFromFullRound';
@@ -288,10 +296,6 @@ export function removedReasonOf(entity: Readonly<Record<string, unknown>>): Stor
 
 export function removedAtOf(entity: Readonly<Record<string, unknown>>): string {
   return stringColumn(entity, COLUMN.removedAt);
-}
-
-export function seenRoundOf(entity: Readonly<Record<string, unknown>>): string {
-  return stringColumn(entity, COLUMN.seenRound);
 }
 
 function removalOf(entity: Readonly<Record<string, unknown>>): MirrorUser['removed'] {
@@ -371,9 +375,4 @@ export function decodeGroup(entity: Readonly<Record<string, unknown>>): MirrorGr
     description: text(entity, 'description'),
     removed: removalOf(entity),
   };
-}
-
-export function memberTypeOf(entity: Readonly<Record<string, unknown>>): MemberType {
-  const value = entity[COLUMN.memberType];
-  return value === 'user' || value === 'group' ? value : 'other';
 }

@@ -1,23 +1,33 @@
 /**
  * The per-source copy of the directory in Table storage (layout: docs/storage.md).
- * Pages are applied read-compare-write: rows of the page are read first, and only rows whose
- * stored columns would change are written, so a replayed page costs reads and no writes.
+ *
+ * Writes are prepared, then committed: `prepare*` reads what is stored, compares, and returns the
+ * counts, a report of what changed (for the change journal) and a `commit` that writes only the
+ * rows that differ. The engine records the report durably between the two, so a crash after the
+ * rows are written can never lose the fact that they changed.
+ *
+ * How stored state is read depends on the round:
+ * - incremental rounds carry partial objects: the rows of the changed ids are read (one query per
+ *   partition for up to 14 ids, the whole partition above that) and compared column by column;
+ * - full rounds carry complete objects: they are compared with fingerprints loaded once per round
+ *   (one scan), so an unchanged tenant is re-read from Graph without a single row read or write.
  */
+import { createHash } from 'node:crypto';
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import type {
-  GroupChange, MemberType, MembershipEdge, MirrorGroup, MirrorUser, RemovalReason, UserChange,
+  GroupChange, GroupChangeReport, MemberType, MembershipEdge, MirrorGroup, MirrorUser, RemovalReason, UserChange, UserChangeReport,
 } from '../sync/directory';
-import { GROUP_ATTRIBUTE_NAMES, USER_ATTRIBUTE_NAMES } from '../sync/directory';
-import type { ApplyCounts, ApplyOptions, GroupApplyCounts, MirrorStore } from '../sync/ports';
+import { GROUP_ATTRIBUTE_NAMES, USER_ATTRIBUTE_NAMES, emptyGroupChangeReport, emptyUserChangeReport } from '../sync/directory';
+import type { ApplyCounts, MirrorStore, PreparedMirrorWrite, StoredMembers } from '../sync/ports';
 import type { StorageTarget } from './storageAccount';
 import {
   COLUMN, SCHEMA_VERSION, TABLE_NAMES, assertEntityFits, assertKeyPart, assertSourceName, decodeGroup, decodeUser,
-  defaultColumnValue, groupAttributeColumns, groupIdOfMemberPartition, memberPartitionKey, memberTypeOf,
-  objectPartitionKey, physicalColumns, readAttributeColumns, removedAtOf, removedReasonOf, seenRoundOf,
-  sourceRangeFilter, userAttributeColumns, type Columns, type StoredRemovalReason,
+  defaultColumnValue, groupAttributeColumns, groupPartitionKey, physicalColumns, readAttributeColumns, removedAtOf, removedReasonOf,
+  sourceRangeFilter, userAttributeColumns, userPartitionKey, type Columns, type StoredRemovalReason,
 } from './entityCodec';
+import { decodeShardInto, emptyMemberSets, encodeShards, groupIdOfShardRow, type MemberSets } from './memberShards';
 import {
-  DEFAULT_CONCURRENCY, ensureTable, openTable, queryPages, readRowsByKeys, rowAddress, submitBatched,
+  DEFAULT_CONCURRENCY, ensureTable, openTable, queryPages, rowAddress, runWithConcurrency, submitBatched,
   type Row, type TableAccessOptions,
 } from './tableBatch';
 import { withStorageErrors } from './errors';
@@ -27,40 +37,65 @@ export interface TableStoreOptions extends TableAccessOptions {
   now?: () => Date;
 }
 
+type Kind = 'users' | 'groups';
+
 /** A user or group change reduced to what the row cares about. */
 type ObjectChange =
-  | { kind: 'upsert'; id: string; columns: Columns }
-  | { kind: 'removed'; id: string; reason: RemovalReason };
+  | { kind: 'upsert'; id: string; columns: Columns; complete: boolean }
+  | { kind: 'removed'; id: string; reason: RemovalReason | 'missingFromFullRound' };
 
-/** What a row holds while a page is being applied (stored state, then each change on top). */
+/** What a row holds while a batch is being applied (stored state, then each change on top). */
 interface RowState {
   exists: boolean;
-  columns: Columns;
+  /** Known only when the row was read; a fingerprint alone does not carry the columns. */
+  columns: Columns | undefined;
+  fingerprint: string | undefined;
   removedReason: StoredRemovalReason | null;
   removedAt: string;
-  seenRound: string;
 }
 
-/** Columns to write for one row; a row is written once per call with everything merged. */
 interface PendingRow {
   columns: Columns;
   lifecycle: Record<string, string | number>;
 }
 
-interface EdgeState {
-  groupId: string;
-  memberId: string;
-  existedBefore: boolean;
-  exists: boolean;
-  memberType: MemberType | undefined;
-  storedMemberType: MemberType | undefined;
-  seenRound: string;
-}
-
-const SWEEP_SELECT = ['PartitionKey', 'RowKey', COLUMN.removedReason, COLUMN.seenRound];
+/** Rows per partition above which reading the whole partition is cheaper than naming the rows. */
+const NAMED_ROWS_PER_QUERY = 14;
+const REMOVED_PREFIX = 'removed:';
 
 function emptyCounts(): ApplyCounts {
   return { added: 0, changed: 0, unchanged: 0, removed: 0 };
+}
+
+function hashText(text: string): string {
+  return createHash('sha256').update(text).digest('base64url').slice(0, 22);
+}
+
+/** The fingerprint of a live object's logical columns: equal fingerprints, equal decoded objects. */
+function fingerprintOf(kind: Kind, columns: Columns): string {
+  const entity: Record<string, unknown> = { rowKey: '' };
+  for (const [name, json] of columns) entity[name] = json;
+  const decoded = kind === 'users' ? decodeUser(entity) : decodeGroup(entity);
+  const { id: _id, removed: _removed, ...attributes } = decoded;
+  return hashText(JSON.stringify(attributes));
+}
+
+function isComplete(kind: Kind, attributes: Readonly<Record<string, unknown>>): boolean {
+  const names: readonly string[] = kind === 'users' ? USER_ATTRIBUTE_NAMES : GROUP_ATTRIBUTE_NAMES;
+  return names.every((name) => Object.hasOwn(attributes, name) && attributes[name] !== undefined);
+}
+
+function parseJson(text: string | undefined): unknown {
+  if (text === undefined) return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+function idOrNull(value: unknown): string | null {
+  return typeof value === 'string' && value !== '' ? value : null;
 }
 
 export class TableMirrorStore implements MirrorStore {
@@ -84,102 +119,143 @@ export class TableMirrorStore implements MirrorStore {
     await ensureTable(this.members);
   }
 
-  async applyUserChanges(source: string, changes: UserChange[], options: ApplyOptions = {}): Promise<ApplyCounts> {
-    assertSourceName(source);
-    const objectChanges = changes.map((change): ObjectChange =>
-      change.kind === 'upsert'
-        ? { kind: 'upsert', id: change.id, columns: userAttributeColumns(change.attributes) }
-        : change,
-    );
-    return withStorageErrors('applyUserChanges', () =>
-      this.applyObjectChanges(this.users, source, objectChanges, USER_ATTRIBUTE_NAMES, options.fullRoundId, 'User'),
-    );
-  }
+  // --- full rounds -------------------------------------------------------------------------------
 
-  async applyGroupChanges(source: string, changes: GroupChange[], options: ApplyOptions = {}): Promise<GroupApplyCounts> {
+  async loadFingerprints(source: string, kind: Kind): Promise<Map<string, string>> {
     assertSourceName(source);
-    const objectChanges = changes.map((change): ObjectChange =>
-      change.kind === 'upsert'
-        ? { kind: 'upsert', id: change.id, columns: groupAttributeColumns(change.attributes) }
-        : change,
-    );
-    return withStorageErrors('applyGroupChanges', async () => {
-      const counts = await this.applyObjectChanges(this.groups, source, objectChanges, GROUP_ATTRIBUTE_NAMES, options.fullRoundId, 'Group');
-      const edges = await this.applyMemberChanges(source, changes, options.fullRoundId);
-      return { ...counts, ...edges };
-    });
-  }
-
-  async sweepUsers(source: string, fullRoundId: string): Promise<number> {
-    assertSourceName(source);
-    return withStorageErrors('sweepUsers', () => this.sweepObjects(this.users, source, fullRoundId));
-  }
-
-  async sweepGroups(source: string, fullRoundId: string): Promise<{ groups: number; edges: number }> {
-    assertSourceName(source);
-    return withStorageErrors('sweepGroups', async () => {
-      const groups = await this.sweepObjects(this.groups, source, fullRoundId);
-      let edges = 0;
-      for await (const page of queryPages(this.members, sourceRangeFilter(source), { select: ['PartitionKey', 'RowKey', COLUMN.seenRound] })) {
-        const deletes = page
-          .filter((row) => seenRoundOf(row) !== fullRoundId)
-          .map((row): TransactionAction => ['delete', { partitionKey: row.partitionKey ?? '', rowKey: row.rowKey ?? '' }]);
-        await submitBatched(this.members, deletes, { concurrency: this.concurrency });
-        edges += deletes.length;
+    return withStorageErrors(`load ${kind} fingerprints`, async () => {
+      const out = new Map<string, string>();
+      const names: readonly string[] = kind === 'users' ? USER_ATTRIBUTE_NAMES : GROUP_ATTRIBUTE_NAMES;
+      for await (const page of queryPages(this.table(kind), sourceRangeFilter(source))) {
+        for (const row of page) {
+          const reason = removedReasonOf(row);
+          out.set(row.rowKey ?? '', reason !== null ? `${REMOVED_PREFIX}${reason}` : fingerprintOf(kind, readAttributeColumns(row, names)));
+        }
       }
-      return { groups, edges };
+      return out;
     });
   }
+
+  // --- prepared writes ---------------------------------------------------------------------------
+
+  async prepareUserChanges(source: string, changes: readonly UserChange[], options: { fingerprints?: Map<string, string> } = {}): Promise<PreparedMirrorWrite<UserChangeReport>> {
+    assertSourceName(source);
+    const objectChanges = changes.map((change): ObjectChange =>
+      change.kind === 'upsert'
+        ? { kind: 'upsert', id: change.id, columns: userAttributeColumns(change.attributes), complete: isComplete('users', change.attributes) }
+        : change,
+    );
+    return withStorageErrors('prepare user changes', () => this.prepareObjects('users', source, objectChanges, options.fingerprints));
+  }
+
+  async prepareGroupChanges(source: string, changes: readonly GroupChange[], options: { fingerprints?: Map<string, string> } = {}): Promise<PreparedMirrorWrite<GroupChangeReport>> {
+    assertSourceName(source);
+    const objectChanges = changes.map((change): ObjectChange =>
+      change.kind === 'upsert'
+        ? { kind: 'upsert', id: change.id, columns: groupAttributeColumns(change.attributes), complete: isComplete('groups', change.attributes) }
+        : change,
+    );
+    return withStorageErrors('prepare group changes', async () => {
+      const prepared = await this.prepareObjects('groups', source, objectChanges, options.fingerprints);
+      const report = emptyGroupChangeReport();
+      report.changed = prepared.report.changed;
+      report.lifecycle = prepared.report.identityChanged;
+      return { ...prepared, report };
+    });
+  }
+
+  /** Marks the given objects removed because a completed full round did not see them (the sweep). */
+  async prepareSweep(source: string, kind: Kind, ids: readonly string[], fingerprints: Map<string, string>): Promise<PreparedMirrorWrite<UserChangeReport>> {
+    assertSourceName(source);
+    const changes: ObjectChange[] = ids.map((id) => ({ kind: 'removed', id, reason: 'missingFromFullRound' }));
+    return withStorageErrors(`sweep ${kind}`, () => this.prepareObjects(kind, source, changes, fingerprints));
+  }
+
+  // --- members -----------------------------------------------------------------------------------
+
+  async loadMembers(source: string): Promise<Map<string, StoredMembers>> {
+    assertSourceName(source);
+    return withStorageErrors('load members', async () => this.decodeMemberRows(queryPages(this.members, sourceRangeFilter(source))));
+  }
+
+  async readMembers(source: string, groupIds: readonly string[]): Promise<Map<string, StoredMembers>> {
+    assertSourceName(source);
+    for (const id of groupIds) assertKeyPart(id, 'group id');
+    return withStorageErrors('read members', async () => {
+      const out = new Map<string, StoredMembers>();
+      await runWithConcurrency([...new Set(groupIds)], this.concurrency, async (groupId) => {
+        const filter = odata`PartitionKey eq ${groupPartitionKey(source, groupId)} and RowKey ge ${`${groupId}|`} and RowKey lt ${`${groupId}|~`}`;
+        const found = await this.decodeMemberRows(queryPages(this.members, filter));
+        out.set(groupId, found.get(groupId) ?? { sets: emptyMemberSets(), rowKeys: [] });
+      });
+      return out;
+    });
+  }
+
+  /** Replaces the members of each given group (its shard rows rewritten, rows it no longer needs deleted). */
+  async writeMembers(source: string, updates: ReadonlyMap<string, { sets: MemberSets; previousRowKeys: readonly string[] }>): Promise<number> {
+    assertSourceName(source);
+    const actions: TransactionAction[] = [];
+    for (const [groupId, { sets, previousRowKeys }] of updates) {
+      assertKeyPart(groupId, 'group id');
+      const partitionKey = groupPartitionKey(source, groupId);
+      const rows = encodeShards(groupId, sets);
+      for (const [rowKey, columns] of rows) {
+        const entity = { partitionKey, rowKey, ...columns };
+        assertEntityFits(entity, `members of group ${groupId}`);
+        actions.push(['upsert', entity, 'Replace']);
+      }
+      for (const rowKey of previousRowKeys) if (!rows.has(rowKey)) actions.push(['delete', { partitionKey, rowKey }]);
+    }
+    await withStorageErrors('write members', () => submitBatched(this.members, actions, { concurrency: this.concurrency }));
+    return actions.length;
+  }
+
+  // --- reads -------------------------------------------------------------------------------------
 
   async *listUsers(source: string, options: { includeRemoved?: boolean } = {}): AsyncIterable<MirrorUser[]> {
     assertSourceName(source);
-    for await (const page of queryPages(this.users, this.listFilter(source, options.includeRemoved))) {
-      yield page.map(decodeUser);
-    }
+    for await (const page of queryPages(this.users, this.listFilter(source, options.includeRemoved))) yield page.map(decodeUser);
   }
 
   async *listGroups(source: string, options: { includeRemoved?: boolean } = {}): AsyncIterable<MirrorGroup[]> {
     assertSourceName(source);
-    for await (const page of queryPages(this.groups, this.listFilter(source, options.includeRemoved))) {
-      yield page.map(decodeGroup);
-    }
+    for await (const page of queryPages(this.groups, this.listFilter(source, options.includeRemoved))) yield page.map(decodeGroup);
   }
 
   async getUsers(source: string, ids: readonly string[]): Promise<Map<string, MirrorUser>> {
     assertSourceName(source);
-    const rows = await withStorageErrors('getUsers', () => this.readObjects(this.users, source, ids));
+    const rows = await withStorageErrors('getUsers', () => this.readObjects('users', source, ids));
     return new Map([...rows.values()].map((row) => [row.rowKey ?? '', decodeUser(row)]));
   }
 
   async getGroups(source: string, ids: readonly string[]): Promise<Map<string, MirrorGroup>> {
     assertSourceName(source);
-    const rows = await withStorageErrors('getGroups', () => this.readObjects(this.groups, source, ids));
+    const rows = await withStorageErrors('getGroups', () => this.readObjects('groups', source, ids));
     return new Map([...rows.values()].map((row) => [row.rowKey ?? '', decodeGroup(row)]));
   }
 
   async listMembers(source: string, groupId: string): Promise<MembershipEdge[]> {
-    assertSourceName(source);
-    assertKeyPart(groupId, 'group id');
-    const edges: MembershipEdge[] = [];
-    for await (const page of queryPages(this.members, odata`PartitionKey eq ${memberPartitionKey(source, groupId)}`)) {
-      for (const row of page) edges.push({ groupId, memberId: row.rowKey ?? '', memberType: memberTypeOf(row) });
-    }
-    return edges;
+    const stored = (await this.readMembers(source, [groupId])).get(groupId);
+    return stored === undefined ? [] : edgesOf(groupId, stored.sets);
   }
 
   async *listEdges(source: string): AsyncIterable<MembershipEdge[]> {
-    assertSourceName(source);
-    const select = ['PartitionKey', 'RowKey', COLUMN.memberType];
-    for await (const page of queryPages(this.members, sourceRangeFilter(source), { select })) {
-      yield page.map((row) => ({
-        groupId: groupIdOfMemberPartition(source, row.partitionKey ?? ''),
-        memberId: row.rowKey ?? '',
-        memberType: memberTypeOf(row),
-      }));
+    for (const [groupId, stored] of await this.loadMembers(source)) {
+      const edges = edgesOf(groupId, stored.sets);
+      if (edges.length > 0) yield edges;
     }
   }
 
   // -------------------------------------------------------------------------------------------
+
+  private table(kind: Kind): TableClient {
+    return kind === 'users' ? this.users : this.groups;
+  }
+
+  private partitionKey(kind: Kind, source: string, id: string): string {
+    return kind === 'users' ? userPartitionKey(source, id) : groupPartitionKey(source, id);
+  }
 
   /** Every row write includes removedReason ('' while live), so a filter on it sees every row. */
   private listFilter(source: string, includeRemoved: boolean | undefined): string {
@@ -187,42 +263,94 @@ export class TableMirrorStore implements MirrorStore {
     return includeRemoved === true ? range : `${range} and ${COLUMN.removedReason} eq ''`;
   }
 
-  private async readObjects(table: TableClient, source: string, ids: readonly string[]): Promise<Map<string, Row>> {
-    for (const id of ids) assertKeyPart(id, 'object id');
-    return readRowsByKeys(table, ids.map((id) => ({ partitionKey: objectPartitionKey(source, id), rowKey: id })), {
-      concurrency: this.concurrency,
-    });
+  private async decodeMemberRows(pages: AsyncIterable<Row[]>): Promise<Map<string, StoredMembers>> {
+    const out = new Map<string, StoredMembers>();
+    for await (const page of pages) {
+      for (const row of page) {
+        const groupId = groupIdOfShardRow(row.rowKey ?? '');
+        let stored = out.get(groupId);
+        if (stored === undefined) {
+          stored = { sets: emptyMemberSets(), rowKeys: [] };
+          out.set(groupId, stored);
+        }
+        decodeShardInto(row, stored.sets);
+        stored.rowKeys.push(row.rowKey ?? '');
+      }
+    }
+    return out;
   }
 
-  private async applyObjectChanges(
-    table: TableClient,
+  /**
+   * The rows of the given ids: per partition, one query naming up to 14 of them, or the whole
+   * partition when more of its rows are wanted (a partition holds a few hundred rows at most).
+   */
+  private async readObjects(kind: Kind, source: string, ids: readonly string[]): Promise<Map<string, Row>> {
+    const byPartition = new Map<string, Set<string>>();
+    for (const id of ids) {
+      assertKeyPart(id, 'object id');
+      const key = this.partitionKey(kind, source, id);
+      const set = byPartition.get(key);
+      if (set === undefined) byPartition.set(key, new Set([id]));
+      else set.add(id);
+    }
+    const filters: string[] = [];
+    for (const [partitionKey, idSet] of byPartition) {
+      const list = [...idSet];
+      if (list.length > NAMED_ROWS_PER_QUERY) {
+        filters.push(odata`PartitionKey eq ${partitionKey}`);
+        continue;
+      }
+      filters.push(`${odata`PartitionKey eq ${partitionKey}`} and (${list.map((id) => odata`RowKey eq ${id}`).join(' or ')})`);
+    }
+    const found = new Map<string, Row>();
+    const wanted = new Set(ids);
+    await runWithConcurrency(filters, this.concurrency, async (filter) => {
+      for await (const page of queryPages(this.table(kind), filter)) {
+        for (const row of page) {
+          if (row.partitionKey !== undefined && row.rowKey !== undefined && wanted.has(row.rowKey)) found.set(rowAddress(row.partitionKey, row.rowKey), row);
+        }
+      }
+    });
+    return found;
+  }
+
+  private async prepareObjects(
+    kind: Kind,
     source: string,
     changes: readonly ObjectChange[],
-    attributeNames: readonly string[],
-    fullRoundId: string | undefined,
-    what: 'User' | 'Group',
-  ): Promise<ApplyCounts> {
-    const stored = await this.readObjects(table, source, changes.map((change) => change.id));
+    fingerprints: Map<string, string> | undefined,
+  ): Promise<PreparedMirrorWrite<UserChangeReport>> {
+    const attributeNames: readonly string[] = kind === 'users' ? USER_ATTRIBUTE_NAMES : GROUP_ATTRIBUTE_NAMES;
+    // Fingerprints decide complete upserts and removals; a partial upsert needs the row itself.
+    const needRows = fingerprints === undefined
+      ? changes.map((change) => change.id)
+      : changes.filter((change) => change.kind === 'upsert' && !change.complete).map((change) => change.id);
+    const stored = needRows.length === 0 ? new Map<string, Row>() : await this.readObjects(kind, source, needRows);
+    const storedById = new Map<string, Row>();
+    for (const row of stored.values()) storedById.set(row.rowKey ?? '', row);
+
     const states = new Map<string, RowState>();
     const pending = new Map<string, PendingRow>();
     const counts = emptyCounts();
+    const report = emptyUserChangeReport();
+    const changed = new Set<string>();
+    const identity = new Set<string>();
+    const managerMoves = new Map<string, [string | null, string | null]>();
     const removedAt = this.now().toISOString();
 
     const stateOf = (id: string): RowState => {
       let state = states.get(id);
-      if (state === undefined) {
-        const row = stored.get(rowAddress(objectPartitionKey(source, id), id));
-        state = row === undefined
-          ? { exists: false, columns: new Map(), removedReason: null, removedAt: '', seenRound: '' }
-          : {
-              exists: true,
-              columns: readAttributeColumns(row, attributeNames),
-              removedReason: removedReasonOf(row),
-              removedAt: removedAtOf(row),
-              seenRound: seenRoundOf(row),
-            };
-        states.set(id, state);
+      if (state !== undefined) return state;
+      const row = storedById.get(id);
+      if (row !== undefined) {
+        state = { exists: true, columns: readAttributeColumns(row, attributeNames), fingerprint: undefined, removedReason: removedReasonOf(row), removedAt: removedAtOf(row) };
+      } else {
+        const known = fingerprints?.get(id);
+        if (known === undefined) state = { exists: false, columns: new Map(), fingerprint: undefined, removedReason: null, removedAt: '' };
+        else if (known.startsWith(REMOVED_PREFIX)) state = { exists: true, columns: undefined, fingerprint: undefined, removedReason: known.slice(REMOVED_PREFIX.length) as StoredRemovalReason, removedAt: '' };
+        else state = { exists: true, columns: undefined, fingerprint: known, removedReason: null, removedAt: '' };
       }
+      states.set(id, state);
       return state;
     };
     const pendingOf = (id: string): PendingRow => {
@@ -238,19 +366,33 @@ export class TableMirrorStore implements MirrorStore {
       const state = stateOf(change.id);
       if (change.kind === 'upsert') {
         const live = state.exists && state.removedReason === null;
-        const differing = [...change.columns].filter(
-          ([column, json]) => !live || (state.columns.get(column) ?? defaultColumnValue(column)) !== json,
-        );
+        let differing: [string, string][];
+        if (state.columns === undefined) {
+          // A complete object against a fingerprint: equal means unchanged, anything else rewrites it whole.
+          const incoming = fingerprintOf(kind, change.columns);
+          differing = live && state.fingerprint === incoming ? [] : [...change.columns];
+          state.fingerprint = incoming;
+        } else {
+          const columns = state.columns;
+          differing = [...change.columns].filter(([column, json]) => !live || (columns.get(column) ?? defaultColumnValue(column)) !== json);
+        }
         if (live && differing.length === 0) {
           counts.unchanged += 1;
           continue;
         }
-        // A new row, a restore (the row was removed) or an update of some columns.
         if (live) counts.changed += 1;
         else counts.added += 1;
+        changed.add(change.id);
+        if (!live || differing.some(([column]) => column === 'displayName' || column === 'mail')) identity.add(change.id);
+        const managerColumn = differing.find(([column]) => column === 'managerId');
+        if (kind === 'users' && managerColumn !== undefined) {
+          const before = live && state.columns !== undefined ? idOrNull(parseJson(state.columns.get('managerId'))) : null;
+          const first = managerMoves.get(change.id)?.[0] ?? before;
+          managerMoves.set(change.id, [first, idOrNull(parseJson(managerColumn[1]))]);
+        }
         const write = pendingOf(change.id);
         for (const [column, json] of differing) {
-          state.columns.set(column, json);
+          state.columns?.set(column, json);
           write.columns.set(column, json);
         }
         write.lifecycle[COLUMN.version] = SCHEMA_VERSION;
@@ -268,8 +410,11 @@ export class TableMirrorStore implements MirrorStore {
           continue;
         }
         counts.removed += 1;
+        changed.add(change.id);
+        if (state.removedReason === null) identity.add(change.id);
         state.removedAt = state.removedReason === null ? removedAt : state.removedAt;
         state.removedReason = change.reason;
+        state.fingerprint = undefined;
         const write = pendingOf(change.id);
         write.lifecycle[COLUMN.version] = SCHEMA_VERSION;
         write.lifecycle[COLUMN.removedReason] = change.reason;
@@ -277,114 +422,44 @@ export class TableMirrorStore implements MirrorStore {
       }
     }
 
-    if (fullRoundId !== undefined) {
-      for (const [id, state] of states) {
-        if (state.exists && state.seenRound !== fullRoundId) {
-          // Unchanged rows get only the marker column (Merge keeps the rest).
-          pendingOf(id).lifecycle[COLUMN.seenRound] = fullRoundId;
-          state.seenRound = fullRoundId;
-        }
-      }
-    }
+    report.changed = [...changed];
+    report.identityChanged = [...identity];
+    report.managerMoves = [...managerMoves]
+      .filter(([, [before, after]]) => before !== after)
+      .map(([id, [before, after]]) => [id, before, after]);
 
     const actions = [...pending].map(([id, write]): TransactionAction => {
-      const entity = { partitionKey: objectPartitionKey(source, id), rowKey: id, ...physicalColumns(write.columns), ...write.lifecycle };
-      assertEntityFits(entity, `${what} ${id}`);
+      const entity = { partitionKey: this.partitionKey(kind, source, id), rowKey: id, ...physicalColumns(write.columns), ...write.lifecycle };
+      assertEntityFits(entity, `${kind === 'users' ? 'User' : 'Group'} ${id}`);
       return ['upsert', entity, 'Merge'];
     });
-    await submitBatched(table, actions, { concurrency: this.concurrency });
-    return counts;
+    const table = this.table(kind);
+    return {
+      counts,
+      report,
+      rows: actions.length,
+      commit: async () => {
+        await withStorageErrors(`write ${kind}`, () => submitBatched(table, actions, { concurrency: this.concurrency }));
+        if (fingerprints === undefined) return;
+        // Later batches of the same round compare against what this one wrote.
+        for (const [id, state] of states) {
+          if (!state.exists) continue;
+          if (state.removedReason !== null) fingerprints.set(id, `${REMOVED_PREFIX}${state.removedReason}`);
+          else if (state.fingerprint !== undefined) fingerprints.set(id, state.fingerprint);
+          else if (state.columns !== undefined) fingerprints.set(id, fingerprintOf(kind, state.columns));
+        }
+      },
+    };
   }
+}
 
-  private async applyMemberChanges(
-    source: string,
-    changes: readonly GroupChange[],
-    fullRoundId: string | undefined,
-  ): Promise<{ edgesAdded: number; edgesRemoved: number }> {
-    const memberChanges = changes.flatMap((change) =>
-      change.kind === 'upsert' ? change.members.map((member) => ({ groupId: change.id, ...member })) : [],
-    );
-    for (const { groupId, memberId } of memberChanges) {
-      assertKeyPart(groupId, 'group id');
-      assertKeyPart(memberId, 'member id');
-    }
-    const stored = await readRowsByKeys(
-      this.members,
-      memberChanges.map(({ groupId, memberId }) => ({ partitionKey: memberPartitionKey(source, groupId), rowKey: memberId })),
-      { concurrency: this.concurrency },
-    );
-    const edges = new Map<string, EdgeState>();
-    let edgesAdded = 0;
-    let edgesRemoved = 0;
-    for (const change of memberChanges) {
-      const address = rowAddress(memberPartitionKey(source, change.groupId), change.memberId);
-      let edge = edges.get(address);
-      if (edge === undefined) {
-        const row = stored.get(address);
-        edge = {
-          groupId: change.groupId,
-          memberId: change.memberId,
-          existedBefore: row !== undefined,
-          exists: row !== undefined,
-          memberType: row === undefined ? undefined : memberTypeOf(row),
-          storedMemberType: row === undefined ? undefined : memberTypeOf(row),
-          seenRound: row === undefined ? '' : seenRoundOf(row),
-        };
-        edges.set(address, edge);
-      }
-      if (change.removed) {
-        if (edge.exists) edgesRemoved += 1;
-        edge.exists = false;
-      } else {
-        if (!edge.exists) edgesAdded += 1;
-        edge.exists = true;
-        edge.memberType = change.memberType;
-      }
-    }
-
-    const actions: TransactionAction[] = [];
-    for (const edge of edges.values()) {
-      const partitionKey = memberPartitionKey(source, edge.groupId);
-      if (!edge.exists) {
-        if (edge.existedBefore) actions.push(['delete', { partitionKey, rowKey: edge.memberId }]);
-        continue;
-      }
-      const typeChanged = !edge.existedBefore || edge.memberType !== edge.storedMemberType;
-      const needsMarker = fullRoundId !== undefined && edge.seenRound !== fullRoundId;
-      if (!typeChanged && !needsMarker) continue;
-      const entity: Record<string, string | number> & { partitionKey: string; rowKey: string } = { partitionKey, rowKey: edge.memberId };
-      if (typeChanged) {
-        entity[COLUMN.version] = SCHEMA_VERSION;
-        entity[COLUMN.memberType] = edge.memberType ?? 'other';
-      }
-      if (fullRoundId !== undefined) entity[COLUMN.seenRound] = fullRoundId;
-      actions.push(['upsert', entity, 'Merge']);
-    }
-    await submitBatched(this.members, actions, { concurrency: this.concurrency });
-    return { edgesAdded, edgesRemoved };
-  }
-
-  /** Marks live rows of the source not seen by the round as removed; batched per page of the scan. */
-  private async sweepObjects(table: TableClient, source: string, fullRoundId: string): Promise<number> {
-    const removedAt = this.now().toISOString();
-    let swept = 0;
-    for await (const page of queryPages(table, sourceRangeFilter(source), { select: SWEEP_SELECT })) {
-      const actions = page
-        .filter((row) => removedReasonOf(row) === null && seenRoundOf(row) !== fullRoundId)
-        .map((row): TransactionAction => [
-          'upsert',
-          {
-            partitionKey: row.partitionKey ?? '',
-            rowKey: row.rowKey ?? '',
-            [COLUMN.version]: SCHEMA_VERSION,
-            [COLUMN.removedReason]: 'missingFromFullRound',
-            [COLUMN.removedAt]: removedAt,
-          },
-          'Merge',
-        ]);
-      await submitBatched(table, actions, { concurrency: this.concurrency });
-      swept += actions.length;
-    }
-    return swept;
-  }
+function edgesOf(groupId: string, sets: MemberSets): MembershipEdge[] {
+  const edges: MembershipEdge[] = [];
+  const add = (ids: Set<string>, memberType: MemberType) => {
+    for (const memberId of [...ids].sort()) edges.push({ groupId, memberId, memberType });
+  };
+  add(sets.users, 'user');
+  add(sets.groups, 'group');
+  add(sets.others, 'other');
+  return edges;
 }

@@ -16,7 +16,7 @@ export const MAX_TRANSACTION_BYTES = 4 * 1024 * 1024;
  * headers per operation, and non-ASCII text can take 3 bytes. Budgeting well below the limit
  * keeps a chunk under 4 MiB whatever the text.
  */
-const TRANSACTION_BYTE_BUDGET = Math.floor(MAX_TRANSACTION_BYTES * 0.6);
+export const TRANSACTION_BYTE_BUDGET = Math.floor(MAX_TRANSACTION_BYTES * 0.6);
 const ACTION_OVERHEAD_BYTES = 1024;
 /** A $filter may hold at most 15 discrete comparisons (Table service query limit). */
 export const MAX_FILTER_COMPARISONS = 15;

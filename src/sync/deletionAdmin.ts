@@ -4,12 +4,14 @@
  * as it stands. An approval is audited before it is stored, and covers exactly the set the hold
  * named: a hold that grew since is held again (see deletionGate.ts).
  */
-import type { AuditStore, DeletionApproval, DeletionHold, DeletionStateStore, MirrorStore, UploadKind, UploadRow, UploadStateStore } from './ports';
+import type { AuditStore, DeletionApproval, DeletionHold, DeletionStateStore, LedgerStore, MirrorStore, UploadKind } from './ports';
+
+import { isPendingDeletion } from './ledgerPolicy';
 
 export interface DeletionAdminDependencies {
   deletions: DeletionStateStore;
   audit: AuditStore;
-  ledger: UploadStateStore;
+  ledger: LedgerStore;
   mirror: MirrorStore;
   now?: () => Date;
 }
@@ -27,12 +29,18 @@ export interface HoldListing extends DeletionHold {
   stagedTotal: number;
 }
 
-async function stagedIds(ledger: UploadStateStore, hold: DeletionHold): Promise<string[]> {
+/** The objects a hold stages: pending deletions that left scope at or before its cutoff (read from the buckets that hold pending deletions). */
+async function stagedIds(ledger: LedgerStore, hold: DeletionHold): Promise<string[]> {
   const cutoff = Date.parse(hold.leftScopeCutoff);
+  const scope = { destination: hold.destination, source: hold.source, kind: hold.kind };
+  const buckets = [...(await ledger.summaries(scope))].filter(([, summary]) => summary.pending > 0).map(([bucket]) => bucket);
+  const read = await ledger.read(scope, buckets);
   const ids: string[] = [];
-  const isStaged = (row: UploadRow): boolean =>
-    row.desiredHash === null && row.ackHash !== null && !row.deleteApproved && row.leftScopeAt !== null && Date.parse(row.leftScopeAt) <= cutoff;
-  for await (const page of ledger.list(hold.destination, hold.source, hold.kind)) for (const row of page) if (isStaged(row)) ids.push(row.id);
+  for (const entries of read.buckets.values()) {
+    for (const [id, entry] of entries) {
+      if (isPendingDeletion(entry) && Date.parse(entry.l ?? '') <= cutoff) ids.push(id);
+    }
+  }
   return ids.sort();
 }
 

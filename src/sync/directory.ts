@@ -101,3 +101,37 @@ export interface MembershipEdge {
   memberId: string;
   memberType: MemberType;
 }
+
+/**
+ * What a pull changed among users, as the planner needs it (recorded in the change journal).
+ * Every id appears once per report.
+ */
+export interface UserChangeReport {
+  /** Users whose row changed: an attribute, a removal or a restore. */
+  changed: string[];
+  /**
+   * The subset whose change reaches their reports' records: displayName or mail changed, or the user
+   * was removed or restored (a report's record carries its manager's name and mail).
+   */
+  identityChanged: string[];
+  /** Users whose manager changed: [userId, previous managerId or null, new managerId or null]. */
+  managerMoves: [string, string | null, string | null][];
+}
+
+/** What a pull changed among groups and direct memberships (recorded in the change journal). */
+export interface GroupChangeReport {
+  /** Groups whose attributes changed (their own record changes). */
+  changed: string[];
+  /** Groups removed or restored: scope below them may change. */
+  lifecycle: string[];
+  /** Direct membership changes: [groupId, memberId, memberType, 1 added or 0 removed]. */
+  members: [string, string, MemberType, 0 | 1][];
+}
+
+export function emptyUserChangeReport(): UserChangeReport {
+  return { changed: [], identityChanged: [], managerMoves: [] };
+}
+
+export function emptyGroupChangeReport(): GroupChangeReport {
+  return { changed: [], lifecycle: [], members: [] };
+}

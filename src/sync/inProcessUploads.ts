@@ -1,71 +1,191 @@
 /**
- * The CLI's dispatcher: keeps upload work in memory during planning, then processes it with
- * bounded concurrency. Same processUpload as the queue function, so both paths behave alike.
+ * Carries out a plan's upload work in this process (the CLI, `serve`): sends batches of up to 100
+ * items, one destination after another per lane (a destination sees one batch at a time, as the
+ * contract's rate limits expect; destinations run in parallel), and writes each ledger bucket once,
+ * with the plan's patches and the outcomes together, when the last of its items is back.
+ *
+ * Nothing is written before an item is sent: what the plan decided lives in memory until then, and
+ * the change journal entry that caused it stays until the whole execution is done, so a crash here
+ * is healed by planning the same entry again.
  */
-import type { UploadRequestedMessage } from './messages';
-import type { UploadDispatcher } from './ports';
-import { processUpload, type UploadDependencies, type UploadOutcome } from './processUpload';
+import { errorFields } from './logger';
+import { outcomePatch, patchEntries, summarizeEntries, type ItemOutcome } from './ledgerPolicy';
+import type { DeletionStateStore, DestinationClient, DestinationHealthStore, LedgerStore } from './ports';
+import { markHealthy, markUnhealthy } from './quarantine';
+import { bucketOfId } from './bucketOf';
+import {
+  MAX_ITEMS_PER_BATCH, bucketPatches, describeItemFailure, emptyExecutionSummary, quarantineReason, sendBatch,
+  type ExecutionContext, type ExecutionSummary, type KindWork, type SendItem, type UploadExecutor,
+} from './uploadWork';
 
-export interface DrainSummary {
-  messages: number;
-  sent: number;
-  succeeded: number;
-  failed: number;
-  /** Destinations that went into (or were in) quarantine during the drain, with why. */
-  quarantinedDestinations: { destination: string; reason: 'unauthorized' | 'unavailable' | 'deferred' }[];
+export interface InProcessUploadDependencies {
+  ledger: LedgerStore;
+  health: DestinationHealthStore;
+  /** Where acknowledged deletions are counted, for the deletion gate's rolling 24-hour cap. */
+  deletions: Pick<DeletionStateStore, 'recordExecuted'>;
+  /** The destination client for a destination name (undefined when the config no longer has it). */
+  destination(name: string): DestinationClient | undefined;
+  /** The `source` field the destination expects for an Entra source (its tenant id). */
+  sourceKey(sourceName: string): string | undefined;
+  now?: () => Date;
 }
 
-export class InProcessUploadDispatcher implements UploadDispatcher {
+export interface BatchProgress {
+  destination: string;
+  kind: 'users' | 'groups';
+  items: number;
+  succeeded: number;
+  /** Items of this destination and kind not yet sent. */
+  remaining: number;
+}
+
+/** Buckets whose items are all back are written once this many have gathered (or at the end). */
+const WRITE_BUCKETS_EVERY = 16;
+
+export class InProcessUploadExecutor implements UploadExecutor {
   readonly durable = false;
-  private pending: UploadRequestedMessage[] = [];
 
-  dispatch(message: Omit<UploadRequestedMessage, 'v' | 'type'>): Promise<void> {
-    this.pending.push({ v: 1, type: 'upload', ...message });
-    return Promise.resolve();
-  }
+  constructor(
+    private readonly deps: InProcessUploadDependencies,
+    private readonly options: { concurrency?: number; onBatch?: (progress: BatchProgress) => void } = {},
+  ) {}
 
-  get size(): number {
-    return this.pending.length;
-  }
-
-  /**
-   * Processes everything dispatched so far. Messages of one destination run one after another
-   * (a destination sees one batch at a time, as the contract's rate limits expect); destinations
-   * run in parallel, at most `concurrency` at once.
-   */
-  async drain(deps: UploadDependencies, options: { concurrency?: number; onMessage?: (outcome: UploadOutcome, message: UploadRequestedMessage) => void } = {}): Promise<DrainSummary> {
-    const work = this.pending;
-    this.pending = [];
-    const byDestination = new Map<string, UploadRequestedMessage[]>();
-    for (const message of work) {
-      const queue = byDestination.get(message.destination);
-      if (queue === undefined) byDestination.set(message.destination, [message]);
-      else queue.push(message);
+  async execute(works: readonly KindWork[], context: ExecutionContext): Promise<ExecutionSummary> {
+    const byDestination = new Map<string, KindWork[]>();
+    for (const work of works) {
+      const list = byDestination.get(work.scope.destination) ?? [];
+      byDestination.set(work.scope.destination, list);
+      list.push(work);
     }
-    const summary: DrainSummary = { messages: work.length, sent: 0, succeeded: 0, failed: 0, quarantinedDestinations: [] };
-    const lanes = [...byDestination.values()];
+    const summary = emptyExecutionSummary();
+    const lanes = [...byDestination.values()].map((list) => [...list].sort((a, b) => (a.scope.kind === b.scope.kind ? 0 : a.scope.kind === 'groups' ? -1 : 1)));
     let next = 0;
     const runLane = async (): Promise<void> => {
       while (next < lanes.length) {
         const lane = lanes[next] ?? [];
         next += 1;
-        for (const message of lane) {
-          const outcome = await processUpload(message, deps);
-          summary.sent += outcome.sent;
-          summary.succeeded += outcome.succeeded;
-          summary.failed += outcome.failed;
-          options.onMessage?.(outcome, message);
-          if (outcome.quarantined !== undefined) {
-            summary.quarantinedDestinations.push({ destination: message.destination, reason: outcome.quarantined });
-            break; // the rest of this destination's work waits for its quarantine to end
-          }
-        }
+        await this.runLane(lane, context, summary);
       }
     };
     // allSettled: a failing lane must not leave the others running detached.
-    const settled = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, lanes.length)) }, runLane));
+    const settled = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(this.options.concurrency ?? 4, lanes.length)) }, runLane));
     const failure = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failure !== undefined) throw failure.reason;
     return summary;
+  }
+
+  private async runLane(works: readonly KindWork[], context: ExecutionContext, summary: ExecutionSummary): Promise<void> {
+    const now = this.deps.now ?? (() => new Date());
+    let deferredUntil: string | undefined;
+    let healthChecked = false;
+    let unhealthyBefore = false;
+    for (const work of works) {
+      const { destination, source, kind } = work.scope;
+      const logger = context.logger.child({ destination, kind });
+      const outcomes = new Map<string, { item: SendItem; outcome: ItemOutcome }>();
+      const write = async (buckets: readonly string[]) => {
+        if (buckets.length === 0) return;
+        const at = now();
+        await this.deps.ledger.update(work.scope, buckets, (bucket, entries) => {
+          for (const [id, patch] of bucketPatches(work, bucket)) patchEntries(entries, id, patch);
+          for (const [id, done] of outcomes) {
+            if (bucketOfId(id) === bucket) patchEntries(entries, id, outcomePatch(entries.get(id), done.item, done.outcome, at));
+          }
+        }, (entries) => summarizeEntries(entries, context.deleteAfterDays), work.preloaded === undefined ? {} : { preloaded: work.preloaded });
+      };
+
+      const sendBuckets = new Set(work.sends.map((item) => bucketOfId(item.id)));
+      await write([...work.patches.keys()].filter((bucket) => !sendBuckets.has(bucket)));
+      if (work.sends.length === 0) continue;
+
+      const client = this.deps.destination(destination);
+      const sourceKey = this.deps.sourceKey(source);
+      if (client === undefined || sourceKey === undefined) {
+        // The plan only works for configured destinations; a config swapped underneath is planned again next run.
+        logger.warn('upload.dropped', { reason: 'destination or source no longer configured', items: work.sends.length });
+        continue;
+      }
+      if (!healthChecked) {
+        healthChecked = true;
+        // Marked healthy once something gets through; until then the quarantine stands.
+        unhealthyBefore = (await this.deps.health.get(destination))?.healthy === false;
+      }
+      const remaining = new Map<string, number>();
+      for (const item of work.sends) remaining.set(bucketOfId(item.id), (remaining.get(bucketOfId(item.id)) ?? 0) + 1);
+      let done: string[] = [];
+      const finish = (items: readonly SendItem[]) => {
+        for (const item of items) {
+          const bucket = bucketOfId(item.id);
+          const left = (remaining.get(bucket) ?? 1) - 1;
+          remaining.set(bucket, left);
+          if (left === 0) done.push(bucket);
+        }
+      };
+      for (let start = 0; start < work.sends.length; start += MAX_ITEMS_PER_BATCH) {
+        const batch = work.sends.slice(start, start + MAX_ITEMS_PER_BATCH);
+        if (deferredUntil !== undefined) {
+          for (const item of batch) outcomes.set(item.id, { item, outcome: { kind: 'deferred', until: deferredUntil } });
+          finish(batch);
+          continue;
+        }
+        summary.messages += 1;
+        summary.sent += batch.length;
+        try {
+          const results = await sendBatch(client, kind, sourceKey, batch.map((item) => ({ id: item.id, op: item.op, ...(item.record !== undefined ? { record: item.record() } : {}) })));
+          const byKey = new Map(results.map((result) => [`${result.op}:${result.id}`, result]));
+          let deleted = 0;
+          let succeeded = 0;
+          for (const item of batch) {
+            const result = byKey.get(`${item.op}:${item.id}`);
+            if (result?.ok === true) {
+              succeeded += 1;
+              if (item.op === 'delete') deleted += 1;
+              outcomes.set(item.id, { item, outcome: { kind: 'acknowledged' } });
+            } else {
+              outcomes.set(item.id, { item, outcome: { kind: 'failed', error: describeItemFailure(result) } });
+            }
+          }
+          summary.succeeded += succeeded;
+          summary.failed += batch.length - succeeded;
+          // Counted before the ledger is written: a crash in between sends the deletes again and counts
+          // them twice, which errs towards holding, never towards deleting more than the cap allows.
+          await this.deps.deletions.recordExecuted(destination, source, kind, deleted, now());
+          if (unhealthyBefore && succeeded > 0) {
+            unhealthyBefore = false;
+            await markHealthy(this.deps.health, destination, now());
+          }
+          if (succeeded < batch.length) logger.warn('upload.itemsFailed', { failed: batch.length - succeeded, succeeded });
+          this.options.onBatch?.({ destination, kind, items: batch.length, succeeded, remaining: work.sends.length - start - batch.length });
+        } catch (error) {
+          const reason = quarantineReason(error);
+          if (reason !== undefined) {
+            const health = await markUnhealthy(this.deps.health, destination, reason, error instanceof Error ? error.message : String(error), now());
+            deferredUntil = health.retryAfter ?? now().toISOString();
+            for (const item of batch) outcomes.set(item.id, { item, outcome: { kind: 'deferred', until: deferredUntil } });
+            summary.failed += batch.length;
+            summary.quarantinedDestinations.push({ destination, reason });
+            logger.error(reason === 'unauthorized' ? 'upload.unauthorized' : 'upload.destinationUnavailable', { ...errorFields(error), items: batch.length });
+          } else if (error instanceof Error && error.name === 'DestinationRequestError' && (error as { status?: unknown }).status === 400) {
+            // The contract: a 400 means the batch itself is malformed and is not retried as it is. Each
+            // object is recorded as failed (visible in status) and comes due again after its backoff.
+            for (const item of batch) outcomes.set(item.id, { item, outcome: { kind: 'failed', error: `batch rejected: ${error.message}` } });
+            summary.failed += batch.length;
+            logger.error('upload.batchRejected', { ...errorFields(error), items: batch.length });
+          } else {
+            // What got through is recorded; the rest is planned again from the journal.
+            finish(batch.filter((item) => outcomes.has(item.id)));
+            await write(done);
+            throw error;
+          }
+        }
+        finish(batch);
+        if (done.length >= WRITE_BUCKETS_EVERY) {
+          await write(done);
+          done = [];
+          await context.keepAlive?.();
+        }
+      }
+      await write(done);
+    }
   }
 }

@@ -7,16 +7,26 @@
  * aliases there so they are assignable to JsonValue, which is what payloadHash takes.
  */
 import type { MirrorGroup, MirrorUser } from './directory';
-import { compareCodeUnits, type DirectoryIndex } from './directoryIndex';
+import { compareCodeUnits } from './codeUnitOrder';
+import { canonicalJson, shortHash } from './payloadHash';
 
 export type { MailboxType, Signature365Group, Signature365Manager, Signature365User } from '../signature365/contract';
 import type { Signature365Group, Signature365Manager, Signature365User } from '../signature365/contract';
 
+/** The manager as a record carries it: resolved from the manager's own mirror row, or null. */
+export function managerPart(manager: Pick<MirrorUser, 'id' | 'displayName' | 'mail' | 'removed'> | undefined): Signature365Manager | null {
+  if (manager === undefined || manager.removed !== null) return null;
+  return { id: manager.id, displayName: manager.displayName, mail: manager.mail };
+}
+
+/** A User record without `manager` and `groups`: what depends on the user's own attributes only. */
+export type Signature365UserBase = Omit<Signature365User, 'manager' | 'groups'>;
+
 /**
  * The User record for one destination. Deliberate choices:
- * - `manager` is resolved from the index whether or not the manager is in this mapping's scope
+ * - `manager` is the manager's name and mail whether or not the manager is in this mapping's scope
  *   (a signature shows the manager's name either way); an unknown or removed manager is null.
- *   A manager's rename therefore changes the hash of every report, which is what re-sends them.
+ *   A manager's rename therefore changes the record of every report, which is what re-sends them.
  * - `mailboxType` is "unknown": the connector reads no mailbox data yet.
  * - `extensionAttributes` keeps only keys with a string value, in key order: the contract wants
  *   null for absent values, and an absent attribute is best said by leaving its key out.
@@ -25,7 +35,11 @@ import type { Signature365Group, Signature365Manager, Signature365User } from '.
  *   `businessPhones` keeps Graph's order, where the first is the main number.
  * - `groups` is sorted, so the same membership always hashes the same.
  */
-export function buildUserRecord(user: MirrorUser, index: DirectoryIndex, groupIds: Iterable<string>): Signature365User {
+export function buildUserRecord(user: MirrorUser, manager: Signature365Manager | null, groupIds: Iterable<string>): Signature365User {
+  return { ...buildUserBase(user), manager, groups: [...new Set(groupIds)].sort(compareCodeUnits) };
+}
+
+export function buildUserBase(user: MirrorUser): Signature365UserBase {
   return {
     id: user.id,
     userPrincipalName: user.userPrincipalName,
@@ -49,10 +63,8 @@ export function buildUserRecord(user: MirrorUser, index: DirectoryIndex, groupId
     accountEnabled: user.accountEnabled,
     userType: user.userType,
     proxyAddresses: [...user.proxyAddresses].sort(compareCodeUnits),
-    manager: resolveManager(user, index),
     mailboxType: 'unknown',
     extensionAttributes: presentExtensionAttributes(user.extensionAttributes),
-    groups: [...new Set(groupIds)].sort(compareCodeUnits),
   };
 }
 
@@ -65,11 +77,37 @@ export function buildGroupRecord(group: MirrorGroup): Signature365Group {
   };
 }
 
-function resolveManager(user: MirrorUser, index: DirectoryIndex): Signature365Manager | null {
-  if (user.managerId === null) return null;
-  const manager = index.users.get(user.managerId);
-  if (manager === undefined) return null;
-  return { id: manager.id, displayName: manager.displayName, mail: manager.mail };
+/**
+ * A user's record in parts: the base (the user's own attributes) as canonical JSON and its hash.
+ * The record's hash is then worked out from the base hash, the manager and the groups, so a plan
+ * can tell whether a record changed without holding (or rebuilding) every unchanged record.
+ */
+export interface UserRecordBase {
+  json: string;
+  hash: string;
+}
+
+export function userRecordBase(user: MirrorUser): UserRecordBase {
+  const json = canonicalJson(buildUserBase(user));
+  return { json, hash: shortHash(json) };
+}
+
+/** The hash the ledger keeps for a user's record: equal hashes, equal records. */
+export function userRecordHash(baseHash: string, manager: Signature365Manager | null, groups: readonly string[]): string {
+  return shortHash(`${baseHash}|${canonicalJson(manager)}|${JSON.stringify(groups)}`);
+}
+
+/** The record as sent: the base with `manager` and `groups` (sorted) added. */
+export function userRecordJson(baseJson: string, manager: Signature365Manager | null, groups: readonly string[]): string {
+  return `${baseJson.slice(0, -1)},"manager":${JSON.stringify(manager)},"groups":${JSON.stringify(groups)}}`;
+}
+
+export function groupRecordJson(group: MirrorGroup): string {
+  return canonicalJson(buildGroupRecord(group));
+}
+
+export function groupRecordHash(json: string): string {
+  return shortHash(json);
 }
 
 function presentExtensionAttributes(attributes: Record<string, string | null>): Record<string, string> {

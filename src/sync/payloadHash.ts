@@ -3,7 +3,7 @@
  * and a record whose hash has not changed is not sent again.
  */
 import { createHash } from 'node:crypto';
-import { compareCodeUnits } from './directoryIndex';
+import { compareCodeUnits } from './codeUnitOrder';
 
 export type JsonValue =
   | null
@@ -21,6 +21,14 @@ export type JsonValue =
  */
 export function payloadHash(record: JsonValue): string {
   return createHash('sha256').update(canonicalJson(record), 'utf8').digest('base64url');
+}
+
+/**
+ * The first 128 bits of SHA-256 (22 base64url characters) of a text: what the ledger keeps per
+ * object, half the size of a full hash, with no practical chance of two records colliding.
+ */
+export function shortHash(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('base64url').slice(0, 22);
 }
 
 export function canonicalJson(value: JsonValue): string {

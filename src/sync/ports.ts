@@ -5,7 +5,7 @@
  * Azurite-backed stores and fake servers in tests exactly as by the real services.
  */
 import type {
-  DeltaPage, DirectoryKind, GroupChange, MembershipEdge, MirrorGroup, MirrorUser, UserChange,
+  DeltaPage, DirectoryKind, GroupChange, GroupChangeReport, MembershipEdge, MirrorGroup, MirrorUser, UserChange, UserChangeReport,
 } from './directory';
 import type { Signature365Group, Signature365User } from '../signature365/contract';
 
@@ -32,26 +32,47 @@ export interface ApplyCounts {
   removed: number;
 }
 
-export interface GroupApplyCounts extends ApplyCounts {
-  edgesAdded: number;
-  edgesRemoved: number;
+/** A group's direct members as the mirror holds them, with the rows that hold them. */
+export interface StoredMembers {
+  sets: { users: Set<string>; groups: Set<string>; others: Set<string> };
+  rowKeys: string[];
 }
 
-export interface ApplyOptions {
-  /** Set during a full round: every object written is marked as seen by this round, for the sweep. */
-  fullRoundId?: string;
+/**
+ * Changes read, compared and ready to write. `commit` writes only the rows that differ; the engine
+ * records `report` in the change journal before it commits (see pullSource.ts).
+ */
+export interface PreparedMirrorWrite<TReport> {
+  counts: ApplyCounts;
+  report: TReport;
+  /** Rows `commit` writes. */
+  rows: number;
+  commit(): Promise<void>;
 }
 
-/** The per-source copy of the directory in Table storage. Every write is an idempotent upsert by object id. */
+/**
+ * The per-source copy of the directory in Table storage. Every write is an idempotent upsert by
+ * object id, prepared (read and compared) before it is committed.
+ */
 export interface MirrorStore {
   /** Creates tables if missing; call once per process. */
   initialize(): Promise<void>;
-  applyUserChanges(source: string, changes: UserChange[], options?: ApplyOptions): Promise<ApplyCounts>;
-  applyGroupChanges(source: string, changes: GroupChange[], options?: ApplyOptions): Promise<GroupApplyCounts>;
-  /** After a completed full round: marks live users that round did not see as removed. Returns how many. */
-  sweepUsers(source: string, fullRoundId: string): Promise<number>;
-  /** After a completed full round: marks unseen groups removed and deletes unseen edges. */
-  sweepGroups(source: string, fullRoundId: string): Promise<{ groups: number; edges: number }>;
+  /**
+   * One scan of a source's users or groups: id → fingerprint of the stored object (or its removal).
+   * Full rounds compare complete objects with these instead of reading rows.
+   */
+  loadFingerprints(source: string, kind: DirectoryKind): Promise<Map<string, string>>;
+  /** Compares with the rows (or, given fingerprints, with those) and prepares the writes. */
+  prepareUserChanges(source: string, changes: readonly UserChange[], options?: { fingerprints?: Map<string, string> }): Promise<PreparedMirrorWrite<UserChangeReport>>;
+  /** Group rows only; members@delta goes through readMembers / writeMembers. */
+  prepareGroupChanges(source: string, changes: readonly GroupChange[], options?: { fingerprints?: Map<string, string> }): Promise<PreparedMirrorWrite<GroupChangeReport>>;
+  /** After a completed full round: marks the objects it did not see as removed (`missingFromFullRound`). */
+  prepareSweep(source: string, kind: DirectoryKind, ids: readonly string[], fingerprints: Map<string, string>): Promise<PreparedMirrorWrite<UserChangeReport>>;
+  /** Every group's direct members. */
+  loadMembers(source: string): Promise<Map<string, StoredMembers>>;
+  readMembers(source: string, groupIds: readonly string[]): Promise<Map<string, StoredMembers>>;
+  /** Replaces the members of each given group. Returns the rows written or deleted. */
+  writeMembers(source: string, updates: ReadonlyMap<string, { sets: StoredMembers['sets']; previousRowKeys: readonly string[] }>): Promise<number>;
   /** Pages of users (removed ones only when asked). */
   listUsers(source: string, options?: { includeRemoved?: boolean }): AsyncIterable<MirrorUser[]>;
   listGroups(source: string, options?: { includeRemoved?: boolean }): AsyncIterable<MirrorGroup[]>;
@@ -61,6 +82,39 @@ export interface MirrorStore {
   listMembers(source: string, groupId: string): Promise<MembershipEdge[]>;
   /** Every direct edge of the source, in pages. */
   listEdges(source: string): AsyncIterable<MembershipEdge[]>;
+}
+
+/** What a full round has seen so far: ids, and for groups the member slices (group id → members). */
+export interface SeenInRound {
+  ids: Set<string>;
+  members: Map<string, StoredMembers['sets']>;
+}
+
+/** A pending journal entry: changes a pull recorded, or a request to plan the whole source. */
+export type JournalEntry =
+  | { kind: 'changes'; rowKeys: string[]; users?: UserChangeReport; groups?: GroupChangeReport }
+  | { kind: 'wholePlan'; rowKeys: string[]; reason: string };
+
+/**
+ * What pulls changed and the planner has not yet acted on (Table `Journal`, src/store/journalStore.ts).
+ * Entries stay until the planner consumes them, after the work they caused is durable.
+ */
+export interface ChangeJournal {
+  initialize(): Promise<void>;
+  /** Idempotent: the same round, kind and batch rewrite the same entry. */
+  appendChanges(
+    source: string,
+    at: { roundStartedAt: string; roundId: string; kind: DirectoryKind; batch: number },
+    changes: { users?: UserChangeReport; groups?: GroupChangeReport },
+  ): Promise<void>;
+  appendWholePlan(source: string, at: Date, roundId: string, reason: string): Promise<void>;
+  /** Pending entries, oldest first. */
+  pending(source: string): Promise<JournalEntry[]>;
+  consume(source: string, rowKeys: readonly string[]): Promise<void>;
+  appendSeen(source: string, roundId: string, kind: DirectoryKind, batch: number, seen: SeenInRound): Promise<void>;
+  readSeen(source: string, roundId: string, kind: DirectoryKind): Promise<SeenInRound>;
+  /** Deletes seen sets of every round but `keepRoundId`. */
+  clearSeen(source: string, keepRoundId?: string): Promise<void>;
 }
 
 export interface DeltaRound {
@@ -110,41 +164,121 @@ export interface LockStore {
   tryAcquire(name: string, holder: string, ttlInMs: number, options?: AcquireOptions): Promise<HeldLock | undefined>;
 }
 
-/**
- * What the connector wants a destination to hold for one object, and what the destination last
- * acknowledged holding. Keyed by (destination, source, kind, object id).
- */
-export interface UploadRow {
-  id: string;
-  /** Hash of the record the destination should hold; null when the object should not be there. */
-  desiredHash: string | null;
-  /** The contract record (JSON) matching desiredHash; null when not desired. */
-  desiredRecord: string | null;
-  /** Hash of the record the destination acknowledged (200); null when it holds nothing of ours. */
-  ackHash: string | null;
-  /** When the object left this destination's scope (start of the grace period). */
-  leftScopeAt: string | null;
-  /** True once the deletion gate let this object's removal through. */
-  deleteApproved: boolean;
-  /** Consecutive failed attempts and the last error (per-item 400 etc.), for status. */
-  failures: number;
-  lastError: string | null;
-  /**
-   * What was last dispatched for this object and when: the desired hash for an upsert, or
-   * "delete". A plan does not queue the same work again while it is recent, so a backlog (a large
-   * first sync, a slow destination) is not multiplied by every timer tick.
-   */
-  dispatched: { what: string; at: string } | null;
-}
-
 export type UploadKind = 'users' | 'groups';
 
-export interface UploadStateStore {
+/**
+ * One object's entry in a destination's ledger: what the destination acknowledged holding, and
+ * what the connector still means to do about it. Short keys: a bucket row holds hundreds of them.
+ * The planner owns `w`, `l`, `h`, `q`, `qh`; the upload side owns `a`, `b`, `f`, `e`, `r`; each
+ * patches only its own fields (under the row's ETag), so neither overwrites the other.
+ */
+export interface LedgerEntry {
+  /** Hash of the record the destination acknowledged; absent: it holds nothing of ours. */
+  a?: string;
+  /** Users: the acknowledged record's base hash (without manager and groups). */
+  b?: string;
+  /** 1 while the object is in scope at this destination. */
+  w?: 1;
+  /** When it left scope: a pending deletion while `a` is set and `w` is not. */
+  l?: string;
+  /** A held deletion is looked at again at this time (the gate's rolling window moves on). */
+  h?: string;
+  /** Consecutive failures, the last error, and when to try again (backoff, or the end of a quarantine). */
+  f?: number;
+  e?: string;
+  r?: string;
+  /** Queue path: when, and which hash (or "delete"), was last queued. */
+  q?: string;
+  qh?: string;
+}
+
+/** A field set to null is removed. */
+export type LedgerEntryPatch = { [K in keyof LedgerEntry]?: LedgerEntry[K] | null };
+
+export interface LedgerScope {
+  destination: string;
+  source: string;
+  kind: UploadKind;
+}
+
+/**
+ * The summary kept on each bucket row, read without its entries: when something in the bucket
+ * is next due, and counts for the deletion gate and status.
+ */
+export interface LedgerBucketSummary {
+  /** Earliest time an entry needs the planner: a retry, a re-queue check, a deletion's grace end or hold re-check. */
+  due: string | null;
+  /** Earliest grace end among pending deletions (held or not): where the gate finds every due deletion. */
+  pendingDue: string | null;
+  /** Entries the destination acknowledged holding. */
+  held: number;
+  /** Entries in scope. */
+  wanted: number;
+  /** Entries in scope the destination does not hold as wanted yet: queued, retrying or deferred. */
+  owed: number;
+  /** Pending deletions. */
+  pending: number;
+  /** Entries with failures. */
+  failed: number;
+}
+
+/** Buckets as read: entries by id per bucket, plus what a later write needs (ETags). */
+export interface LedgerRead {
+  buckets: Map<string, Map<string, LedgerEntry>>;
+  /** Opaque to the core: hand it back to `update` to save a read. */
+  readonly handle: unknown;
+}
+
+/**
+ * The upload ledger: per destination, source and kind, one entry per object, kept in 256 bucket
+ * rows (src/store/ledgerStore.ts). Every write is an ETag-guarded read-modify-write of whole rows.
+ */
+export interface LedgerStore {
   initialize(): Promise<void>;
-  list(destination: string, source: string, kind: UploadKind): AsyncIterable<UploadRow[]>;
-  get(destination: string, source: string, kind: UploadKind, ids: readonly string[]): Promise<Map<string, UploadRow>>;
-  /** Replaces the given rows (idempotent). */
-  put(destination: string, source: string, kind: UploadKind, rows: readonly UploadRow[]): Promise<void>;
+  /** The given buckets, or all of them; with `extend`, added to an earlier read (buckets it holds are not read again). */
+  read(scope: LedgerScope, buckets: readonly string[] | 'all', options?: { extend?: LedgerRead }): Promise<LedgerRead>;
+  /** Bucket summaries (one projected query); with `dueBy`, only buckets with something due by then. */
+  summaries(scope: LedgerScope, options?: { dueBy?: Date }): Promise<Map<string, LedgerBucketSummary>>;
+  /**
+   * Applies `mutate` to each bucket's entries (a pure function: it may run again after a
+   * concurrent write) and writes the bucket with `summarize` of the result.
+   */
+  update(
+    scope: LedgerScope,
+    buckets: readonly string[],
+    mutate: (bucket: string, entries: Map<string, LedgerEntry>) => void,
+    summarize: (entries: ReadonlyMap<string, LedgerEntry>) => LedgerBucketSummary,
+    options?: { preloaded?: LedgerRead },
+  ): Promise<void>;
+}
+
+/** One record (or deletion) queued for a destination, as the Outbox table keeps it until it is sent. */
+export interface OutboxItem {
+  id: string;
+  op: 'upsert' | 'delete';
+  /** The record's hash, or "delete". */
+  hash: string;
+  baseHash?: string;
+  /** Upserts: the record as JSON. */
+  record?: string;
+}
+
+/**
+ * The queue path's pending records (Table `Outbox`): the plan writes a record here before it
+ * queues its id, and the upload worker removes it once the destination answered. Keyed by object
+ * id and hash, so a newer record queued meanwhile is never removed by the worker of an older one.
+ */
+export interface OutboxStore {
+  initialize(): Promise<void>;
+  put(scope: LedgerScope, items: readonly OutboxItem[]): Promise<void>;
+  /** Every version queued for the given ids. */
+  read(scope: LedgerScope, ids: readonly string[]): Promise<OutboxItem[]>;
+  remove(scope: LedgerScope, items: readonly { id: string; hash: string }[]): Promise<void>;
+}
+
+/** Where the queue path puts upload work (the uploads Storage queue). */
+export interface UploadQueue {
+  sendUpload(message: { runId: string; source: string; destination: string; kind: UploadKind; ids: string[] }): Promise<void>;
 }
 
 export interface DestinationHealth {
@@ -161,17 +295,6 @@ export interface DestinationHealthStore {
   initialize(): Promise<void>;
   get(destination: string): Promise<DestinationHealth | undefined>;
   put(health: DestinationHealth): Promise<void>;
-}
-
-/** Sends upload work somewhere: onto the queue (Functions) or straight to the uploader (CLI). */
-export interface UploadDispatcher {
-  /**
-   * True when dispatched work outlives this process (a Storage queue). Only durable work is
-   * marked as dispatched in the ledger: work held in memory dies with a crash, so it must be
-   * planned again by the next run.
-   */
-  readonly durable: boolean;
-  dispatch(message: { runId: string; source: string; destination: string; kind: UploadKind; ids: string[] }): Promise<void>;
 }
 
 /** One item's outcome in a destination batch, in input order. */
@@ -207,8 +330,37 @@ export interface RecordedConflict {
 /** The conflicts table: the current conflicts per source, replaced by every plan. */
 export interface ConflictStore {
   initialize(): Promise<void>;
-  replace(source: string, conflicts: readonly RecordedConflict[]): Promise<void>;
+  /** The current conflicts of a source, sorted by user id. */
   list(source: string): Promise<RecordedConflict[]>;
+  /** A whole-source plan's conflicts replace what was recorded. */
+  replace(source: string, conflicts: readonly RecordedConflict[]): Promise<void>;
+  /** A change-driven plan re-planned `userIds`: those of them in `conflicts` are recorded, the rest cleared. */
+  update(source: string, userIds: readonly string[], conflicts: readonly RecordedConflict[]): Promise<void>;
+}
+
+/** Manager id → the users whose manager it is (Table `Reports`): who to re-plan when a manager is renamed. */
+export interface ReportsIndex {
+  initialize(): Promise<void>;
+  reportsOf(source: string, managerIds: readonly string[]): Promise<Map<string, string[]>>;
+  /** Takes each user off the lists of `from` and puts it on the list of `to`. */
+  move(source: string, moves: readonly { userId: string; from: readonly string[]; to: string | null }[]): Promise<void>;
+  /** Makes the index equal to `reports` (a whole-source plan rebuilt it). */
+  replace(source: string, reports: ReadonlyMap<string, ReadonlySet<string>>): Promise<void>;
+}
+
+/** What the planner remembers per source between plans (a row of the Cursors table). */
+export interface PlanState {
+  /** Hash of the configuration the last whole-source plan worked from; a change forces another. */
+  configHash: string;
+  /** Live users and groups the last whole-source plan saw (a change-driven plan larger than a share of these plans the whole source instead). */
+  users: number;
+  groups: number;
+  lastWholePlanAt: string;
+}
+
+export interface PlanStateStore {
+  getPlanState(source: string): Promise<PlanState | undefined>;
+  putPlanState(source: string, state: PlanState): Promise<void>;
 }
 
 /**

@@ -1,22 +1,25 @@
 /**
- * Processes one upload message: reads the ledger rows of its ids, sends what is still owed to
- * the destination, and records what the destination acknowledged.
+ * The upload worker of the queue path: one message names a destination, a source, a kind and up
+ * to 100 object ids. It reads their ledger entries and queued records, sends what is still owed,
+ * and records what the destination acknowledged.
  *
- * Safe under at-least-once delivery: an id whose acknowledged hash already equals its desired
- * hash is skipped, so a duplicate or late message sends nothing twice. Records come from the
- * ledger as the latest plan left them, so a late message never sends an older version.
+ * Safe under at-least-once delivery: only the record the ledger says was last queued (`qh`) is
+ * sent, and only while it is still owed (wanted and not acknowledged, or an acknowledged object
+ * whose deletion was queued), so a duplicate or late message sends nothing twice and never an
+ * older record.
  */
-import type { Signature365Group, Signature365User } from '../signature365/contract';
-import { failpoint } from './failpoints';
-import type { Logger } from './logger';
 import { errorFields } from './logger';
+import type { Logger } from './logger';
+import { outcomePatch, patchEntries, summarizeEntries, type ItemOutcome } from './ledgerPolicy';
 import type { UploadRequestedMessage } from './messages';
-import type {
-  DeletionStateStore, DestinationClient, DestinationHealth, DestinationHealthStore, DestinationItemResult, UploadRow, UploadStateStore,
-} from './ports';
+import type { DeletionStateStore, DestinationClient, DestinationHealthStore, LedgerEntry, LedgerStore, OutboxItem, OutboxStore } from './ports';
+import { isQuarantined, markHealthy, markUnhealthy } from './quarantine';
+import { bucketOfId } from './bucketOf';
+import { describeItemFailure, quarantineReason, sendBatch } from './uploadWork';
 
 export interface UploadDependencies {
-  ledger: UploadStateStore;
+  ledger: LedgerStore;
+  outbox: OutboxStore;
   health: DestinationHealthStore;
   /** Where acknowledged deletions are counted, for the deletion gate's rolling 24-hour cap. */
   deletions: Pick<DeletionStateStore, 'recordExecuted'>;
@@ -24,6 +27,8 @@ export interface UploadDependencies {
   destination(name: string): DestinationClient | undefined;
   /** The `source` field the destination expects for an Entra source (its tenant id). */
   sourceKey(sourceName: string): string | undefined;
+  /** Options.DeleteAfterDays, for the ledger's due times. */
+  deleteAfterDays: number;
   logger: Logger;
   now?: () => Date;
 }
@@ -41,19 +46,18 @@ export interface UploadOutcome {
   quarantined?: 'unauthorized' | 'unavailable' | 'deferred';
 }
 
-/** Quarantine after 401/403: 1 minute, doubling per consecutive failure, at most 24 hours. */
-export function quarantineDelayInMs(consecutiveFailures: number, capInMs = QUARANTINE_CAP_IN_MS.unauthorized): number {
-  return Math.min(60_000 * 2 ** Math.max(0, consecutiveFailures - 1), capInMs);
+/** The item a message should send for one object now, if any. */
+function owedItem(entry: LedgerEntry | undefined, versions: readonly OutboxItem[]): OutboxItem | undefined {
+  if (entry?.qh === undefined) return undefined;
+  const item = versions.find((version) => version.hash === entry.qh);
+  if (item === undefined) return undefined;
+  if (item.op === 'upsert') return entry.w === 1 && entry.a !== item.hash && item.record !== undefined ? item : undefined;
+  return entry.a !== undefined && entry.w !== 1 ? item : undefined;
 }
-
-/**
- * A rejected token waits for a person (up to a day between tries); an outage (retries and their
- * budget exhausted on 429/5xx/network) is retried at least hourly, so service resumes soon after.
- */
-export const QUARANTINE_CAP_IN_MS = { unauthorized: 24 * 3_600_000, unavailable: 3_600_000 } as const;
 
 export async function processUpload(message: UploadRequestedMessage, deps: UploadDependencies): Promise<UploadOutcome> {
   const now = deps.now ?? (() => new Date());
+  const scope = { destination: message.destination, source: message.source, kind: message.kind };
   const logger = deps.logger.child({ runId: message.runId, source: message.source, destination: message.destination, kind: message.kind });
   const client = deps.destination(message.destination);
   const sourceKey = deps.sourceKey(message.source);
@@ -62,128 +66,85 @@ export async function processUpload(message: UploadRequestedMessage, deps: Uploa
     logger.warn('upload.dropped', { reason: 'destination or source no longer configured', ids: message.ids.length });
     return { sent: 0, succeeded: 0, failed: 0, skipped: message.ids.length };
   }
+  const summarize = (entries: ReadonlyMap<string, LedgerEntry>) => summarizeEntries(entries, deps.deleteAfterDays);
+  const buckets = [...new Set(message.ids.map(bucketOfId))].sort();
 
   // A message queued before the destination was quarantined must not knock again with a token it
-  // just rejected: each knock would lengthen the quarantine, and one full plan queues hundreds. The
-  // ledger still owes these ids, so the first plan after the quarantine sends them.
+  // just rejected: the entries wait (due at the end of the quarantine) and the plan then queues them.
   const health = await deps.health.get(message.destination);
   if (isQuarantined(health, now())) {
-    logger.info('upload.deferred', { reason: 'destination in quarantine', retryAfter: health?.retryAfter, ids: message.ids.length });
-    await forgetDispatch(deps.ledger, message, message.ids);
+    const until = health?.retryAfter ?? now().toISOString();
+    await deps.ledger.update(scope, buckets, (_bucket, entries) => {
+      for (const id of message.ids) {
+        const entry = entries.get(id);
+        if (entry?.qh !== undefined) patchEntries(entries, id, outcomePatch(entry, { op: entry.qh === 'delete' ? 'delete' : 'upsert', hash: entry.qh }, { kind: 'deferred', until }, now()));
+      }
+    }, summarize);
+    logger.info('upload.deferred', { reason: 'destination in quarantine', retryAfter: until, ids: message.ids.length });
     return { sent: 0, succeeded: 0, failed: 0, skipped: message.ids.length, quarantined: 'deferred' };
   }
 
-  const rows = await deps.ledger.get(message.destination, message.source, message.kind, message.ids);
-  const upsertRows: UploadRow[] = [];
-  const deleteRows: UploadRow[] = [];
+  const [read, versions] = await Promise.all([deps.ledger.read(scope, buckets), deps.outbox.read(scope, message.ids)]);
+  const entryOf = (id: string) => read.buckets.get(bucketOfId(id))?.get(id);
+  const versionsOf = new Map<string, OutboxItem[]>();
+  for (const version of versions) versionsOf.set(version.id, [...(versionsOf.get(version.id) ?? []), version]);
+  const items: OutboxItem[] = [];
+  const stale: OutboxItem[] = [];
   for (const id of message.ids) {
-    const row = rows.get(id);
-    if (row === undefined) continue;
-    if (row.desiredHash !== null && row.desiredRecord !== null && row.desiredHash !== row.ackHash) upsertRows.push(row);
-    else if (row.desiredHash === null && row.ackHash !== null && row.deleteApproved) deleteRows.push(row);
+    const entry = entryOf(id);
+    const item = owedItem(entry, versionsOf.get(id) ?? []);
+    if (item !== undefined) items.push(item);
+    // Versions other than the last queued one are superseded; a last queued one that is no longer owed is done.
+    for (const version of versionsOf.get(id) ?? []) if (version !== item && version.hash !== entry?.qh) stale.push(version);
+    if (item === undefined) for (const version of versionsOf.get(id) ?? []) if (version.hash === entry?.qh) stale.push(version);
   }
-  const skipped = message.ids.length - upsertRows.length - deleteRows.length;
-  if (upsertRows.length === 0 && deleteRows.length === 0) {
+  const skipped = message.ids.length - items.length;
+  if (items.length === 0) {
+    await deps.outbox.remove(scope, stale);
     logger.debug('upload.nothingOwed', { ids: message.ids.length });
     return { sent: 0, succeeded: 0, failed: 0, skipped };
   }
 
-  // Records in the ledger were built by planSourceUploads from the contract types; they are ours, not input.
-  const upserts = upsertRows.map((row) => JSON.parse(row.desiredRecord ?? 'null') as unknown);
-  const deletes = deleteRows.map((row) => row.id);
-  let results: DestinationItemResult[];
+  const outcomes = new Map<string, { item: OutboxItem; outcome: ItemOutcome }>();
+  let quarantined: UploadOutcome['quarantined'];
   try {
-    results = message.kind === 'users'
-      ? await client.sendUsers(sourceKey, { upserts: upserts as Signature365User[], deletes })
-      : await client.sendGroups(sourceKey, { upserts: upserts as Signature365Group[], deletes });
+    const results = await sendBatch(client, message.kind, sourceKey, items);
+    const byKey = new Map(results.map((result) => [`${result.op}:${result.id}`, result]));
+    for (const item of items) {
+      const result = byKey.get(`${item.op}:${item.id}`);
+      outcomes.set(item.id, { item, outcome: result?.ok === true ? { kind: 'acknowledged' } : { kind: 'failed', error: describeItemFailure(result) } });
+    }
   } catch (error) {
-    const attempted = [...upsertRows, ...deleteRows].map((row) => row.id);
-    if (error instanceof Error && (error.name === 'DestinationAuthError' || error.name === 'DestinationUnavailableError')) {
-      const unauthorized = error.name === 'DestinationAuthError';
-      await markUnhealthy(deps.health, message.destination, error.message, now(), unauthorized ? QUARANTINE_CAP_IN_MS.unauthorized : QUARANTINE_CAP_IN_MS.unavailable);
-      await forgetDispatch(deps.ledger, message, attempted);
-      logger.error(unauthorized ? 'upload.unauthorized' : 'upload.destinationUnavailable', { ...errorFields(error), ids: message.ids.length });
-      // Not rethrown: retrying at once cannot succeed and would only lengthen the quarantine. The
-      // ledger still owes these ids; the first plan after the quarantine queues them again.
-      return { sent: 0, succeeded: 0, failed: attempted.length, skipped, quarantined: unauthorized ? 'unauthorized' : 'unavailable' };
-    }
-    if (error instanceof Error && error.name === 'DestinationRequestError' && (error as { status?: unknown }).status === 400) {
-      // The contract: a 400 means the batch itself is malformed and is not retried as it is. Each
-      // object is recorded as failed (visible in status) and queued again by the next plan, which
-      // rebuilds the records from the mirror.
-      const rejected = [...upsertRows, ...deleteRows].map((row) => ({ ...row, failures: row.failures + 1, lastError: `batch rejected: ${error.message}`.slice(0, 500), dispatched: null }));
-      await deps.ledger.put(message.destination, message.source, message.kind, rejected);
+    const reason = quarantineReason(error);
+    if (reason !== undefined) {
+      const marked = await markUnhealthy(deps.health, message.destination, reason, error instanceof Error ? error.message : String(error), now());
+      for (const item of items) outcomes.set(item.id, { item, outcome: { kind: 'deferred', until: marked.retryAfter ?? now().toISOString() } });
+      quarantined = reason;
+      logger.error(reason === 'unauthorized' ? 'upload.unauthorized' : 'upload.destinationUnavailable', { ...errorFields(error), ids: message.ids.length });
+    } else if (error instanceof Error && error.name === 'DestinationRequestError' && (error as { status?: unknown }).status === 400) {
+      // The contract: a 400 means the batch itself is malformed and is not retried as it is.
+      for (const item of items) outcomes.set(item.id, { item, outcome: { kind: 'failed', error: `batch rejected: ${error.message}` } });
       logger.error('upload.batchRejected', { ...errorFields(error), ids: message.ids.length });
-      return { sent: rejected.length, succeeded: 0, failed: rejected.length, skipped };
+    } else {
+      // The host retries the message; the entries stay queued and come due again if it is poisoned.
+      throw error;
     }
-    // Failed work must not hide behind its dispatch marker: the next plan queues it again at once
-    // (the host also retries this message, and the duplicate finds nothing owed).
-    await forgetDispatch(deps.ledger, message, attempted).catch(() => undefined);
-    throw error;
   }
 
-  failpoint('afterUploadBeforeAck');
-  const byKey = new Map<string, DestinationItemResult>();
-  for (const result of results) byKey.set(`${result.op}:${result.id}`, result);
-  // Read the rows again: a plan may have recorded a newer wish while the batch was on the wire.
-  // The answer only says what the destination now holds (ackHash); the wish stays the newest, so
-  // the message that plan dispatched still finds it owed.
-  const latest = await deps.ledger.get(message.destination, message.source, message.kind, [...upsertRows, ...deleteRows].map((row) => row.id));
-  const updated: UploadRow[] = [];
-  let succeeded = 0;
-  let failed = 0;
-  for (const row of upsertRows) {
-    const result = byKey.get(`upsert:${row.id}`);
-    const base = latest.get(row.id) ?? row;
-    if (result?.ok === true) { succeeded += 1; updated.push({ ...base, ackHash: row.desiredHash, failures: 0, lastError: null, dispatched: null }); }
-    else { failed += 1; updated.push({ ...base, failures: base.failures + 1, lastError: describeFailure(result), dispatched: null }); }
-  }
-  for (const row of deleteRows) {
-    const result = byKey.get(`delete:${row.id}`);
-    const base = latest.get(row.id) ?? row;
-    if (result?.ok === true) { succeeded += 1; updated.push({ ...base, ackHash: null, deleteApproved: false, leftScopeAt: null, failures: 0, lastError: null, dispatched: null }); }
-    else { failed += 1; updated.push({ ...base, failures: base.failures + 1, lastError: describeFailure(result), dispatched: null }); }
-  }
+  const acknowledged = [...outcomes.values()].filter((done) => done.outcome.kind === 'acknowledged');
+  const deleted = acknowledged.filter((done) => done.item.op === 'delete').length;
   // Counted before the ledger is written: a crash in between sends the deletes again and counts
   // them twice, which errs towards holding, never towards deleting more than the cap allows.
-  const deleted = deleteRows.filter((row) => byKey.get(`delete:${row.id}`)?.ok === true).length;
   await deps.deletions.recordExecuted(message.destination, message.source, message.kind, deleted, now());
-  await deps.ledger.put(message.destination, message.source, message.kind, updated);
+  const at = now();
+  await deps.ledger.update(scope, buckets, (bucket, entries) => {
+    for (const [id, done] of outcomes) if (bucketOfId(id) === bucket) patchEntries(entries, id, outcomePatch(entries.get(id), done.item, done.outcome, at));
+  }, summarize, { preloaded: read });
+  await deps.outbox.remove(scope, [...stale, ...acknowledged.map((done) => done.item), ...[...outcomes.values()].filter((done) => done.outcome.kind === 'failed').map((done) => done.item)]);
   // The health read at the start stands for "before": an answer just came back, so it is healthy now.
-  if (health === undefined || !health.healthy) await markHealthy(deps.health, message.destination, now());
-  if (failed > 0) logger.warn('upload.itemsFailed', { failed, succeeded });
-  logger.info('upload.done', { sent: upsertRows.length + deleteRows.length, succeeded, failed, skipped });
-  return { sent: upsertRows.length + deleteRows.length, succeeded, failed, skipped };
-}
-
-/** True while a destination is unhealthy and its retryAfter has not come: nothing is sent to it. */
-export function isQuarantined(health: DestinationHealth | undefined, now: Date): boolean {
-  return health !== undefined && !health.healthy && health.retryAfter !== null && Date.parse(health.retryAfter) > now.getTime();
-}
-
-function describeFailure(result: DestinationItemResult | undefined): string {
-  if (result === undefined) return 'no result returned for this item';
-  return `${result.status}${result.error !== undefined ? `: ${result.error}` : ''}`.slice(0, 500);
-}
-
-/** Clears the dispatch marker of ids that were not delivered, so the next plan queues them at once. */
-async function forgetDispatch(ledger: UploadStateStore, message: UploadRequestedMessage, ids: readonly string[]): Promise<void> {
-  const rows = await ledger.get(message.destination, message.source, message.kind, ids);
-  const marked = [...rows.values()].filter((row) => row.dispatched !== null).map((row) => ({ ...row, dispatched: null }));
-  await ledger.put(message.destination, message.source, message.kind, marked);
-}
-
-async function markUnhealthy(store: DestinationHealthStore, destination: string, reason: string, now: Date, capInMs: number): Promise<void> {
-  const before = await store.get(destination);
-  const consecutiveFailures = (before?.healthy === false ? before.consecutiveFailures : 0) + 1;
-  const health: DestinationHealth = {
-    destination, healthy: false, consecutiveFailures, lastError: reason.slice(0, 500),
-    retryAfter: new Date(now.getTime() + quarantineDelayInMs(consecutiveFailures, capInMs)).toISOString(),
-    changedAt: now.toISOString(),
-  };
-  await store.put(health);
-}
-
-async function markHealthy(store: DestinationHealthStore, destination: string, now: Date): Promise<void> {
-  await store.put({ destination, healthy: true, consecutiveFailures: 0, lastError: null, retryAfter: null, changedAt: now.toISOString() });
+  if (quarantined === undefined && health !== undefined && !health.healthy) await markHealthy(deps.health, message.destination, now());
+  const failed = items.length - acknowledged.length;
+  if (failed > 0) logger.warn('upload.itemsFailed', { failed, succeeded: acknowledged.length });
+  logger.info('upload.done', { sent: items.length, succeeded: acknowledged.length, failed, skipped });
+  return { sent: items.length, succeeded: acknowledged.length, failed, skipped, ...(quarantined !== undefined ? { quarantined } : {}) };
 }

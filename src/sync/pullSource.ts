@@ -1,11 +1,13 @@
 /**
  * One pull of one Entra source into the mirror: users, then groups, each a delta round that is
- * resumable page by page.
+ * resumable batch by batch.
  *
- * Durability order, per page: write the page's objects to the mirror, then checkpoint the page's
- * nextLink. The deltaLink that ends a round is saved only after every page of that round is
- * written (and, for a full round, after the sweep). A crash anywhere replays at most one page,
- * and every mirror write is an idempotent upsert, so a replay changes nothing.
+ * Pages are buffered into batches (about 25,000 objects, so each Table transaction carries close
+ * to 100 rows; see roundWriter.ts for what a batch writes). Durability order, per batch: record
+ * what changed in the journal, write the mirror rows, then checkpoint the nextLink of the batch's
+ * last page. The deltaLink that ends a round is saved only after every batch of that round is
+ * written (and, for a full round, after the sweep). A crash anywhere replays at most one batch,
+ * and every write is an idempotent upsert, so a replay changes nothing.
  *
  * Deletions from absence (the sweep) happen only after a full round has read its last page: a
  * round that fails or times out part-way never marks anything removed.
@@ -16,8 +18,9 @@ import type { Logger } from './logger';
 import { failpoint } from './failpoints';
 import { errorFields } from './logger';
 import type {
-  ApplyCounts, CursorStore, DeltaCursor, DeltaRound, DirectoryReader, HeldLock, LockStore, MirrorStore,
+  ApplyCounts, ChangeJournal, CursorStore, DeltaCursor, DeltaRound, DirectoryReader, HeldLock, LockStore, MirrorStore,
 } from './ports';
+import { groupRoundWriter, userRoundWriter, type RoundCounts, type RoundWriter, type RoundWriterContext } from './roundWriter';
 
 /** Thrown by a DirectoryReader when Graph no longer knows the delta/skip token (HTTP 410, 7-day lifetime). */
 export function isDeltaTokenExpired(error: unknown): boolean {
@@ -28,24 +31,37 @@ export interface PullDependencies {
   reader: DirectoryReader;
   mirror: MirrorStore;
   cursors: CursorStore;
+  journal: ChangeJournal;
   locks: LockStore;
   logger: Logger;
   now?: () => Date;
 }
+
+/** Objects per batch: 256 user partitions × 100 rows per transaction. */
+export const DEFAULT_BATCH_OBJECTS = 25_600;
+/** The source lock's lease is renewed at least this often while a round reads pages. */
+const LOCK_RENEW_EVERY_IN_MS = 60_000;
+/** Pages per batch at most, so a slow tenant still checkpoints regularly. */
+export const DEFAULT_BATCH_PAGES = 200;
 
 export interface PullOptions {
   /** Start full rounds even when a deltaLink is stored (the CLI's --full, the reconcile). */
   forceFull?: boolean;
   /** A full round is forced when the last completed one is older than this. */
   fullReconcileHours: number;
-  /** Stop after the page in progress once this time (ms since epoch) has passed; the round resumes next time. */
+  /** Stop after the batch in progress once this time (ms since epoch) has passed; the round resumes next time. */
   deadlineAt?: number;
   /** Who holds the source lock (instance + run id), for diagnosis. */
   holder: string;
   lockTtlInMs?: number;
   /** Lets a front say that the holder of an unexpired lock is gone (the CLI: a crashed process on this machine). */
   lockHolderIsGone?: (holder: string) => boolean;
+  /** A lock the caller already holds (runSync keeps it through the plan); the pull then neither takes nor releases it. */
+  heldLock?: HeldLock;
   onPage?: (progress: PageProgress) => void;
+  /** Batch size in objects and in pages (tests use 1 to checkpoint every page). */
+  batchObjects?: number;
+  batchPages?: number;
 }
 
 export interface PageProgress {
@@ -65,6 +81,8 @@ export interface KindPullSummary extends ApplyCounts {
   swept: number;
   edgesAdded: number;
   edgesRemoved: number;
+  /** Mirror rows written or deleted. */
+  rowsWritten: number;
   /** True when the round reached its deltaLink in this pull. */
   completed: boolean;
   /** True when an expired delta token forced a restart as a full round. */
@@ -106,28 +124,38 @@ export function planRound(cursor: DeltaCursor, options: { forceFull: boolean; fu
   return { round: { id: options.newRoundId, kind: 'incremental', startedAt, pages: 0 }, link: cursor.deltaLink, resumed: false };
 }
 
-type Applier<TChange> = (changes: TChange[], fullRoundId: string | undefined) => Promise<ApplyCounts & { edgesAdded?: number; edgesRemoved?: number }>;
-
 class DeadlineReached extends Error {
   override readonly name = 'DeadlineReached';
 }
 
-async function pullKind<TChange>(
+function addRoundCounts(summary: KindPullSummary, counts: RoundCounts): void {
+  summary.added += counts.added;
+  summary.changed += counts.changed;
+  summary.unchanged += counts.unchanged;
+  summary.removed += counts.removed;
+  summary.swept += counts.swept;
+  summary.edgesAdded += counts.edgesAdded;
+  summary.edgesRemoved += counts.edgesRemoved;
+  summary.rowsWritten += counts.rowsWritten;
+}
+
+async function pullKind<TChange extends { id: string }>(
   kind: DirectoryKind,
   source: string,
   deps: PullDependencies,
   options: PullOptions,
   lock: HeldLock,
   read: (link: string | undefined) => AsyncIterable<DeltaPage<TChange>>,
-  apply: Applier<TChange>,
-  sweep: (roundId: string) => Promise<number>,
+  writerFor: (context: RoundWriterContext) => RoundWriter<TChange>,
 ): Promise<KindPullSummary> {
   const now = deps.now ?? (() => new Date());
   const logger = deps.logger.child({ kind });
+  const batchObjects = options.batchObjects ?? DEFAULT_BATCH_OBJECTS;
+  const batchPages = options.batchPages ?? DEFAULT_BATCH_PAGES;
   let restartedAfterExpiry = false;
   const summary: KindPullSummary = {
     roundKind: 'incremental', pages: 0, resumed: false, swept: 0, added: 0, changed: 0, unchanged: 0, removed: 0,
-    edgesAdded: 0, edgesRemoved: 0, completed: false, restartedAfterExpiry: false,
+    edgesAdded: 0, edgesRemoved: 0, rowsWritten: 0, completed: false, restartedAfterExpiry: false,
   };
 
   // At most two attempts: the stored link, then (if Graph says it expired) a full round from scratch.
@@ -143,40 +171,51 @@ async function pullKind<TChange>(
     summary.roundKind = round.kind;
     summary.resumed = plan.resumed;
     logger.info('round.start', { roundId: round.id, roundKind: round.kind, resumed: plan.resumed, resumedAtPage: plan.resumed ? round.pages : undefined });
+    const writer = writerFor({ source, round, mirror: deps.mirror, journal: deps.journal, now });
     try {
+      await writer.start();
+      let buffer: TChange[] = [];
+      let bufferedPages = 0;
+      let renewedAt = Date.now();
       for await (const page of read(plan.link)) {
-        const counts = await apply(page.changes, round.kind === 'full' ? round.id : undefined);
-        failpoint('afterMirrorWrite');
-        summary.added += counts.added;
-        summary.changed += counts.changed;
-        summary.unchanged += counts.unchanged;
-        summary.removed += counts.removed;
-        summary.edgesAdded += counts.edgesAdded ?? 0;
-        summary.edgesRemoved += counts.edgesRemoved ?? 0;
+        // A batch spans many pages: keep the lease fresh while reading them.
+        if (Date.now() - renewedAt > LOCK_RENEW_EVERY_IN_MS) {
+          await lock.renew();
+          renewedAt = Date.now();
+        }
+        for (const change of page.changes) buffer.push(change);
+        bufferedPages += 1;
         summary.pages += 1;
         round.pages += 1;
         options.onPage?.({ source, kind, roundKind: round.kind, page: round.pages, objects: page.changes.length });
+        const last = page.deltaLink !== undefined;
+        const pastDeadline = options.deadlineAt !== undefined && Date.now() >= options.deadlineAt;
+        if (!last && !pastDeadline && buffer.length < batchObjects && bufferedPages < batchPages) continue;
 
-        if (page.deltaLink !== undefined) {
-          if (round.kind === 'full') summary.swept = await sweep(round.id);
+        addRoundCounts(summary, await writer.write(buffer, round.pages));
+        failpoint('afterMirrorWrite');
+        buffer = [];
+        bufferedPages = 0;
+        if (last) {
+          if (round.kind === 'full') addRoundCounts(summary, await writer.finish());
           const completedAt = now().toISOString();
           await deps.cursors.put(source, kind, {
             nextLink: null,
-            deltaLink: page.deltaLink,
+            deltaLink: page.deltaLink ?? null,
             round: null,
             lastFullRoundCompletedAt: round.kind === 'full' ? completedAt : cursor.lastFullRoundCompletedAt,
             lastRoundCompletedAt: completedAt,
           });
           failpoint('afterCursorSave');
           summary.completed = true;
+          if (round.kind === 'full') await deps.journal.clearSeen(source);
           logger.info('round.completed', { roundId: round.id, roundKind: round.kind, pages: round.pages, swept: summary.swept });
         } else if (page.nextLink !== undefined) {
           await deps.cursors.put(source, kind, { ...cursor, nextLink: page.nextLink, round });
         }
         await lock.renew();
-        if (!summary.completed && options.deadlineAt !== undefined && Date.now() >= options.deadlineAt) {
-          throw new DeadlineReached();
-        }
+        renewedAt = Date.now();
+        if (!summary.completed && pastDeadline) throw new DeadlineReached();
       }
       if (!summary.completed) {
         // A reader must end a round with a deltaLink; ending without one is a broken read, not an empty tenant.
@@ -203,21 +242,15 @@ async function pullKind<TChange>(
   throw new Error(`The ${kind} delta token of source ${source} expired twice in one pull`);
 }
 
-/**
- * Graph sends manager@delta in a full round only for users who have a manager. In a full round
- * every user is complete, so a missing manager means "none": say so, or a manager removed while
- * the delta token was expired would stay in the mirror forever.
- */
-function withManagerStated(changes: UserChange[]): UserChange[] {
-  return changes.map((change) =>
-    change.kind === 'upsert' && !('managerId' in change.attributes)
-      ? { ...change, attributes: { ...change.attributes, managerId: null } }
-      : change,
-  );
-}
-
 export class SourceLockedError extends Error {
   override readonly name = 'SourceLockedError';
+}
+
+/** Takes the source's lock (one pull and plan per source at a time across instances); undefined when another holds it. */
+export async function acquireSourceLock(locks: LockStore, source: string, options: Pick<PullOptions, 'holder' | 'lockTtlInMs' | 'lockHolderIsGone'>): Promise<HeldLock | undefined> {
+  return locks.tryAcquire(`pull|${source}`, options.holder, options.lockTtlInMs ?? 5 * 60_000, {
+    ...(options.lockHolderIsGone !== undefined ? { holderIsGone: options.lockHolderIsGone } : {}),
+  });
 }
 
 /**
@@ -227,32 +260,20 @@ export class SourceLockedError extends Error {
 export async function pullSource(source: string, deps: PullDependencies, options: PullOptions): Promise<PullSummary> {
   const started = Date.now();
   const logger = deps.logger.child({ source });
-  const lock = await deps.locks.tryAcquire(`pull|${source}`, options.holder, options.lockTtlInMs ?? 5 * 60_000, {
-    ...(options.lockHolderIsGone !== undefined ? { holderIsGone: options.lockHolderIsGone } : {}),
-  });
+  const lock = options.heldLock ?? (await acquireSourceLock(deps.locks, source, options));
   if (lock === undefined) {
     logger.info('pull.skipped', { reason: 'another instance is pulling this source' });
     return { source, status: 'locked', seconds: 0 };
   }
   const kindDeps = { ...deps, logger };
   try {
-    const users = await pullKind<UserChange>(
-      'users', source, kindDeps, options, lock,
-      (link) => deps.reader.readUsers(link),
-      (changes, fullRoundId) => deps.mirror.applyUserChanges(source, fullRoundId === undefined ? changes : withManagerStated(changes), { fullRoundId }),
-      (roundId) => deps.mirror.sweepUsers(source, roundId),
-    );
+    const users = await pullKind<UserChange>('users', source, kindDeps, options, lock, (link) => deps.reader.readUsers(link), userRoundWriter);
     if (!users.completed) {
       return { source, status: 'partial', users, seconds: (Date.now() - started) / 1000 };
     }
-    const groups = await pullKind<GroupChange>(
-      'groups', source, kindDeps, options, lock,
-      (link) => deps.reader.readGroups(link),
-      (changes, fullRoundId) => deps.mirror.applyGroupChanges(source, changes, { fullRoundId }),
-      async (roundId) => (await deps.mirror.sweepGroups(source, roundId)).groups,
-    );
+    const groups = await pullKind<GroupChange>('groups', source, kindDeps, options, lock, (link) => deps.reader.readGroups(link), groupRoundWriter);
     return { source, status: groups.completed ? 'completed' : 'partial', users, groups, seconds: (Date.now() - started) / 1000 };
   } finally {
-    await lock.release();
+    if (options.heldLock === undefined) await lock.release();
   }
 }

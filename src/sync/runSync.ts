@@ -1,28 +1,35 @@
 /**
- * One sync run over the configured sources: pull each source into the mirror, then plan its
- * uploads. A source that fails does not stop the others; its error is in the summary and the
- * front turns it into a non-zero exit or a thrown invocation.
+ * One sync run over the configured sources: for each source, under its lock, pull into the mirror,
+ * then plan and carry out the uploads. The lock covers the plan too: a plan consumes the change
+ * journal, so two plans of one source must never overlap. A source that fails does not stop the
+ * others; its error is in the summary and the front turns it into a non-zero exit or a thrown
+ * invocation.
  */
 import type { ConnectorConfig } from '../config/types';
 import type { Logger } from './logger';
 import { errorFields } from './logger';
-import { planSourceUploads, type SourcePlanSummary } from './planUploads';
+import { planSource, type SourcePlanSummary } from './planSource';
 import type {
-  ConflictStore, CursorStore, DeletionStateStore, DestinationHealthStore, DirectoryReader, LockStore, MirrorStore, UploadDispatcher, UploadStateStore,
+  ChangeJournal, ConflictStore, CursorStore, DeletionStateStore, DestinationHealthStore, DirectoryReader, HeldLock, LedgerStore, LockStore,
+  MirrorStore, PlanStateStore, ReportsIndex,
 } from './ports';
-import { pullSource, type PageProgress, type PullSummary } from './pullSource';
+import { acquireSourceLock, pullSource, type PageProgress, type PullSummary } from './pullSource';
+import type { UploadExecutor } from './uploadWork';
 
 export interface SyncDependencies {
   config: ConnectorConfig;
   mirror: MirrorStore;
   cursors: CursorStore;
   locks: LockStore;
-  ledger: UploadStateStore;
-  health: DestinationHealthStore;
+  journal: ChangeJournal;
+  ledger: LedgerStore;
+  reports: ReportsIndex;
   conflicts: ConflictStore;
+  planState: PlanStateStore;
+  health: DestinationHealthStore;
   deletions: DeletionStateStore;
   readerFor(sourceName: string): DirectoryReader;
-  dispatcher: UploadDispatcher;
+  executor: UploadExecutor;
   logger: Logger;
   now?: () => Date;
 }
@@ -33,12 +40,16 @@ export interface SyncOptions {
   /** See PullOptions.lockHolderIsGone. */
   lockHolderIsGone?: (holder: string) => boolean;
   forceFull?: boolean;
+  /** Plan every source whole even when nothing asks for it. */
+  replan?: boolean;
   /** Only these sources (names under EntraId); default all. */
   sources?: readonly string[];
   deadlineAt?: number;
   onPage?: (progress: PageProgress) => void;
-  /** Pull as usual, then only work the plans out: no ledger writes, nothing dispatched, nothing sent. */
+  /** Pull as usual, then only work the plans out: nothing written by the plan, nothing sent. */
   dryRun?: boolean;
+  /** Batch size of the pull in objects (tests use small ones to checkpoint often). */
+  batchObjects?: number;
 }
 
 export interface SourceFailure {
@@ -55,6 +66,52 @@ export interface SyncRunSummary {
   seconds: number;
 }
 
+/** Keeps the source lock's lease fresh during a plan: at most one renewal at a time, at most one a minute. */
+function keepAliveFor(lock: HeldLock): () => Promise<void> {
+  let renewedAt = Date.now();
+  let renewing: Promise<void> | undefined;
+  return () => {
+    if (renewing !== undefined) return renewing;
+    if (Date.now() - renewedAt < 60_000) return Promise.resolve();
+    renewing = lock.renew().finally(() => {
+      renewedAt = Date.now();
+      renewing = undefined;
+    });
+    return renewing;
+  };
+}
+
+async function syncSource(deps: SyncDependencies, options: SyncOptions, source: string, lock: HeldLock, logger: Logger, summary: SyncRunSummary): Promise<void> {
+  let pull: PullSummary;
+  try {
+    pull = await pullSource(source, { ...deps, reader: deps.readerFor(source), logger }, {
+      forceFull: options.forceFull,
+      fullReconcileHours: deps.config.options.fullReconcileHours,
+      deadlineAt: options.deadlineAt,
+      holder: options.holder,
+      heldLock: lock,
+      onPage: options.onPage,
+      ...(options.batchObjects !== undefined ? { batchObjects: options.batchObjects } : {}),
+    });
+  } catch (error) {
+    summary.failures.push({ source, stage: 'pull', error: asError(error) });
+    logger.error('sync.pullFailed', { source, ...errorFields(error) });
+    return;
+  }
+  summary.pulls.push(pull);
+  // Only a mirror whose rounds completed is planned from: a half-read full round could look
+  // like objects leaving scope. The next run finishes the round and plans then.
+  if (pull.status !== 'completed') return;
+  try {
+    summary.plans.push(await planSource(source, deps.config, deps, options.runId, {
+      dryRun: options.dryRun === true, replan: options.replan === true, keepAlive: keepAliveFor(lock),
+    }));
+  } catch (error) {
+    summary.failures.push({ source, stage: 'plan', error: asError(error) });
+    logger.error('sync.planFailed', { source, ...errorFields(error) });
+  }
+}
+
 export async function runSync(deps: SyncDependencies, options: SyncOptions): Promise<SyncRunSummary> {
   const started = Date.now();
   const logger = deps.logger.child({ runId: options.runId });
@@ -64,30 +121,24 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
 
   for (const source of deps.config.sources) {
     if (wanted !== undefined && !wanted.has(source.name)) continue;
-    let pull: PullSummary;
+    let lock: HeldLock | undefined;
     try {
-      pull = await pullSource(source.name, { ...deps, reader: deps.readerFor(source.name), logger }, {
-        forceFull: options.forceFull,
-        fullReconcileHours: deps.config.options.fullReconcileHours,
-        deadlineAt: options.deadlineAt,
-        holder: options.holder,
-        ...(options.lockHolderIsGone !== undefined ? { lockHolderIsGone: options.lockHolderIsGone } : {}),
-        onPage: options.onPage,
-      });
+      lock = await acquireSourceLock(deps.locks, source.name, options);
     } catch (error) {
       summary.failures.push({ source: source.name, stage: 'pull', error: asError(error) });
       logger.error('sync.pullFailed', { source: source.name, ...errorFields(error) });
       continue;
     }
-    summary.pulls.push(pull);
-    // Only a mirror whose rounds completed is planned from: a half-read full round could look
-    // like objects leaving scope. The next run finishes the round and plans then.
-    if (pull.status !== 'completed') continue;
+    if (lock === undefined) {
+      logger.info('pull.skipped', { source: source.name, reason: 'another instance is pulling this source' });
+      summary.pulls.push({ source: source.name, status: 'locked', seconds: 0 });
+      continue;
+    }
     try {
-      summary.plans.push(await planSourceUploads(source.name, deps.config, deps, options.runId, { dryRun: options.dryRun === true }));
-    } catch (error) {
-      summary.failures.push({ source: source.name, stage: 'plan', error: asError(error) });
-      logger.error('sync.planFailed', { source: source.name, ...errorFields(error) });
+      await syncSource(deps, options, source.name, lock, logger.child({ source: source.name }), summary);
+    } finally {
+      const held = lock;
+      await held.release().catch((error: unknown) => logger.warn('lock.releaseFailed', { source: source.name, ...errorFields(error) }));
     }
   }
   summary.seconds = (Date.now() - started) / 1000;

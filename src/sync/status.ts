@@ -5,14 +5,14 @@
  */
 import type { ConnectorConfig } from '../config/types';
 import type {
-  ConflictStore, CursorStore, DeletionStateStore, DestinationHealthStore, UploadKind, UploadStateStore,
+  ConflictStore, CursorStore, DeletionStateStore, DestinationHealthStore, LedgerStore, UploadKind,
 } from './ports';
-import { isQuarantined } from './processUpload';
+import { isQuarantined } from './quarantine';
 
 export interface StatusDependencies {
   config: Pick<ConnectorConfig, 'sources' | 'destinations'>;
   cursors: CursorStore;
-  ledger: UploadStateStore;
+  ledger: LedgerStore;
   health: DestinationHealthStore;
   deletions: DeletionStateStore;
   conflicts: ConflictStore;
@@ -100,14 +100,23 @@ export async function readConnectorStatus(deps: StatusDependencies, now: Date = 
       };
       for (const kind of ['users', 'groups'] as const) {
         const counts = entry[kind];
-        for await (const page of deps.ledger.list(destination.name, source.name, kind)) {
-          for (const row of page) {
-            if (row.ackHash !== null) counts.held += 1;
-            if (row.desiredHash !== null && row.desiredHash !== row.ackHash) counts.owed += 1;
-            if (row.desiredHash === null && row.ackHash !== null) counts.pendingDeletes += 1;
-            if (row.failures > 0) {
-              counts.failed += 1;
-              if (entry.failedObjects.length < FAILED_OBJECTS_SHOWN) entry.failedObjects.push({ kind, id: row.id, failures: row.failures, lastError: row.lastError });
+        const scope = { destination: destination.name, source: source.name, kind };
+        const summaries = await deps.ledger.summaries(scope);
+        const failedBuckets: string[] = [];
+        for (const [bucket, summary] of summaries) {
+          counts.held += summary.held;
+          counts.owed += summary.owed;
+          counts.pendingDeletes += summary.pending;
+          counts.failed += summary.failed;
+          if (summary.failed > 0) failedBuckets.push(bucket);
+        }
+        // Only the buckets that hold failures are read, and only until enough are shown.
+        for (const bucket of failedBuckets.sort()) {
+          if (entry.failedObjects.length >= FAILED_OBJECTS_SHOWN) break;
+          const read = await deps.ledger.read(scope, [bucket]);
+          for (const [id, ledgerEntry] of [...(read.buckets.get(bucket) ?? new Map())].sort(([a], [b]) => (a < b ? -1 : 1))) {
+            if ((ledgerEntry.f ?? 0) > 0 && entry.failedObjects.length < FAILED_OBJECTS_SHOWN) {
+              entry.failedObjects.push({ kind, id, failures: ledgerEntry.f ?? 0, lastError: ledgerEntry.e ?? null });
             }
           }
         }

@@ -10,7 +10,7 @@
  *   groups of every matching mapping to that destination).
  * - Groups are not subject to conflicts: a group goes to every destination whose mappings hold it.
  */
-import type { ConnectorConfig, MappingConfig } from '../config/types';
+import type { ConnectorConfig, MappingConfig } from '../../../src/config/types';
 import { compareCodeUnits, type DirectoryIndex } from './directoryIndex';
 import { resolveMappingScope, type MappingScope } from './scope';
 

@@ -5,7 +5,7 @@
  * a deleted object too). Building is linear in users + groups + edges; 100k users and 500k edges
  * fit comfortably in memory.
  */
-import type { MembershipEdge, MirrorGroup, MirrorUser } from './directory';
+import type { MembershipEdge, MirrorGroup, MirrorUser } from '../../../src/sync/directory';
 
 export interface DirectoryIndex {
   /** Live users by object id. */

@@ -20,8 +20,8 @@
  * for the whole source, every live group: "the whole source" includes its groups. Each user carries
  * the in-scope groups it belongs to, transitively (a user of G2 nested in G1 gets {G1, G2}).
  */
-import type { MirrorUser } from './directory';
-import type { ConnectorOptions, MappingConfig } from '../config/types';
+import type { MirrorUser } from '../../../src/sync/directory';
+import type { ConnectorOptions, MappingConfig } from '../../../src/config/types';
 import {
   directUserMembers, findUsers, groupsAtOrBelow, transitiveUserMembers,
   type DirectoryIndex,

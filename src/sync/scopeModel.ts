@@ -1,0 +1,195 @@
+/**
+ * Which destinations each user goes to, and with which groups, decided one user at a time. Pure:
+ * a ScopeModel is built once per plan from the group graph and the mappings, then `placeUser`
+ * answers for any user from that user's own attributes and direct groups. This is what lets a
+ * plan touch only the users a change reaches, and a whole-source plan stream every user without
+ * holding them all.
+ *
+ * The rules per mapping, in the order they apply:
+ * 1. Candidates: live users who are direct members of a group in scope (below). An empty
+ *    LimitToGroups means the whole source: every live user.
+ * 2. Filters, for candidates only: disabled users (accountEnabled === false; null counts as
+ *    enabled) unless IncludeDisabledUsers, guests (userType "Guest") unless IncludeGuests, users
+ *    without a mail when RequireMail.
+ * 3. Include adds users named by object id, UPN or mail (case-insensitive), even outside
+ *    LimitToGroups, and they bypass the filters. A group id in Include is not expanded.
+ * 4. Exclude removes users named by object id, UPN or mail, and every direct member of an excluded
+ *    group or of a group nested under it. Exclude beats Include.
+ * Groups in scope: the live LimitToGroups groups and every live group nested under them (or every
+ * live group for the whole source), less excluded groups and the groups nested under those. A user
+ * carries the in-scope groups it belongs to at any depth (a user of G2 nested in G1 gets {G1, G2}).
+ *
+ * Per destination: mappings to the same destination are unioned. A user held by mappings to
+ * different destinations is a conflict, always reported; under OnConflict "FirstMapping" it goes
+ * only to the destination of its first matching mapping (carrying the groups of every matching
+ * mapping to that destination), under "All" to every one of them. Groups are never conflicts.
+ */
+import type { ConnectorConfig, ConnectorOptions, MappingConfig } from '../config/types';
+import { compareCodeUnits } from './codeUnitOrder';
+import type { DirectoryGraph } from './directoryGraph';
+
+export type UserFilterOptions = Pick<ConnectorOptions, 'includeDisabledUsers' | 'includeGuests' | 'requireMail'>;
+
+/** Why a candidate user was filtered out; the first failing filter, in this order. */
+export type FilterReason = 'disabled' | 'guest' | 'withoutMail';
+
+/** The first filter a user fails, or null when it passes them all. */
+export function filterReason(user: Pick<ScopeUser, 'accountEnabled' | 'userType' | 'mail'>, options: UserFilterOptions): FilterReason | null {
+  if (!options.includeDisabledUsers && user.accountEnabled === false) return 'disabled';
+  if (!options.includeGuests && user.userType?.toLowerCase() === 'guest') return 'guest';
+  if (options.requireMail && !user.mail?.trim()) return 'withoutMail';
+  return null;
+}
+
+/** The user attributes scope depends on (a MirrorUser has them). */
+export interface ScopeUser {
+  id: string;
+  userPrincipalName: string | null;
+  mail: string | null;
+  accountEnabled: boolean | null;
+  userType: string | null;
+}
+
+export interface MappingModel {
+  index: number;
+  destination: string;
+  wholeSource: boolean;
+  /** LimitToGroups entries that are live groups, and those that are not (the scope is then partial). */
+  liveRoots: string[];
+  missingGroups: string[];
+  groupsInScope: ReadonlySet<string>;
+  excludedGroups: ReadonlySet<string>;
+  /** Include / Exclude entries, trimmed and lower-cased. */
+  include: ReadonlySet<string>;
+  exclude: ReadonlySet<string>;
+  /** Exclude entries that are live group ids (they match no user, and are not "unmatched"). */
+  excludedGroupEntries: ReadonlySet<string>;
+}
+
+export interface ScopeModel {
+  readonly graph: DirectoryGraph;
+  readonly mappings: readonly MappingModel[];
+  /** Destinations with a mapping from this source, in the order of their first mapping. */
+  readonly destinations: readonly string[];
+  /** In-scope groups per mapped destination. */
+  readonly groupsByDestination: ReadonlyMap<string, ReadonlySet<string>>;
+  /** LimitToGroups that are not live, per mapped destination: deletions there wait. */
+  readonly missingGroupsByDestination: ReadonlyMap<string, readonly string[]>;
+  readonly onConflict: ConnectorOptions['onConflict'];
+  readonly filters: UserFilterOptions;
+}
+
+export interface UserPlacement {
+  /** Destination → the user's in-scope groups there, sorted. Empty when the user goes nowhere. */
+  destinations: Map<string, string[]>;
+  /** Set when mappings to more than one destination hold the user. */
+  conflict?: { destinations: string[]; mappingIndexes: number[] };
+}
+
+function entrySet(entries: readonly string[]): Set<string> {
+  return new Set(entries.map((entry) => entry.trim().toLowerCase()).filter((entry) => entry !== ''));
+}
+
+/** Group ids come lower-case from Graph; config entries are matched the same way, trimmed. */
+function liveGroupId(graph: DirectoryGraph, entry: string): string | undefined {
+  const trimmed = entry.trim();
+  if (graph.isLiveGroup(trimmed)) return trimmed;
+  const lower = trimmed.toLowerCase();
+  return graph.isLiveGroup(lower) ? lower : undefined;
+}
+
+export function buildScopeModel(graph: DirectoryGraph, config: Pick<ConnectorConfig, 'mappings' | 'options'>, source: string): ScopeModel {
+  const mappings: MappingModel[] = [];
+  const sorted = config.mappings.filter((mapping: MappingConfig) => mapping.source === source).sort((a, b) => a.index - b.index);
+  for (const mapping of sorted) {
+    const wholeSource = mapping.limitToGroups.length === 0;
+    const liveRoots: string[] = [];
+    const missingGroups: string[] = [];
+    for (const entry of new Set(mapping.limitToGroups)) {
+      const id = liveGroupId(graph, entry);
+      if (id === undefined) missingGroups.push(entry);
+      else liveRoots.push(id);
+    }
+    const excludedRoots: string[] = [];
+    for (const entry of new Set(mapping.exclude)) {
+      const id = liveGroupId(graph, entry);
+      if (id !== undefined) excludedRoots.push(id);
+    }
+    const excludedGroups = graph.liveAtOrBelow(excludedRoots);
+    const groupsInScope = wholeSource ? new Set(graph.liveGroupIds()) : graph.liveAtOrBelow(liveRoots);
+    for (const id of excludedGroups) groupsInScope.delete(id);
+    mappings.push({
+      index: mapping.index, destination: mapping.destination, wholeSource, liveRoots, missingGroups, groupsInScope, excludedGroups,
+      include: entrySet(mapping.include), exclude: entrySet(mapping.exclude), excludedGroupEntries: new Set(excludedRoots),
+    });
+  }
+  const destinations: string[] = [];
+  const groupsByDestination = new Map<string, Set<string>>();
+  const missingGroupsByDestination = new Map<string, string[]>();
+  for (const mapping of mappings) {
+    if (!groupsByDestination.has(mapping.destination)) {
+      destinations.push(mapping.destination);
+      groupsByDestination.set(mapping.destination, new Set());
+      missingGroupsByDestination.set(mapping.destination, []);
+    }
+    for (const id of mapping.groupsInScope) groupsByDestination.get(mapping.destination)?.add(id);
+    const missing = missingGroupsByDestination.get(mapping.destination) ?? [];
+    for (const id of mapping.missingGroups) if (!missing.includes(id)) missing.push(id);
+  }
+  return {
+    graph, mappings, destinations, groupsByDestination, missingGroupsByDestination,
+    onConflict: config.options.onConflict,
+    filters: { includeDisabledUsers: config.options.includeDisabledUsers, includeGuests: config.options.includeGuests, requireMail: config.options.requireMail },
+  };
+}
+
+/** Which of a mapping's Include / Exclude entries name this user (id, UPN or mail, case-insensitive). */
+export function matchingEntries(entries: ReadonlySet<string>, user: ScopeUser): string[] {
+  if (entries.size === 0) return [];
+  const keys = new Set([user.id.toLowerCase(), user.userPrincipalName?.trim().toLowerCase(), user.mail?.trim().toLowerCase()]);
+  return [...keys].filter((key): key is string => key !== undefined && key !== '' && entries.has(key));
+}
+
+/** The in-scope groups a user belongs to at any depth, for one mapping. */
+function groupsOf(model: ScopeModel, mapping: MappingModel, direct: readonly string[]): Set<string> {
+  const groups = new Set<string>();
+  for (const inner of direct) {
+    if (!mapping.groupsInScope.has(inner)) continue;
+    for (const outer of model.graph.liveAncestorsOrSelf(inner)) if (mapping.groupsInScope.has(outer)) groups.add(outer);
+  }
+  return groups;
+}
+
+/**
+ * Where one live user goes. `matched`, when given, collects the Include / Exclude entries that
+ * named the user, per mapping index (for "unmatched entry" warnings).
+ */
+export function placeUser(model: ScopeModel, user: ScopeUser, matched?: Map<number, Set<string>>): UserPlacement {
+  const direct = model.graph.directLiveGroupsOf(user.id);
+  const holders: { mapping: MappingModel; groups: Set<string> }[] = [];
+  for (const mapping of model.mappings) {
+    const excludedBy = matchingEntries(mapping.exclude, user);
+    const included = matchingEntries(mapping.include, user);
+    if (matched !== undefined) {
+      const set = matched.get(mapping.index) ?? new Set<string>();
+      matched.set(mapping.index, set);
+      for (const entry of [...excludedBy, ...included]) set.add(entry);
+    }
+    if (excludedBy.length > 0 || direct.some((id) => mapping.excludedGroups.has(id))) continue;
+    const candidate = mapping.wholeSource || direct.some((id) => mapping.groupsInScope.has(id));
+    if (included.length === 0 && !(candidate && filterReason(user, model.filters) === null)) continue;
+    holders.push({ mapping, groups: groupsOf(model, mapping, direct) });
+  }
+  const placement: UserPlacement = { destinations: new Map() };
+  if (holders.length === 0) return placement;
+  const targets = [...new Set(holders.map(({ mapping }) => mapping.destination))];
+  if (targets.length > 1) placement.conflict = { destinations: targets, mappingIndexes: holders.map(({ mapping }) => mapping.index) };
+  const first = targets[0];
+  for (const { mapping, groups } of holders) {
+    if (model.onConflict === 'FirstMapping' && mapping.destination !== first) continue;
+    const held = new Set(placement.destinations.get(mapping.destination) ?? []);
+    for (const id of groups) held.add(id);
+    placement.destinations.set(mapping.destination, [...held].sort(compareCodeUnits));
+  }
+  return placement;
+}

@@ -1,0 +1,97 @@
+/**
+ * What a plan hands to the upload side, and the one way a batch of it is sent. A plan produces,
+ * per destination and kind, the ledger patches it decided and the items to send; an executor
+ * carries them out: in this process (InProcessUploadExecutor: the CLI and `serve`), or through the
+ * Outbox table and the uploads queue (QueueUploadExecutor: the Functions app).
+ */
+import type { Signature365Group, Signature365User } from '../signature365/contract';
+import type { Logger } from './logger';
+import type { DestinationClient, DestinationItemResult, LedgerEntryPatch, LedgerRead, LedgerScope } from './ports';
+
+export interface SendItem {
+  id: string;
+  op: 'upsert' | 'delete';
+  /** Upserts: the record's hash; deletes: "delete". */
+  hash: string;
+  /** Users: the record's base hash. */
+  baseHash?: string;
+  /** Upserts: the record as JSON, built when it is needed. */
+  record?: () => string;
+}
+
+/** One destination and kind's share of a plan. */
+export interface KindWork {
+  scope: LedgerScope;
+  /** The planner's patches, by bucket, then object id. */
+  patches: Map<string, Map<string, LedgerEntryPatch>>;
+  /** Sorted by id (so a bucket's items are together). */
+  sends: SendItem[];
+  /** The buckets as the plan read them (saves reading them again to write). */
+  preloaded?: LedgerRead;
+}
+
+export interface ExecutionContext {
+  runId: string;
+  deleteAfterDays: number;
+  logger: Logger;
+  /** Renews the source lock during long work. */
+  keepAlive?: () => Promise<void>;
+}
+
+export interface ExecutionSummary {
+  /** Batches sent (or messages queued). */
+  messages: number;
+  sent: number;
+  succeeded: number;
+  failed: number;
+  /** Destinations that went into quarantine during the work, with why. */
+  quarantinedDestinations: { destination: string; reason: 'unauthorized' | 'unavailable' | 'deferred' }[];
+}
+
+export function emptyExecutionSummary(): ExecutionSummary {
+  return { messages: 0, sent: 0, succeeded: 0, failed: 0, quarantinedDestinations: [] };
+}
+
+export interface UploadExecutor {
+  /** True when the work outlives this process (queued); the plan then consumes its journal entries at once. */
+  readonly durable: boolean;
+  execute(works: readonly KindWork[], context: ExecutionContext): Promise<ExecutionSummary>;
+}
+
+/** Object ids per batch: the contract allows 100 items in one request. */
+export const MAX_ITEMS_PER_BATCH = 100;
+
+export function bucketPatches(work: KindWork, bucket: string): Map<string, LedgerEntryPatch> {
+  return work.patches.get(bucket) ?? new Map();
+}
+
+/**
+ * Sends one batch (at most 100 items of one kind) and returns each item's result in order.
+ * Records are ours (built by the planner from the contract types), not input.
+ */
+export async function sendBatch(
+  client: DestinationClient,
+  kind: LedgerScope['kind'],
+  sourceKey: string,
+  items: readonly { id: string; op: 'upsert' | 'delete'; record?: string }[],
+): Promise<DestinationItemResult[]> {
+  const upserts = items.filter((item) => item.op === 'upsert').map((item) => JSON.parse(item.record ?? 'null') as unknown);
+  const deletes = items.filter((item) => item.op === 'delete').map((item) => item.id);
+  return kind === 'users'
+    ? client.sendUsers(sourceKey, { upserts: upserts as Signature365User[], deletes })
+    : client.sendGroups(sourceKey, { upserts: upserts as Signature365Group[], deletes });
+}
+
+/** One line for a failed item, for the ledger and status. */
+export function describeItemFailure(result: DestinationItemResult | undefined): string {
+  if (result === undefined) return 'no result returned for this item';
+  return `${result.status}${result.error !== undefined ? `: ${result.error}` : ''}`.slice(0, 300);
+}
+
+/** Turns a logger-free failure into a destination quarantine reason, or undefined when it is not one. */
+export function quarantineReason(error: unknown): 'unauthorized' | 'unavailable' | undefined {
+  if (!(error instanceof Error)) return undefined;
+  if (error.name === 'DestinationAuthError') return 'unauthorized';
+  if (error.name === 'DestinationUnavailableError') return 'unavailable';
+  return undefined;
+}
