@@ -1,86 +1,229 @@
 /**
- * `npm run bench`: measures the whole pipeline at scale against the simulated services (fake
- * Graph and Signature 365 on loopback HTTPS, Azurite in memory) and writes a JSON result to
- * bench/results/latest.json. Figures are wall-clock on this machine: compare ratios within one run.
+ * `npm run bench`: the whole pipeline at scale against the simulated services, and what each kind
+ * of run costs. Writes bench/results/latest.json.
  *
- *   npm run bench -- --users 20000       (default 20000; 100000 takes several minutes on 2 cores)
+ *   npm run bench -- --users 10000                  (default; both stores)
+ *   npm run bench -- --users 100000 --stores memory
+ *
+ * The fake Graph and Signature 365 run in a child process (bench/fakesProcess.ts) and Azurite in
+ * another, so the figures for this process are the connector's own: wall time, CPU, peak RSS,
+ * storage requests (counted by a pipeline policy on every table client and every queue send) and
+ * entities written. Azurite's CPU is read from /proc for its process. Stores: the embedded Azurite
+ * in memory, and persisted to a folder (what `sync --state` uses).
+ *
+ * Runs, in order, on one runtime: first full sync; no-op; one title change; one user moved between
+ * nested groups; a manager with 8 reports renamed; a whole-source re-plan (`--replan`); a full
+ * reconcile round (`--full`).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { startFakeGraph, FakeTenant } from '../test/fakes/graph';
-import { startFakeSignature365 } from '../test/fakes/signature365';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { TableClient } from '@azure/data-tables';
 import { resolveConfig } from '../src/config/resolve';
-import { startEmbeddedAzurite } from '../src/setup/embeddedAzurite';
+import { startEmbeddedAzurite, type EmbeddedAzurite } from '../src/setup/embeddedAzurite';
 import { createLogger } from '../src/setup/logging';
-import { createRuntime } from '../src/setup/runtime';
-import { syncOnce } from '../src/cli/syncCommand';
+import { createRuntime, type ConnectorRuntime } from '../src/setup/runtime';
+import { syncOnce, type SyncOnceResult } from '../src/cli/syncCommand';
 import { rerunTrustingTestCa } from '../src/cli/trustTestCa';
-import { buildDirectoryIndex } from '../src/sync/directoryIndex';
-import { resolveMappingScope } from '../src/sync/scope';
-import { buildUserRecord } from '../src/sync/payload';
-import { payloadHash } from '../src/sync/payloadHash';
-import type { MembershipEdge, MirrorUser } from '../src/sync/directory';
+import { TABLE_NAMES } from '../src/store/entityCodec';
+import { StorageRequestCounter, difference, type StorageRequestCounts } from '../src/store/requestCounter';
 
-/** Progress lines are noise in a benchmark's output unless asked for. */
+/** Progress lines are noise in a benchmark's output. */
 const quiet = Object.assign(Object.create(process.stderr) as NodeJS.WriteStream, { isTTY: false, write: () => true });
 
-
-function argument(name: string, fallback: number): number {
+function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
-  const value = index >= 0 ? Number(process.argv[index + 1]) : fallback;
-  return Number.isFinite(value) && value > 0 ? value : fallback;
+  return index >= 0 ? process.argv[index + 1] ?? fallback : fallback;
+}
+
+interface FakesInfo {
+  control: string;
+  graph: { tenantId: string; clientId: string; clientSecret: string; authorityHost: string; graphEndpoint: string };
+  s365: { endpoint: string; token: string };
+  allStaffGroupId: string;
+  users: number;
+  groups: number;
+  inScope: number;
+  pageFloor: number;
+}
+
+async function startFakes(users: number): Promise<{ info: FakesInfo; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', resolve(__dirname, 'fakesProcess.ts'), '--users', String(users)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const info = await new Promise<FakesInfo>((resolvePromise, reject) => {
+    let buffer = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const line = buffer.split('\n')[0];
+      if (buffer.includes('\n') && line !== undefined) resolvePromise(JSON.parse(line) as FakesInfo);
+    });
+    child.once('exit', (code) => reject(new Error(`the fakes process exited (${String(code)}) before it was ready`)));
+  });
+  return { info, child };
+}
+
+async function control<T>(fakes: FakesInfo, path: string): Promise<T> {
+  const response = await fetch(`${fakes.control}${path}`, { method: path.startsWith('/since') ? 'GET' : 'POST' });
+  return (await response.json()) as T;
+}
+
+/** CPU seconds (user + system) of a process, from /proc. */
+function processCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 class PeakMemory {
   peakRss = 0;
-  private readonly timer = setInterval(() => this.sample(), 50);
-  sample(): void { this.peakRss = Math.max(this.peakRss, process.memoryUsage().rss); }
-  stop(): number { clearInterval(this.timer); this.sample(); return Math.round(this.peakRss / 1048576); }
+  peakHeap = 0;
+  private readonly timer = setInterval(() => this.sample(), 25);
+  sample(): void {
+    const usage = process.memoryUsage();
+    this.peakRss = Math.max(this.peakRss, usage.rss);
+    this.peakHeap = Math.max(this.peakHeap, usage.heapUsed);
+  }
+  reset(): void {
+    this.sample();
+    this.peakRss = process.memoryUsage().rss;
+    this.peakHeap = process.memoryUsage().heapUsed;
+  }
+  stop(): void {
+    clearInterval(this.timer);
+  }
 }
 
-async function timed<T>(work: () => Promise<T>): Promise<{ seconds: number; value: T }> {
-  const started = performance.now();
-  const value = await work();
-  return { seconds: Number(((performance.now() - started) / 1000).toFixed(3)), value };
+const round = (value: number, digits = 3) => Number(value.toFixed(digits));
+
+interface PhaseResult {
+  seconds: number;
+  connectorCpuSeconds: number;
+  azuriteCpuSeconds: number;
+  peakRssMiB: number;
+  peakHeapMiB: number;
+  storage: StorageRequestCounts;
+  graphRequests: number;
+  uploads: { batches: number; upserts: number; deletes: number };
+  plan: { mode: string; reason?: string; evaluatedUsers: number; evaluatedGroups: number };
 }
 
-/** Pure planning cost at 100k users: index, transitive scope, records and hashes, no I/O. */
-function planInMemory(users: number): Record<string, number> {
-  const mirrorUsers: MirrorUser[] = [];
-  const edges: MembershipEdge[] = [];
-  for (let i = 0; i < users; i += 1) {
-    const id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
-    mirrorUsers.push({
-      id, userPrincipalName: `user${i}@contoso.example`, mail: `user${i}@contoso.example`, displayName: `User ${i}`, givenName: 'User', surname: String(i),
-      jobTitle: 'Specialist', department: 'Sales', companyName: 'Contoso', officeLocation: 'Berlin', streetAddress: 'Friedrichstraße 100', city: 'Berlin',
-      state: 'BE', postalCode: '10117', country: 'DE', businessPhones: ['+49 30 1234567'], mobilePhone: null, faxNumber: null, employeeId: String(i),
-      accountEnabled: true, userType: 'Member', proxyAddresses: [`SMTP:user${i}@contoso.example`], extensionAttributes: { extensionAttribute1: 'SALES' },
-      managerId: i > 0 ? mirrorUsers[Math.floor(i / 10)]?.id ?? null : null, removed: null,
-    });
-    edges.push({ groupId: `g${i % 200}`, memberId: id, memberType: 'user' });
-  }
-  for (let g = 1; g < 200; g += 1) edges.push({ groupId: `g${Math.floor((g - 1) / 4)}`, memberId: `g${g}`, memberType: 'group' });
-  const groups = Array.from({ length: 200 }, (_, g) => ({ id: `g${g}`, displayName: `Group ${g}`, mail: null, description: null, removed: null }));
+async function measure(
+  name: string,
+  work: () => Promise<SyncOnceResult>,
+  context: { counter: StorageRequestCounter; azurite: EmbeddedAzurite; fakes: FakesInfo; memory: PeakMemory; runtime: ConnectorRuntime },
+): Promise<PhaseResult> {
+  if (global.gc !== undefined) global.gc();
+  const mark = await control<{ s365: number; graph: number }>(context.fakes, '/mark');
+  const before = context.counter.snapshot();
+  const cpu = process.cpuUsage();
+  const azuriteCpu = processCpuSeconds(context.azurite.pid);
+  context.memory.reset();
   const started = performance.now();
-  const index = buildDirectoryIndex(mirrorUsers, groups, edges);
-  const indexed = performance.now();
-  const scope = resolveMappingScope(index, { limitToGroups: ['g0'], include: [], exclude: [] }, { includeDisabledUsers: false, includeGuests: false, requireMail: true });
-  const scoped = performance.now();
-  let hashes = 0;
-  for (const [id, groupIds] of scope.users) {
-    const user = index.users.get(id);
-    if (user !== undefined) { payloadHash(buildUserRecord(user, index, groupIds)); hashes += 1; }
-  }
-  const hashed = performance.now();
-  return {
-    users,
-    indexSeconds: Number(((indexed - started) / 1000).toFixed(3)),
-    scopeSeconds: Number(((scoped - indexed) / 1000).toFixed(3)),
-    recordsAndHashesSeconds: Number(((hashed - scoped) / 1000).toFixed(3)),
-    usersInScope: scope.users.size,
-    hashes,
+  const result = await work();
+  const seconds = (performance.now() - started) / 1000;
+  context.memory.sample();
+  const used = process.cpuUsage(cpu);
+  const since = await control<{ batches: number; upserts: number; deletes: number; graphRequests: number }>(context.fakes, `/since?s365=${mark.s365}&graph=${mark.graph}`);
+  const plan = result.summary.plans[0];
+  if (result.summary.failures.length > 0) throw new Error(`${name}: ${result.summary.failures.map((failure) => failure.error.message).join('; ')}`);
+  const phase: PhaseResult = {
+    seconds: round(seconds),
+    connectorCpuSeconds: round((used.user + used.system) / 1e6),
+    azuriteCpuSeconds: round(processCpuSeconds(context.azurite.pid) - azuriteCpu, 2),
+    peakRssMiB: Math.round(context.memory.peakRss / 1048576),
+    peakHeapMiB: Math.round(context.memory.peakHeap / 1048576),
+    storage: difference(context.counter.snapshot(), before),
+    graphRequests: since.graphRequests,
+    uploads: { batches: since.batches, upserts: since.upserts, deletes: since.deletes },
+    plan: {
+      mode: plan?.mode ?? 'none', ...(plan?.reason !== undefined ? { reason: plan.reason } : {}),
+      evaluatedUsers: plan?.evaluated.users ?? 0, evaluatedGroups: plan?.evaluated.groups ?? 0,
+    },
   };
+  process.stderr.write(`  ${name}: ${phase.seconds} s, ${phase.storage.total} storage requests, ${phase.uploads.upserts} upserts, ${phase.peakRssMiB} MiB\n`);
+  return phase;
+}
+
+/** Entities per connector table, counted with a client of its own (not in the request counts). */
+async function countEntities(connectionString: string, prefix: string): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const base of Object.values(TABLE_NAMES)) {
+    const table = TableClient.fromConnectionString(connectionString, `${prefix}${base}`, { allowInsecureConnection: true });
+    let count = 0;
+    try {
+      for await (const page of table.listEntities({ queryOptions: { select: ['PartitionKey'] } }).byPage({ maxPageSize: 1000 })) count += page.length;
+    } catch {
+      count = 0;
+    }
+    counts[base] = count;
+  }
+  return counts;
+}
+
+function folderBytes(folder: string): number {
+  let total = 0;
+  for (const name of readdirSync(folder)) {
+    const path = join(folder, name);
+    const stat = statSync(path);
+    total += stat.isDirectory() ? folderBytes(path) : stat.size;
+  }
+  return total;
+}
+
+async function runStore(users: number, store: 'memory' | 'folder'): Promise<Record<string, unknown>> {
+  process.stderr.write(`${users} users, Azurite ${store === 'memory' ? 'in memory' : 'in a folder'}\n`);
+  const { info: fakes, child } = await startFakes(users);
+  const folder = store === 'folder' ? mkdtempSync(join(tmpdir(), 'bench-state-')) : undefined;
+  const azurite = await startEmbeddedAzurite(folder !== undefined ? { location: folder } : {});
+  const counter = new StorageRequestCounter();
+  const memory = new PeakMemory();
+  const config = resolveConfig({
+    EntraId: { Default: { TenantId: fakes.graph.tenantId, ClientId: fakes.graph.clientId, ClientSecret: fakes.graph.clientSecret, AuthorityHost: fakes.graph.authorityHost, GraphEndpoint: fakes.graph.graphEndpoint } },
+    Signature365: { Bench: { Token: fakes.s365.token, Endpoint: fakes.s365.endpoint } },
+    Mappings: [{ From: 'EntraId:Default', To: 'Signature365:Bench', LimitToGroups: [fakes.allStaffGroupId] }],
+  }, process.env);
+  const logger = createLogger({ level: 'error' });
+  const runtime = await createRuntime({ config, logger, storage: { kind: 'connectionString', connectionString: azurite.connectionString, prefix: 'bench' }, requestCounter: counter });
+  const context = { counter, azurite, fakes, memory, runtime };
+  const sync = (options: { full?: boolean; replan?: boolean } = {}) => () => syncOnce(runtime, { logger, progressStream: quiet, ...options });
+  try {
+    const phases: Record<string, PhaseResult> = {};
+    phases.fullSync = await measure('first full sync', sync(), context);
+    const entities = await countEntities(azurite.connectionString, 'bench');
+    phases.noOp = await measure('no-op', sync(), context);
+    await control(fakes, '/title');
+    phases.titleChange = await measure('one title change', sync(), context);
+    await control(fakes, '/move');
+    phases.membershipMove = await measure('one user moved between nested groups', sync(), context);
+    await control(fakes, '/rename-manager');
+    phases.managerRename = await measure('manager with 8 reports renamed', sync(), context);
+    phases.replan = await measure('whole-source re-plan (--replan)', sync({ replan: true }), context);
+    phases.fullReconcile = await measure('full reconcile round (--full)', sync({ full: true }), context);
+    const entityTotal = Object.values(entities).reduce((sum, count) => sum + count, 0);
+    const full = phases.fullSync;
+    return {
+      users, store, tenant: { users: fakes.users, groups: fakes.groups, usersInScope: fakes.inScope, graphPageFloor: fakes.pageFloor },
+      phases,
+      entitiesAfterFullSync: { byTable: entities, total: entityTotal, perUser: round(entityTotal / fakes.users, 3) },
+      checks: {
+        fullSyncGraphRequestsPerPageFloor: round(full.graphRequests / fakes.pageFloor, 3),
+        fullSyncStorageRequestsBudget: Math.round(1.2 * (full.storage.entitiesWritten / 100) + full.graphRequests),
+        fullSyncEntityWritesPerUser: round(full.storage.entitiesWritten / fakes.users, 3),
+      },
+      ...(folder !== undefined ? { stateFolderMiB: round(folderBytes(folder) / 1048576, 1) } : {}),
+    };
+  } finally {
+    memory.stop();
+    await runtime.close();
+    await azurite.stop();
+    await control(fakes, '/close').catch(() => undefined);
+    child.kill();
+    if (folder !== undefined) rmSync(folder, { recursive: true, force: true });
+  }
 }
 
 async function main(): Promise<void> {
@@ -89,65 +232,15 @@ async function main(): Promise<void> {
     process.exitCode = rerun;
     return;
   }
-  const users = argument('users', 20_000);
-  const progress = process.argv.includes('--progress') ? process.stderr : undefined;
-  const memory = new PeakMemory();
-  const benchSecret = randomBytes(18).toString('base64url');
-  const tenant = new FakeTenant({ seed: 8 });
-  const generated = tenant.generate({ users, groups: Math.max(10, Math.floor(users / 100)), nestingDepth: 3, seed: 8 });
-  const rootGroup = generated.groupIds[0] ?? '';
-  const graph = await startFakeGraph({ tenant, clientSecret: benchSecret });
-  const token = `idscl_${randomBytes(24).toString('base64url')}`;
-  const s365 = await startFakeSignature365({ tenants: [{ name: 'Bench', token, tenantId: '5a1e5000-0000-4000-8000-00000000000b' }] });
-  const azurite = await startEmbeddedAzurite();
-  const config = resolveConfig({
-    EntraId: { Default: { TenantId: graph.tenantId, ClientId: graph.clientId, ClientSecret: benchSecret, AuthorityHost: graph.authorityHost, GraphEndpoint: graph.graphEndpoint } },
-    Signature365: { Bench: { Token: token, Endpoint: s365.endpoint } },
-    Mappings: [{ From: 'EntraId:Default', To: 'Signature365:Bench', LimitToGroups: [] }],
-  }, process.env);
-  const logger = createLogger({ level: 'error' });
-  const runtime = await createRuntime({ config, logger, storage: { kind: 'connectionString', connectionString: azurite.connectionString, prefix: 'bench' } });
-  const posts = () => s365.requests.filter((r) => r.method === 'POST').length;
-  const graphRequests = () => runtime.readerFor('Default').stats().requests;
-  try {
-    const full = await timed(() => syncOnce(runtime, { logger, progressStream: progress ?? quiet }));
-    const fullPosts = posts();
-    const fullGraph = graphRequests();
-    const noop = await timed(() => syncOnce(runtime, { logger, progressStream: progress ?? quiet }));
-    const noopPosts = posts() - fullPosts;
-    const changed = tenant.activeUsers().find((u) => u.userType === 'Member' && u.accountEnabled);
-    if (changed !== undefined) tenant.updateUser(changed.id, { jobTitle: 'Benchmark Title' });
-    const beforeOne = posts();
-    const one = await timed(() => syncOnce(runtime, { logger, progressStream: progress ?? quiet }));
-    const result = {
-      date: new Date().toISOString(),
-      machine: { cores: (await import('node:os')).cpus().length, node: process.version },
-      users, groups: generated.groupIds.length, rootGroup,
-      fullSync: {
-        seconds: full.seconds,
-        pullSeconds: full.value.summary.pulls.reduce((sum, pull) => sum + pull.seconds, 0),
-        pullAndPlanSeconds: full.value.summary.seconds,
-        graphRequests: fullGraph, destinationBatches: fullPosts, usersUploaded: full.value.uploads?.succeeded ?? 0,
-      },
-      noOpSync: { seconds: noop.seconds, pullAndPlanSeconds: noop.value.summary.seconds, graphRequests: graphRequests() - fullGraph, destinationBatches: noopPosts, usersUploaded: noop.value.uploads?.succeeded ?? 0 },
-      oneChangeSync: { seconds: one.seconds, destinationBatches: posts() - beforeOne, usersUploaded: one.value.uploads?.succeeded ?? 0 },
-      ratios: {
-        noOpToFull: Number((noop.seconds / full.seconds).toFixed(3)),
-        oneChangeToFull: Number((one.seconds / full.seconds).toFixed(3)),
-      },
-      planInMemory100k: planInMemory(100_000),
-      peakRssMiB: 0,
-    };
-    result.peakRssMiB = memory.stop();
-    mkdirSync(resolve(__dirname, 'results'), { recursive: true });
-    const path = resolve(__dirname, 'results', 'latest.json');
-    writeFileSync(path, `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\nWritten to ${path}\n`);
-  } finally {
-    memory.stop();
-    await runtime.close();
-    await Promise.all([graph.close(), s365.close(), azurite.stop()]);
-  }
+  const users = Number(argument('users', '10000'));
+  const stores = argument('stores', 'memory,folder').split(',').filter((store): store is 'memory' | 'folder' => store === 'memory' || store === 'folder');
+  const runs = [];
+  for (const store of stores) runs.push(await runStore(users, store));
+  const result = { date: new Date().toISOString(), machine: { cores: cpus().length, node: process.version }, runs };
+  mkdirSync(resolve(__dirname, 'results'), { recursive: true });
+  const path = resolve(__dirname, 'results', argument('out', 'latest.json'));
+  writeFileSync(path, `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\nWritten to ${path}\n`);
 }
 
 main().catch((error: unknown) => {

@@ -10,6 +10,8 @@ export const DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErC
 
 export interface EmbeddedAzurite {
   readonly connectionString: string;
+  /** The Azurite process (the bench reads its CPU time). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -63,6 +65,7 @@ export async function startEmbeddedAzurite(options: { startTimeoutInMs?: number;
       entry,
       ...(options.location !== undefined ? ['--location', options.location] : ['--inMemoryPersistence']),
       '--silent',
+      '--disableTelemetry',
       '--skipApiVersionCheck',
       '--disableProductStyleUrl',
       '--blobHost', '127.0.0.1', '--blobPort', String(blobPort),
@@ -87,6 +90,7 @@ export async function startEmbeddedAzurite(options: { startTimeoutInMs?: number;
     `TableEndpoint=${base}:${tablePort}/${DEV_ACCOUNT};`;
   return {
     connectionString,
+    pid: child.pid,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         await new Promise<void>((resolve) => {

@@ -85,12 +85,16 @@ export function bucketOf(id: string): string {
 export const bucket256 = bucketOfId;
 
 /**
- * Users: `<source>|<two hex digits>`, 256 partitions per source. Small partitions keep a point
- * lookup cheap on every store (Azurite scans a partition to find a row); a full round buffers
- * enough users per write that each transaction still carries close to 100 of them.
+ * Users: `<source>|<00…3f>` (the top six bits of the id's first byte), 64 partitions per source.
+ * Small partitions keep a lookup cheap on every store (Azurite scans a partition to find a row:
+ * inserting 100k users took 84 s with 16 partitions, 24 s with 64, 17 s with 256), and a full
+ * round's batch of 6,400 users still gives each partition close to 100 rows per transaction.
+ * Ids sorted are partitions sorted: a scan of the source returns users in id order.
  */
+export const USER_PARTITIONS = 64;
+
 export function userPartitionKey(source: string, id: string): string {
-  return `${source}|${bucket256(id)}`;
+  return `${source}|${(Number.parseInt(bucket256(id), 16) >> 2).toString(16).padStart(2, '0')}`;
 }
 
 /** Groups and their member shards: `<source>|<hex digit>`, 16 partitions per source (a tenant has far fewer groups). */

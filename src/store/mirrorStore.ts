@@ -18,7 +18,7 @@ import type {
   GroupChange, GroupChangeReport, MemberType, MembershipEdge, MirrorGroup, MirrorUser, RemovalReason, UserChange, UserChangeReport,
 } from '../sync/directory';
 import { GROUP_ATTRIBUTE_NAMES, USER_ATTRIBUTE_NAMES, emptyGroupChangeReport, emptyUserChangeReport } from '../sync/directory';
-import type { ApplyCounts, MirrorStore, PreparedMirrorWrite, StoredMembers } from '../sync/ports';
+import type { ApplyCounts, HeldBackRows, MirrorStore, PreparedMirrorWrite, StoredMembers } from '../sync/ports';
 import type { StorageTarget } from './storageAccount';
 import {
   COLUMN, SCHEMA_VERSION, TABLE_NAMES, assertEntityFits, assertKeyPart, assertSourceName, decodeGroup, decodeUser,
@@ -58,6 +58,17 @@ interface PendingRow {
   columns: Columns;
   lifecycle: Record<string, string | number>;
 }
+
+/** Rows of a full round prepared but held back to fill a later transaction (see PreparedMirrorWrite.commit). */
+class HeldBack implements HeldBackRows {
+  constructor(readonly actions: readonly TransactionAction[], readonly fingerprintsAfter: ReadonlyMap<string, string>) {}
+
+  get ids(): string[] {
+    return this.actions.map((action) => action[1].rowKey);
+  }
+}
+
+const ROWS_PER_TRANSACTION = 100;
 
 /** Rows per partition above which reading the whole partition is cheaper than naming the rows. */
 const NAMED_ROWS_PER_QUERY = 14;
@@ -138,14 +149,15 @@ export class TableMirrorStore implements MirrorStore {
 
   // --- prepared writes ---------------------------------------------------------------------------
 
-  async prepareUserChanges(source: string, changes: readonly UserChange[], options: { fingerprints?: Map<string, string> } = {}): Promise<PreparedMirrorWrite<UserChangeReport>> {
+  async prepareUserChanges(source: string, changes: readonly UserChange[], options: { fingerprints?: Map<string, string>; heldBack?: HeldBackRows } = {}): Promise<PreparedMirrorWrite<UserChangeReport>> {
     assertSourceName(source);
     const objectChanges = changes.map((change): ObjectChange =>
       change.kind === 'upsert'
         ? { kind: 'upsert', id: change.id, columns: userAttributeColumns(change.attributes), complete: isComplete('users', change.attributes) }
         : change,
     );
-    return withStorageErrors('prepare user changes', () => this.prepareObjects('users', source, objectChanges, options.fingerprints));
+    const heldBack = options.heldBack instanceof HeldBack ? options.heldBack : undefined;
+    return withStorageErrors('prepare user changes', () => this.prepareObjects('users', source, objectChanges, options.fingerprints, heldBack));
   }
 
   async prepareGroupChanges(source: string, changes: readonly GroupChange[], options: { fingerprints?: Map<string, string> } = {}): Promise<PreparedMirrorWrite<GroupChangeReport>> {
@@ -227,6 +239,17 @@ export class TableMirrorStore implements MirrorStore {
     assertSourceName(source);
     const rows = await withStorageErrors('getUsers', () => this.readObjects('users', source, ids));
     return new Map([...rows.values()].map((row) => [row.rowKey ?? '', decodeUser(row)]));
+  }
+
+  groupUserIdsForReading(source: string, ids: readonly string[]): string[][] {
+    const groups = new Map<string, string[]>();
+    for (const id of ids) {
+      const key = userPartitionKey(source, id);
+      const list = groups.get(key);
+      if (list === undefined) groups.set(key, [id]);
+      else list.push(id);
+    }
+    return [...groups.values()];
   }
 
   async getGroups(source: string, ids: readonly string[]): Promise<Map<string, MirrorGroup>> {
@@ -319,6 +342,7 @@ export class TableMirrorStore implements MirrorStore {
     source: string,
     changes: readonly ObjectChange[],
     fingerprints: Map<string, string> | undefined,
+    heldBack?: HeldBack,
   ): Promise<PreparedMirrorWrite<UserChangeReport>> {
     const attributeNames: readonly string[] = kind === 'users' ? USER_ATTRIBUTE_NAMES : GROUP_ATTRIBUTE_NAMES;
     // Fingerprints decide complete upserts and removals; a partial upsert needs the row itself.
@@ -428,26 +452,63 @@ export class TableMirrorStore implements MirrorStore {
       .filter(([, [before, after]]) => before !== after)
       .map(([id, [before, after]]) => [id, before, after]);
 
-    const actions = [...pending].map(([id, write]): TransactionAction => {
+    // Rows held back from the last batch go first, unless this batch changes them again (it then writes them whole).
+    const carried = (heldBack?.actions ?? []).filter((action) => !states.has(action[1].rowKey));
+    const actions = [...carried, ...[...pending].map(([id, write]): TransactionAction => {
       const entity = { partitionKey: this.partitionKey(kind, source, id), rowKey: id, ...physicalColumns(write.columns), ...write.lifecycle };
       assertEntityFits(entity, `${kind === 'users' ? 'User' : 'Group'} ${id}`);
       return ['upsert', entity, 'Merge'];
-    });
+    })];
+    // What the fingerprints say once a row is written (later batches of the same round compare with it).
+    const fingerprintsAfter = new Map<string, string>();
+    for (const action of carried) {
+      const after = heldBack?.fingerprintsAfter.get(action[1].rowKey);
+      if (after !== undefined) fingerprintsAfter.set(action[1].rowKey, after);
+    }
+    if (fingerprints !== undefined) {
+      for (const [id, state] of states) {
+        if (!state.exists) continue;
+        if (state.removedReason !== null) fingerprintsAfter.set(id, `${REMOVED_PREFIX}${state.removedReason}`);
+        else if (state.fingerprint !== undefined) fingerprintsAfter.set(id, state.fingerprint);
+        else if (state.columns !== undefined) fingerprintsAfter.set(id, fingerprintOf(kind, state.columns));
+      }
+    }
     const table = this.table(kind);
     return {
       counts,
       report,
       rows: actions.length,
-      commit: async () => {
-        await withStorageErrors(`write ${kind}`, () => submitBatched(table, actions, { concurrency: this.concurrency }));
-        if (fingerprints === undefined) return;
-        // Later batches of the same round compare against what this one wrote.
-        for (const [id, state] of states) {
-          if (!state.exists) continue;
-          if (state.removedReason !== null) fingerprints.set(id, `${REMOVED_PREFIX}${state.removedReason}`);
-          else if (state.fingerprint !== undefined) fingerprints.set(id, state.fingerprint);
-          else if (state.columns !== undefined) fingerprints.set(id, fingerprintOf(kind, state.columns));
+      commit: async (options = {}) => {
+        let toWrite = actions;
+        const kept: TransactionAction[] = [];
+        if (options.fullTransactionsOnly === true) {
+          const byPartition = new Map<string, TransactionAction[]>();
+          for (const action of actions) {
+            const list = byPartition.get(action[1].partitionKey) ?? [];
+            byPartition.set(action[1].partitionKey, list);
+            list.push(action);
+          }
+          toWrite = [];
+          for (const list of byPartition.values()) {
+            const full = list.length - (list.length % ROWS_PER_TRANSACTION);
+            toWrite.push(...list.slice(0, full));
+            kept.push(...list.slice(full));
+          }
         }
+        await withStorageErrors(`write ${kind}`, () => submitBatched(table, toWrite, { concurrency: this.concurrency }));
+        if (fingerprints !== undefined) {
+          for (const action of toWrite) {
+            const after = fingerprintsAfter.get(action[1].rowKey);
+            if (after !== undefined) fingerprints.set(action[1].rowKey, after);
+          }
+        }
+        if (kept.length === 0) return undefined;
+        const keptFingerprints = new Map<string, string>();
+        for (const action of kept) {
+          const after = fingerprintsAfter.get(action[1].rowKey);
+          if (after !== undefined) keptFingerprints.set(action[1].rowKey, after);
+        }
+        return new HeldBack(kept, keptFingerprints);
       },
     };
   }

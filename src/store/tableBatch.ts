@@ -227,19 +227,36 @@ export async function readRowsByKeys(
   return found;
 }
 
-/** Pages of the rows matching `filter` (empty pages skipped). */
+/**
+ * Pages of the rows matching `filter` (empty pages skipped). The next page is requested while the
+ * caller works on the current one, so a scan costs the larger of the two, not their sum.
+ */
 export async function* queryPages(
   table: TableClient,
   filter: string,
   options: { select?: string[] | undefined; pageSize?: number } = {},
 ): AsyncIterable<Row[]> {
   const queryOptions = options.select === undefined ? { filter } : { filter, select: options.select };
+  const pages = table.listEntities<Record<string, unknown>>({ queryOptions }).byPage({ maxPageSize: options.pageSize ?? DEFAULT_PAGE_SIZE })[Symbol.asyncIterator]();
+  let ahead: Promise<IteratorResult<Row[]>> | undefined = pages.next();
   try {
-    const pages = table.listEntities<Record<string, unknown>>({ queryOptions }).byPage({ maxPageSize: options.pageSize ?? DEFAULT_PAGE_SIZE });
-    for await (const page of pages) {
-      if (page.length > 0) yield page;
+    for (;;) {
+      let result: IteratorResult<Row[]>;
+      try {
+        result = await (ahead as Promise<IteratorResult<Row[]>>);
+      } catch (error) {
+        ahead = undefined;
+        throw toStorageError(error, `query ${table.tableName}`);
+      }
+      if (result.done === true) {
+        ahead = undefined;
+        return;
+      }
+      ahead = pages.next();
+      if (result.value.length > 0) yield result.value;
     }
-  } catch (error) {
-    throw toStorageError(error, `query ${table.tableName}`);
+  } finally {
+    // A caller that stops early leaves a page in flight: let it settle quietly.
+    if (ahead !== undefined) void ahead.catch(() => undefined);
   }
 }

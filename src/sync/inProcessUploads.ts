@@ -131,7 +131,9 @@ export class InProcessUploadExecutor implements UploadExecutor {
         summary.messages += 1;
         summary.sent += batch.length;
         try {
-          const results = await sendBatch(client, kind, sourceKey, batch.map((item) => ({ id: item.id, op: item.op, ...(item.record !== undefined ? { record: item.record() } : {}) })));
+          const records: { id: string; op: 'upsert' | 'delete'; record?: string }[] = [];
+          for (const item of batch) records.push({ id: item.id, op: item.op, ...(item.record !== undefined ? { record: await item.record() } : {}) });
+          const results = await sendBatch(client, kind, sourceKey, records);
           const byKey = new Map(results.map((result) => [`${result.op}:${result.id}`, result]));
           let deleted = 0;
           let succeeded = 0;

@@ -43,6 +43,8 @@ import type {
   LedgerEntry, LedgerEntryPatch, LedgerRead, LedgerScope, LedgerStore, MirrorStore, PlanStateStore, RecordedConflict, ReportsIndex, UploadKind,
 } from './ports';
 import { isQuarantined } from './quarantine';
+import { windowedUsers } from './recordSource';
+import { compareCodeUnits } from './codeUnitOrder';
 import { buildScopeModel, placeUser, type ScopeModel } from './scopeModel';
 import type { ExecutionSummary, KindWork, SendItem, UploadExecutor } from './uploadWork';
 
@@ -146,8 +148,6 @@ const WHOLE_PLAN_ABOVE_SHARE = 0.25;
 const WHOLE_PLAN_ABOVE_MIN = 5_000;
 /** Bumped when what a plan computes changes (record format, hashing): the next plan is whole. */
 const PLAN_FORMAT = 2;
-/** Objects re-read per request when a whole plan needs records it did not keep. */
-const REFETCH_CHUNK = 1_000;
 
 const KINDS: readonly UploadKind[] = ['groups', 'users'];
 
@@ -164,7 +164,7 @@ export function planConfigHash(config: Pick<ConnectorConfig, 'mappings' | 'optio
 
 /** What the scope wants at one destination for one object, and how to build its record. */
 interface Desired extends DesiredObject {
-  record?: () => string;
+  record?: () => string | Promise<string>;
   label: string;
 }
 
@@ -520,20 +520,18 @@ function desiredGroupsFor(model: ScopeModel, destination: string, group: MirrorG
 
 /**
  * The whole source: every live user streamed once, every ledger entry of every destination read.
- * A user's base JSON is kept only when its base hash differs from what the destination acknowledged;
- * records needed without it (a manager renamed, groups changed) are read again by id.
+ * No record JSON is kept while planning: the records to send are read again, in id order, as the
+ * executor sends them (recordSource.ts).
  */
 async function planWhole(source: string, configured: readonly string[], model: ScopeModel, deps: PlanDependencies): Promise<Planned> {
   const reads = new Map<string, LedgerRead>();
   for (const destination of configured) {
     for (const kind of KINDS) reads.set(`${destination}|${kind}`, await deps.ledger.read({ destination, source, kind }, 'all'));
   }
-  const userReadOf = new Map(configured.map((destination) => [destination, reads.get(`${destination}|users`)]));
 
   interface Scanned {
     managerId: string | null;
     baseHash: string;
-    baseJson?: string;
     destinations: Map<string, string[]>;
     label: string;
   }
@@ -544,7 +542,6 @@ async function planWhole(source: string, configured: readonly string[], model: S
   for await (const page of deps.mirror.listUsers(source)) {
     for (const user of page) {
       const placement = placeUser(model, user);
-      const base = userRecordBase(user);
       identity.set(user.id, managerPart(user));
       if (user.managerId !== null) {
         const set = reports.get(user.managerId) ?? new Set<string>();
@@ -553,15 +550,7 @@ async function planWhole(source: string, configured: readonly string[], model: S
       }
       const conflict = conflictOf(user, placement);
       if (conflict !== undefined) conflicts.push(conflict);
-      // Keep the record's JSON only where it may be sent: a destination wants it and did not acknowledge this base.
-      const keep = [...placement.destinations.keys()].some((destination) => {
-        const read = userReadOf.get(destination);
-        return read === undefined || entryOf(read, user.id)?.b !== base.hash;
-      });
-      scanned.set(user.id, {
-        managerId: user.managerId, baseHash: base.hash, destinations: placement.destinations, label: user.userPrincipalName ?? user.id,
-        ...(keep ? { baseJson: base.json } : {}),
-      });
+      scanned.set(user.id, { managerId: user.managerId, baseHash: userRecordBase(user).hash, destinations: placement.destinations, label: user.userPrincipalName ?? user.id });
     }
   }
 
@@ -577,35 +566,25 @@ async function planWhole(source: string, configured: readonly string[], model: S
 
     const userRead = reads.get(`${destination}|users`) as LedgerRead;
     const userDesired = new Map<string, Desired | undefined>();
+    const owed: string[] = [];
     for (const [id, user] of scanned) {
       const groups = user.destinations.get(destination);
       if (groups === undefined) continue;
       const manager = user.managerId === null ? null : (identity.get(user.managerId) ?? null);
       const hash = userRecordHash(user.baseHash, manager, groups);
+      if (entryOf(userRead, id)?.a !== hash) owed.push(id);
       userDesired.set(id, {
         hash, baseHash: user.baseHash, label: user.label,
-        record: () => userRecordJson(scanned.get(id)?.baseJson ?? '{}', manager, groups),
+        record: async () => {
+          const again = await users(id);
+          if (again === undefined || again.removed !== null) throw new Error(`User ${id} of source ${source} left the mirror while its record was being sent`);
+          return userRecordJson(userRecordBase(again).json, manager, groups);
+        },
       });
     }
+    const users = windowedUsers(deps.mirror, source, owed.sort(compareCodeUnits));
     for (const entries of userRead.buckets.values()) for (const id of entries.keys()) if (!userDesired.has(id)) userDesired.set(id, undefined);
     scopes.push({ scope: { destination, source, kind: 'users' }, mapped, read: userRead, desired: userDesired });
-  }
-
-  // Records to send whose base JSON was not kept: read those users again.
-  const missing = new Set<string>();
-  for (const plan of scopes) {
-    if (plan.scope.kind !== 'users') continue;
-    for (const [id, desired] of plan.desired) {
-      if (desired === undefined || scanned.get(id)?.baseJson !== undefined) continue;
-      if (entryOf(plan.read, id)?.a !== desired.hash) missing.add(id);
-    }
-  }
-  const ids = [...missing];
-  for (let start = 0; start < ids.length; start += REFETCH_CHUNK) {
-    for (const [id, user] of await deps.mirror.getUsers(source, ids.slice(start, start + REFETCH_CHUNK))) {
-      const kept = scanned.get(id);
-      if (kept !== undefined && user.removed === null) kept.baseJson = userRecordBase(user).json;
-    }
   }
 
   return {

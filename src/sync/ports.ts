@@ -45,9 +45,19 @@ export interface StoredMembers {
 export interface PreparedMirrorWrite<TReport> {
   counts: ApplyCounts;
   report: TReport;
-  /** Rows `commit` writes. */
+  /** Rows prepared for writing (held-back rows from an earlier batch included). */
   rows: number;
-  commit(): Promise<void>;
+  /**
+   * Writes the prepared rows. With `fullTransactionsOnly`, the rows of a partition that would make a
+   * last transaction of fewer than 100 are held back and returned: hand them to the next prepare
+   * (full rounds do, so a 100k-user round writes about 1,000 transactions instead of 1,500).
+   */
+  commit(options?: { fullTransactionsOnly?: boolean }): Promise<HeldBackRows | undefined>;
+}
+
+/** Prepared rows not written yet; opaque but for the ids they hold. */
+export interface HeldBackRows {
+  readonly ids: readonly string[];
 }
 
 /**
@@ -63,7 +73,7 @@ export interface MirrorStore {
    */
   loadFingerprints(source: string, kind: DirectoryKind): Promise<Map<string, string>>;
   /** Compares with the rows (or, given fingerprints, with those) and prepares the writes. */
-  prepareUserChanges(source: string, changes: readonly UserChange[], options?: { fingerprints?: Map<string, string> }): Promise<PreparedMirrorWrite<UserChangeReport>>;
+  prepareUserChanges(source: string, changes: readonly UserChange[], options?: { fingerprints?: Map<string, string>; heldBack?: HeldBackRows }): Promise<PreparedMirrorWrite<UserChangeReport>>;
   /** Group rows only; members@delta goes through readMembers / writeMembers. */
   prepareGroupChanges(source: string, changes: readonly GroupChange[], options?: { fingerprints?: Map<string, string> }): Promise<PreparedMirrorWrite<GroupChangeReport>>;
   /** After a completed full round: marks the objects it did not see as removed (`missingFromFullRound`). */
@@ -77,6 +87,8 @@ export interface MirrorStore {
   listUsers(source: string, options?: { includeRemoved?: boolean }): AsyncIterable<MirrorUser[]>;
   listGroups(source: string, options?: { includeRemoved?: boolean }): AsyncIterable<MirrorGroup[]>;
   getUsers(source: string, ids: readonly string[]): Promise<Map<string, MirrorUser>>;
+  /** User ids grouped so that each group is read together cheaply (one partition each), order kept. */
+  groupUserIdsForReading(source: string, ids: readonly string[]): string[][];
   getGroups(source: string, ids: readonly string[]): Promise<Map<string, MirrorGroup>>;
   /** Direct members of one group. */
   listMembers(source: string, groupId: string): Promise<MembershipEdge[]>;

@@ -2,8 +2,8 @@
  * One pull of one Entra source into the mirror: users, then groups, each a delta round that is
  * resumable batch by batch.
  *
- * Pages are buffered into batches (about 25,000 objects, so each Table transaction carries close
- * to 100 rows; see roundWriter.ts for what a batch writes). Durability order, per batch: record
+ * Pages are buffered into batches (6,400 objects, so each Table transaction carries close to 100
+ * rows; see roundWriter.ts for what a batch writes). Durability order, per batch: record
  * what changed in the journal, write the mirror rows, then checkpoint the nextLink of the batch's
  * last page. The deltaLink that ends a round is saved only after every batch of that round is
  * written (and, for a full round, after the sweep). A crash anywhere replays at most one batch,
@@ -37,8 +37,8 @@ export interface PullDependencies {
   now?: () => Date;
 }
 
-/** Objects per batch: 256 user partitions × 100 rows per transaction. */
-export const DEFAULT_BATCH_OBJECTS = 25_600;
+/** Objects per batch: 64 user partitions × 100 rows per transaction (about 40 MB in flight at most). */
+export const DEFAULT_BATCH_OBJECTS = 6_400;
 /** The source lock's lease is renewed at least this often while a round reads pages. */
 const LOCK_RENEW_EVERY_IN_MS = 60_000;
 /** Pages per batch at most, so a slow tenant still checkpoints regularly. */
@@ -177,25 +177,40 @@ async function pullKind<TChange extends { id: string }>(
       let buffer: TChange[] = [];
       let bufferedPages = 0;
       let renewedAt = Date.now();
+      // Which page each object not yet written came from, and the link each page was read with:
+      // the checkpoint never passes an object that is not written.
+      const pageOf = new Map<string, number>();
+      const linkOfPage = new Map<number, string | undefined>();
+      let link = plan.link;
+      let checkpointedPage = round.pages;
       for await (const page of read(plan.link)) {
         // A batch spans many pages: keep the lease fresh while reading them.
         if (Date.now() - renewedAt > LOCK_RENEW_EVERY_IN_MS) {
           await lock.renew();
           renewedAt = Date.now();
         }
-        for (const change of page.changes) buffer.push(change);
         bufferedPages += 1;
         summary.pages += 1;
         round.pages += 1;
+        linkOfPage.set(round.pages, link);
+        link = page.nextLink;
+        for (const change of page.changes) {
+          buffer.push(change);
+          if (!pageOf.has(change.id)) pageOf.set(change.id, round.pages);
+        }
         options.onPage?.({ source, kind, roundKind: round.kind, page: round.pages, objects: page.changes.length });
         const last = page.deltaLink !== undefined;
         const pastDeadline = options.deadlineAt !== undefined && Date.now() >= options.deadlineAt;
         if (!last && !pastDeadline && buffer.length < batchObjects && bufferedPages < batchPages) continue;
 
-        addRoundCounts(summary, await writer.write(buffer, round.pages));
+        const written = await writer.write(buffer, round.pages, { last: last || pastDeadline });
+        addRoundCounts(summary, written.counts);
         failpoint('afterMirrorWrite');
         buffer = [];
         bufferedPages = 0;
+        const heldBack = new Set(written.heldBack);
+        for (const id of [...pageOf.keys()]) if (!heldBack.has(id)) pageOf.delete(id);
+        const oldestHeld = pageOf.size === 0 ? undefined : Math.min(...pageOf.values());
         if (last) {
           if (round.kind === 'full') addRoundCounts(summary, await writer.finish());
           const completedAt = now().toISOString();
@@ -210,9 +225,18 @@ async function pullKind<TChange extends { id: string }>(
           summary.completed = true;
           if (round.kind === 'full') await deps.journal.clearSeen(source);
           logger.info('round.completed', { roundId: round.id, roundKind: round.kind, pages: round.pages, swept: summary.swept });
-        } else if (page.nextLink !== undefined) {
+        } else if (oldestHeld === undefined && page.nextLink !== undefined) {
           await deps.cursors.put(source, kind, { ...cursor, nextLink: page.nextLink, round });
+          checkpointedPage = round.pages;
+        } else if (oldestHeld !== undefined && oldestHeld - 1 > checkpointedPage) {
+          // Resume at the first page holding an object not written yet.
+          const resumeLink = linkOfPage.get(oldestHeld);
+          if (resumeLink !== undefined) {
+            await deps.cursors.put(source, kind, { ...cursor, nextLink: resumeLink, round: { ...round, pages: oldestHeld - 1 } });
+            checkpointedPage = oldestHeld - 1;
+          }
         }
+        for (const page of [...linkOfPage.keys()]) if (oldestHeld === undefined || page < oldestHeld) linkOfPage.delete(page);
         await lock.renew();
         renewedAt = Date.now();
         if (!summary.completed && pastDeadline) throw new DeadlineReached();

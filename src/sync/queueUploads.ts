@@ -6,12 +6,15 @@
  * (sent already, or superseded) finds nothing to do.
  */
 import { patchEntries, summarizeEntries } from './ledgerPolicy';
-import type { LedgerEntryPatch, LedgerStore, OutboxStore, UploadQueue } from './ports';
+import type { LedgerEntryPatch, LedgerStore, OutboxItem, OutboxStore, UploadQueue } from './ports';
 import { bucketOfId } from './bucketOf';
 import {
   MAX_ITEMS_PER_BATCH, bucketPatches, emptyExecutionSummary,
   type ExecutionContext, type ExecutionSummary, type KindWork, type UploadExecutor,
 } from './uploadWork';
+
+/** Records written to the outbox per call: bounded memory for a large plan. */
+const OUTBOX_CHUNK = 1_000;
 
 export interface QueueUploadDependencies {
   ledger: LedgerStore;
@@ -29,12 +32,16 @@ export class QueueUploadExecutor implements UploadExecutor {
     const summary = emptyExecutionSummary();
     const now = (this.deps.now ?? (() => new Date()))();
     for (const work of works) {
-      if (work.sends.length > 0) {
-        await this.deps.outbox.put(work.scope, work.sends.map((item) => ({
-          id: item.id, op: item.op, hash: item.hash,
-          ...(item.baseHash !== undefined ? { baseHash: item.baseHash } : {}),
-          ...(item.record !== undefined ? { record: item.record() } : {}),
-        })));
+      for (let start = 0; start < work.sends.length; start += OUTBOX_CHUNK) {
+        const items: OutboxItem[] = [];
+        for (const item of work.sends.slice(start, start + OUTBOX_CHUNK)) {
+          items.push({
+            id: item.id, op: item.op, hash: item.hash,
+            ...(item.baseHash !== undefined ? { baseHash: item.baseHash } : {}),
+            ...(item.record !== undefined ? { record: await item.record() } : {}),
+          });
+        }
+        await this.deps.outbox.put(work.scope, items);
       }
       const queued = new Map<string, LedgerEntryPatch>();
       for (const item of work.sends) queued.set(item.id, { q: now.toISOString(), qh: item.hash });

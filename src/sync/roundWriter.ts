@@ -13,7 +13,7 @@
  * a whole-source plan. Incremental rounds read the rows of the changed ids and apply members@delta.
  */
 import type { DeltaRound } from './ports';
-import type { ApplyCounts, ChangeJournal, MirrorStore, SeenInRound, StoredMembers } from './ports';
+import type { ApplyCounts, ChangeJournal, HeldBackRows, MirrorStore, SeenInRound, StoredMembers } from './ports';
 import type { GroupChange, GroupChangeReport, MemberType, UserChange } from './directory';
 
 type MemberSets = StoredMembers['sets'];
@@ -37,11 +37,20 @@ function addCounts(into: RoundCounts, counts: ApplyCounts): void {
   into.removed += counts.removed;
 }
 
+export interface BatchResult {
+  counts: RoundCounts;
+  /** Objects read but not written yet (held back to fill a later transaction): the checkpoint stays before them. */
+  heldBack: readonly string[];
+}
+
 export interface RoundWriter<TChange> {
   /** Loads what a full round compares against (fingerprints, members, what it saw before a crash). */
   start(): Promise<void>;
-  /** Applies one batch (several pages); `batch` numbers it within the round (the page count so far). */
-  write(changes: TChange[], batch: number): Promise<RoundCounts>;
+  /**
+   * Applies one batch (several pages); `batch` numbers it within the round (the page count so far).
+   * Unless `last`, a full round of users may hold back a few rows per partition for the next batch.
+   */
+  write(changes: TChange[], batch: number, options: { last: boolean }): Promise<BatchResult>;
   /** After the last page of a full round: sweep, replace memberships, ask for a whole-source plan. */
   finish(): Promise<RoundCounts>;
 }
@@ -76,6 +85,7 @@ export function userRoundWriter(context: RoundWriterContext): RoundWriter<UserCh
   const full = round.kind === 'full';
   let fingerprints: Map<string, string> | undefined;
   let seen: Set<string> = new Set();
+  let heldBack: HeldBackRows | undefined;
   return {
     async start() {
       if (!full) return;
@@ -84,7 +94,7 @@ export function userRoundWriter(context: RoundWriterContext): RoundWriter<UserCh
       fingerprints = await mirror.loadFingerprints(source, 'users');
       seen = (await journal.readSeen(source, round.id, 'users')).ids;
     },
-    async write(changes, batch) {
+    async write(changes, batch, { last }) {
       const counts = emptyRoundCounts();
       if (!full) {
         const prepared = await mirror.prepareUserChanges(source, changes);
@@ -92,25 +102,31 @@ export function userRoundWriter(context: RoundWriterContext): RoundWriter<UserCh
         await prepared.commit();
         addCounts(counts, prepared.counts);
         counts.rowsWritten = prepared.rows;
-        return counts;
+        return { counts, heldBack: [] };
       }
-      const prepared = await mirror.prepareUserChanges(source, withManagerStated(changes), { fingerprints: fingerprints ?? new Map() });
+      const prepared = await mirror.prepareUserChanges(source, withManagerStated(changes), { fingerprints: fingerprints ?? new Map(), ...(heldBack !== undefined ? { heldBack } : {}) });
       const ids = new Set(changes.map((change) => change.id));
       await journal.appendSeen(source, round.id, 'users', batch, { ids, members: new Map() });
-      await prepared.commit();
+      heldBack = await prepared.commit({ fullTransactionsOnly: !last });
       for (const id of ids) seen.add(id);
       addCounts(counts, prepared.counts);
-      counts.rowsWritten = prepared.rows;
-      return counts;
+      counts.rowsWritten = prepared.rows - (heldBack?.ids.length ?? 0);
+      return { counts, heldBack: heldBack?.ids ?? [] };
     },
     async finish() {
       const counts = emptyRoundCounts();
       if (!full || fingerprints === undefined) return counts;
+      if (heldBack !== undefined) {
+        // The last batch writes everything; this only runs when it did not.
+        const rest = await mirror.prepareUserChanges(source, [], { fingerprints, heldBack });
+        heldBack = await rest.commit();
+        counts.rowsWritten += rest.rows;
+      }
       const unseen = [...fingerprints].filter(([id, fingerprint]) => !fingerprint.startsWith('removed:') && !seen.has(id)).map(([id]) => id);
       const sweep = await mirror.prepareSweep(source, 'users', unseen, fingerprints);
       await sweep.commit();
       counts.swept = sweep.counts.removed;
-      counts.rowsWritten = sweep.rows;
+      counts.rowsWritten += sweep.rows;
       await journal.appendWholePlan(source, context.now(), round.id, 'full round of users');
       return counts;
     },
@@ -197,7 +213,7 @@ export function groupRoundWriter(context: RoundWriterContext): RoundWriter<Group
           for (const key of ['users', 'groups', 'others'] as const) for (const id of slice[key]) sets[key].add(id);
         }
         counts.rowsWritten = prepared.rows;
-        return counts;
+        return { counts, heldBack: [] };
       }
 
       const report = prepared.report;
@@ -223,7 +239,7 @@ export function groupRoundWriter(context: RoundWriterContext): RoundWriter<Group
       }
       await prepared.commit();
       counts.rowsWritten = prepared.rows + (updates.size > 0 ? await mirror.writeMembers(source, updates) : 0);
-      return counts;
+      return { counts, heldBack: [] };
     },
     async finish() {
       const counts = emptyRoundCounts();

@@ -15,8 +15,8 @@ export interface SendItem {
   hash: string;
   /** Users: the record's base hash. */
   baseHash?: string;
-  /** Upserts: the record as JSON, built when it is needed. */
-  record?: () => string;
+  /** Upserts: the record as JSON, built (or read again) when it is sent. */
+  record?: () => string | Promise<string>;
 }
 
 /** One destination and kind's share of a plan. */

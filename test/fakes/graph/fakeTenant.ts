@@ -70,6 +70,8 @@ export interface GenerateOptions {
   guestShare?: number;
   /** Share of users with accountEnabled false. Default 0.03. */
   disabledShare?: number;
+  /** When set, an "All Staff" group holding this share of the users (picked at random) comes first among the groups. */
+  allStaffShare?: number;
 }
 
 const USER_SCALAR_KEYS = [
@@ -447,6 +449,10 @@ export class FakeTenant {
       groupIds.push(group.id);
       return group.id;
     };
+    if (options.allStaffShare !== undefined && options.groups > 0) {
+      const allStaff = addGroup('All Staff', 'Everyone on staff');
+      for (const userId of userIds) if (random() < (options.allStaffShare ?? 0)) this.addMember(allStaff, userId);
+    }
     for (const department of departments) {
       if (groupIds.length >= options.groups) break;
       const groupId = addGroup(`Dept ${department}`, `Everyone in ${department}`);
