@@ -62,6 +62,12 @@ export interface PullOptions {
   /** Batch size in objects and in pages (tests use 1 to checkpoint every page). */
   batchObjects?: number;
   batchPages?: number;
+  /**
+   * Full rounds hold back the last rows of a partition that would make a transaction of fewer than
+   * 100, to fill it in the next batch (the checkpoint stays before them). Default true; tests that
+   * checkpoint every page turn it off.
+   */
+  fillTransactions?: boolean;
 }
 
 export interface PageProgress {
@@ -203,7 +209,7 @@ async function pullKind<TChange extends { id: string }>(
         const pastDeadline = options.deadlineAt !== undefined && Date.now() >= options.deadlineAt;
         if (!last && !pastDeadline && buffer.length < batchObjects && bufferedPages < batchPages) continue;
 
-        const written = await writer.write(buffer, round.pages, { last: last || pastDeadline });
+        const written = await writer.write(buffer, round.pages, { last: last || pastDeadline || options.fillTransactions === false });
         addRoundCounts(summary, written.counts);
         failpoint('afterMirrorWrite');
         buffer = [];

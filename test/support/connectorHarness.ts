@@ -21,7 +21,7 @@ import { uploadWorker } from '../../functions/uploadWorker';
 import { resetWorkerRuntime } from '../../src/setup/workerRuntime';
 import { TableDestinationHealthStore } from '../../src/store/destinationHealthStore';
 import type { StorageTarget } from '../../src/store/storageAccount';
-import { TableUploadStateStore } from '../../src/store/uploadStateStore';
+import { TableLedgerStore } from '../../src/store/ledgerStore';
 import { FakeTenant, startFakeGraph, type FakeGraph } from '../fakes/graph';
 import { startFakeSignature365, type FakeSignature365 } from '../fakes/signature365';
 import { expectedDestinations, expectedManager, type ExpectedDestination, type RawMapping, type RawOptions } from './expectedDestinations';
@@ -63,7 +63,7 @@ export interface ConnectorHarness {
   prefix: string;
   /** The storage the worker uses (same Azurite, same prefix), for reading the ledger and health. */
   storage: StorageTarget;
-  ledger: TableUploadStateStore;
+  ledger: TableLedgerStore;
   health: TableDestinationHealthStore;
   tokens: Record<string, string>;
   clientSecret: string;
@@ -198,7 +198,7 @@ export async function startConnectorHarness(options: HarnessOptions = {}): Promi
   const storage: StorageTarget = { kind: 'connectionString', connectionString, prefix };
   const harness: ConnectorHarness = {
     graph, s365, tenant, sourceId: graph.tenantId, prefix, storage, tokens, clientSecret, capture,
-    ledger: new TableUploadStateStore(storage),
+    ledger: new TableLedgerStore(storage),
     health: new TableDestinationHealthStore(storage),
     configure(mappings, configOptions = {}) {
       const config = {

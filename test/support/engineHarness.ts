@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createGraphDirectoryReader, type GraphDirectoryReader } from '../../src/graph';
 import { TableCursorStore, TableLockStore, TableMirrorStore } from '../../src/store';
+import { TableChangeJournal } from '../../src/store/journalStore';
 import type { StorageTarget } from '../../src/store/storageAccount';
 import type { DeltaPage, DirectoryKind, GroupChange, UserChange } from '../../src/sync/directory';
 import { silentLogger } from '../../src/sync/logger';
@@ -37,9 +38,10 @@ export interface EngineHarness {
   readonly mirror: TableMirrorStore;
   readonly cursors: TableCursorStore;
   readonly locks: TableLockStore;
+  readonly journal: TableChangeJournal;
   /** A fresh Graph reader (a new process would build one). */
   reader(): GraphDirectoryReader;
-  /** pullSource of SOURCE with a fresh reader unless one is given; reconcile every 24 h. */
+  /** pullSource of SOURCE with a fresh reader unless one is given; reconcile every 24 h; one page per batch unless asked. */
   pull(options?: HarnessPullOptions): Promise<PullSummary>;
   close(): Promise<void>;
 }
@@ -52,15 +54,18 @@ export async function startEngineHarness(options: EngineHarnessOptions = {}): Pr
   const mirror = new TableMirrorStore(storage);
   const cursors = new TableCursorStore(storage);
   const locks = new TableLockStore(storage);
-  await Promise.all([mirror.initialize(), cursors.initialize(), locks.initialize()]);
+  const journal = new TableChangeJournal(storage);
+  await Promise.all([mirror.initialize(), cursors.initialize(), locks.initialize(), journal.initialize()]);
   const pageSize = options.pageSize ?? PAGE_SIZE;
   const reader = () => createGraphDirectoryReader(graph.sourceConfig(undefined, SOURCE), { pageSize, maxRetries: 3 });
   return {
-    graph, tenant, storage, mirror, cursors, locks, reader,
+    graph, tenant, storage, mirror, cursors, locks, journal, reader,
     pull: ({ reader: givenReader, mirror: givenMirror, locks: givenLocks, ...pullOptions } = {}) =>
-      pullSource(SOURCE, { reader: givenReader ?? reader(), mirror: givenMirror ?? mirror, cursors, locks: givenLocks ?? locks, logger: silentLogger }, {
+      pullSource(SOURCE, { reader: givenReader ?? reader(), mirror: givenMirror ?? mirror, cursors, journal, locks: givenLocks ?? locks, logger: silentLogger }, {
         fullReconcileHours: 24,
         holder: `test:${randomUUID()}`,
+        batchObjects: 1,
+        fillTransactions: false,
         ...pullOptions,
       }),
     close: () => graph.close(),
@@ -102,23 +107,33 @@ export class SimulatedStorageFailure extends Error {
   override readonly name = 'SimulatedStorageFailure';
 }
 
-/** A mirror whose `n`-th (1-based) write of a users page fails, as a storage outage mid-round would. */
+/** A mirror whose `n`-th (1-based) write of a users batch fails, as a storage outage mid-round would. */
 export function failingUserWrite(inner: MirrorStore, n: number): MirrorStore {
   let writes = 0;
   // A prototype-backed class instance: bind each method rather than spreading it.
   return {
     initialize: () => inner.initialize(),
-    applyUserChanges: async (source, changes, options) => {
-      writes += 1;
-      if (writes === n) throw new SimulatedStorageFailure(`simulated storage failure on users page ${n}`);
-      return inner.applyUserChanges(source, changes, options);
+    loadFingerprints: (source, kind) => inner.loadFingerprints(source, kind),
+    prepareUserChanges: async (source, changes, options) => {
+      const prepared = await inner.prepareUserChanges(source, changes, options);
+      return {
+        ...prepared,
+        commit: async (commitOptions) => {
+          writes += 1;
+          if (writes === n) throw new SimulatedStorageFailure(`simulated storage failure on users batch ${n}`);
+          return prepared.commit(commitOptions);
+        },
+      };
     },
-    applyGroupChanges: (source, changes, options) => inner.applyGroupChanges(source, changes, options),
-    sweepUsers: (source, roundId) => inner.sweepUsers(source, roundId),
-    sweepGroups: (source, roundId) => inner.sweepGroups(source, roundId),
+    prepareGroupChanges: (source, changes, options) => inner.prepareGroupChanges(source, changes, options),
+    prepareSweep: (source, kind, ids, fingerprints) => inner.prepareSweep(source, kind, ids, fingerprints),
+    loadMembers: (source) => inner.loadMembers(source),
+    readMembers: (source, groupIds) => inner.readMembers(source, groupIds),
+    writeMembers: (source, updates) => inner.writeMembers(source, updates),
     listUsers: (source, options) => inner.listUsers(source, options),
     listGroups: (source, options) => inner.listGroups(source, options),
     getUsers: (source, ids) => inner.getUsers(source, ids),
+    groupUserIdsForReading: (source, ids) => inner.groupUserIdsForReading(source, ids),
     getGroups: (source, ids) => inner.getGroups(source, ids),
     listMembers: (source, groupId) => inner.listMembers(source, groupId),
     listEdges: (source) => inner.listEdges(source),

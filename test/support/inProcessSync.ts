@@ -10,13 +10,14 @@ import type { ConnectorConfig } from '../../src/config/types';
 import type { GraphDirectoryReaderOptions } from '../../src/graph';
 import { createRuntime } from '../../src/setup/runtime';
 import type { StorageTarget } from '../../src/store/storageAccount';
-import { InProcessUploadDispatcher, type DrainSummary } from '../../src/sync/inProcessUploads';
+import { totalUploads } from '../../src/cli/syncCommand';
 import { silentLogger } from '../../src/sync/logger';
 import { runSync, type SyncRunSummary } from '../../src/sync/runSync';
+import { emptyExecutionSummary, type ExecutionSummary } from '../../src/sync/uploadWork';
 
 export interface InProcessSyncResult {
   summary: SyncRunSummary;
-  uploads: DrainSummary;
+  uploads: ExecutionSummary;
 }
 
 export interface InProcessConnector {
@@ -39,11 +40,9 @@ export async function inProcessConnector(
     async sync(options = {}) {
       const runtime = await createRuntime({ config, logger: silentLogger, storage, graph });
       try {
-        const dispatcher = new InProcessUploadDispatcher();
         const runId = randomUUID();
-        const summary = await runSync(runtime.syncDependencies(dispatcher), { runId, holder: `test:${runId}`, forceFull: options.forceFull ?? false });
-        const uploads = await dispatcher.drain(runtime.uploadDependencies());
-        return { summary, uploads };
+        const summary = await runSync(runtime.syncDependencies(runtime.inProcessExecutor()), { runId, holder: `test:${runId}`, forceFull: options.forceFull ?? false });
+        return { summary, uploads: totalUploads(summary) ?? emptyExecutionSummary() };
       } finally {
         await runtime.close();
       }

@@ -8,7 +8,8 @@ import type { FakeTenant, FakeUser } from '../fakes/graph';
 import type { MirrorGroup, MirrorUser } from '../../src/sync/directory';
 import type { MirrorStore } from '../../src/sync/ports';
 import { TABLE_NAMES } from '../../src/store/entityCodec';
-import { memberPartitionKey, objectPartitionKey } from '../../src/store/entityCodec';
+import { groupPartitionKey, userPartitionKey } from '../../src/store/entityCodec';
+import { shardRowKey } from '../../src/store/memberShards';
 import { createTableClient, type StorageTarget } from '../../src/store/storageAccount';
 
 export type LiveUser = Omit<MirrorUser, 'removed'>;
@@ -122,9 +123,10 @@ function rowAddress(table: string, partitionKey: string, rowKey: string): string
 
 /** Addresses of mirror rows, in the form snapshotMirrorRows uses. */
 export const mirrorRow = {
-  user: (source: string, id: string): string => rowAddress(TABLE_NAMES.users, objectPartitionKey(source, id), id),
-  group: (source: string, id: string): string => rowAddress(TABLE_NAMES.groups, objectPartitionKey(source, id), id),
-  edge: (source: string, groupId: string, memberId: string): string => rowAddress(TABLE_NAMES.members, memberPartitionKey(source, groupId), memberId),
+  user: (source: string, id: string): string => rowAddress(TABLE_NAMES.users, userPartitionKey(source, id), id),
+  group: (source: string, id: string): string => rowAddress(TABLE_NAMES.groups, groupPartitionKey(source, id), id),
+  /** The (first) member shard row of a group: a group of up to 4,000 members has just this one. */
+  members: (source: string, groupId: string): string => rowAddress(TABLE_NAMES.members, groupPartitionKey(source, groupId), shardRowKey(groupId, 0)),
 };
 
 export async function snapshotMirrorRows(target: StorageTarget): Promise<RowSnapshot> {

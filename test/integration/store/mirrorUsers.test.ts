@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { objectPartitionKey } from '../../../src/store/entityCodec';
+import { USER_PARTITIONS, userPartitionKey } from '../../../src/store/entityCodec';
 import { StorageError } from '../../../src/store/errors';
 import {
-  collect, fullUser, mirrorOnFreshStorage, newId, rawRows, upsertUser,
+  applyUsers, collect, fullUser, mirrorOnFreshStorage, newId, rawRows, upsertUser,
 } from './storeFixtures';
 
 describe('TableMirrorStore users', () => {
   it('merges a partial update without losing other attributes', async () => {
     const { store } = await mirrorOnFreshStorage();
     const id = newId();
-    await store.applyUserChanges('contoso', [fullUser(id, { department: 'R&D' })]);
+    await applyUsers(store, 'contoso', [fullUser(id, { department: 'R&D' })]);
 
-    const counts = await store.applyUserChanges('contoso', [upsertUser(id, { jobTitle: 'Manager' })]);
+    const counts = await applyUsers(store, 'contoso', [upsertUser(id, { jobTitle: 'Manager' })]);
 
     expect(counts).toEqual({ added: 0, changed: 1, unchanged: 0, removed: 0 });
     const user = (await store.getUsers('contoso', [id])).get(id);
@@ -22,9 +22,9 @@ describe('TableMirrorStore users', () => {
     const { store } = await mirrorOnFreshStorage();
     const id = newId();
     const manager = newId();
-    await store.applyUserChanges('contoso', [fullUser(id, { managerId: manager, extensionAttributes: { extensionAttribute1: 'one', extensionAttribute2: 'two' } })]);
+    await applyUsers(store, 'contoso', [fullUser(id, { managerId: manager, extensionAttributes: { extensionAttribute1: 'one', extensionAttribute2: 'two' } })]);
 
-    await store.applyUserChanges('contoso', [upsertUser(id, { extensionAttributes: { extensionAttribute3: 'three', extensionAttribute2: null } })]);
+    await applyUsers(store, 'contoso', [upsertUser(id, { extensionAttributes: { extensionAttribute3: 'three', extensionAttribute2: null } })]);
 
     const user = (await store.getUsers('contoso', [id])).get(id);
     expect(user?.extensionAttributes).toEqual({ extensionAttribute1: 'one', extensionAttribute3: 'three' });
@@ -34,10 +34,10 @@ describe('TableMirrorStore users', () => {
   it('stores each attribute as a JSON column so null, booleans and lists survive', async () => {
     const { store, target } = await mirrorOnFreshStorage();
     const id = newId();
-    await store.applyUserChanges('contoso', [upsertUser(id, { jobTitle: 'Engineer', mobilePhone: null, accountEnabled: false, businessPhones: [] })]);
+    await applyUsers(store, 'contoso', [upsertUser(id, { jobTitle: 'Engineer', mobilePhone: null, accountEnabled: false, businessPhones: [] })]);
 
-    const [row] = await rawRows(target, 'Users');
-    expect(row).toMatchObject({ jobTitle: '"Engineer"', mobilePhone: 'null', accountEnabled: 'false', businessPhones: '[]', v: 1, removedReason: '' });
+    const [row] = await rawRows(target, 'MirrorUsers');
+    expect(row).toMatchObject({ jobTitle: '"Engineer"', mobilePhone: 'null', accountEnabled: 'false', businessPhones: '[]', v: 2, removedReason: '' });
     const user = (await store.getUsers('contoso', [id])).get(id);
     expect(user).toMatchObject({ jobTitle: 'Engineer', mobilePhone: null, accountEnabled: false, businessPhones: [], proxyAddresses: [], extensionAttributes: {}, removed: null });
   });
@@ -45,10 +45,10 @@ describe('TableMirrorStore users', () => {
   it('counts a replayed page as unchanged and sends no write at all', async () => {
     const { store, requests } = await mirrorOnFreshStorage();
     const page = Array.from({ length: 40 }, () => fullUser(newId()));
-    expect(await store.applyUserChanges('contoso', page)).toEqual({ added: 40, changed: 0, unchanged: 0, removed: 0 });
+    expect(await applyUsers(store, 'contoso', page)).toEqual({ added: 40, changed: 0, unchanged: 0, removed: 0 });
     requests.reset();
 
-    const replay = await store.applyUserChanges('contoso', page);
+    const replay = await applyUsers(store, 'contoso', page);
 
     expect(replay).toEqual({ added: 0, changed: 0, unchanged: 40, removed: 0 });
     expect(requests.writes()).toBe(0);
@@ -59,15 +59,15 @@ describe('TableMirrorStore users', () => {
     let clock = new Date('2030-01-01T00:00:00Z');
     const { store, requests } = await mirrorOnFreshStorage({ now: () => clock });
     const [soft, hard] = [newId(), newId()];
-    await store.applyUserChanges('contoso', [fullUser(soft), fullUser(hard)]);
+    await applyUsers(store, 'contoso', [fullUser(soft), fullUser(hard)]);
 
-    const removal = await store.applyUserChanges('contoso', [
+    const removal = await applyUsers(store, 'contoso', [
       { kind: 'removed', id: soft, reason: 'changed' },
       { kind: 'removed', id: hard, reason: 'deleted' },
     ]);
     clock = new Date('2030-01-02T00:00:00Z');
     requests.reset();
-    const again = await store.applyUserChanges('contoso', [{ kind: 'removed', id: soft, reason: 'changed' }]);
+    const again = await applyUsers(store, 'contoso', [{ kind: 'removed', id: soft, reason: 'changed' }]);
 
     expect(removal.removed).toBe(2);
     expect(again).toEqual({ added: 0, changed: 0, unchanged: 1, removed: 0 });
@@ -78,7 +78,7 @@ describe('TableMirrorStore users', () => {
     expect((await collect(store.listUsers('contoso'))).map((u) => u.id)).toEqual([]);
     expect(await collect(store.listUsers('contoso', { includeRemoved: true }))).toHaveLength(2);
 
-    const restore = await store.applyUserChanges('contoso', [upsertUser(soft, { jobTitle: 'Back' })]);
+    const restore = await applyUsers(store, 'contoso', [upsertUser(soft, { jobTitle: 'Back' })]);
 
     expect(restore).toEqual({ added: 1, changed: 0, unchanged: 0, removed: 0 });
     const restored = (await store.getUsers('contoso', [soft])).get(soft);
@@ -88,7 +88,7 @@ describe('TableMirrorStore users', () => {
 
   it('ignores a removal of a user it never held', async () => {
     const { store, requests } = await mirrorOnFreshStorage();
-    expect(await store.applyUserChanges('contoso', [{ kind: 'removed', id: newId(), reason: 'deleted' }]))
+    expect(await applyUsers(store, 'contoso', [{ kind: 'removed', id: newId(), reason: 'deleted' }]))
       .toEqual({ added: 0, changed: 0, unchanged: 1, removed: 0 });
     expect(requests.writes()).toBe(0);
   });
@@ -96,7 +96,7 @@ describe('TableMirrorStore users', () => {
   it('applies several changes of one user in one page in order, writing the row once', async () => {
     const { store, requests } = await mirrorOnFreshStorage();
     const id = newId();
-    const counts = await store.applyUserChanges('contoso', [
+    const counts = await applyUsers(store, 'contoso', [
       fullUser(id),
       upsertUser(id, { jobTitle: 'Lead' }),
       upsertUser(id, { jobTitle: 'Lead' }),
@@ -112,16 +112,16 @@ describe('TableMirrorStore users', () => {
       Array.from({ length: 500 }, (_, i) => `smtp:alias-number-${i}-of-a-rather-long-mailbox-name-${n}@subsidiary.contoso.example.com`);
     const ids = Array.from({ length: 100 }, () => newId());
 
-    const counts = await store.applyUserChanges('contoso', ids.map((id, n) => fullUser(id, { proxyAddresses: addresses(n) })));
+    const counts = await applyUsers(store, 'contoso', ids.map((id, n) => fullUser(id, { proxyAddresses: addresses(n) })));
 
     expect(counts.added).toBe(100);
     const stored = await store.getUsers('contoso', ids);
     expect(stored.get(ids[7] ?? '')?.proxyAddresses).toEqual(addresses(7));
     // JSON of 500 addresses is over one string property: it was split over chunk columns.
-    const raw = (await rawRows(target, 'Users')).find((row) => row.rowKey === ids[7]);
+    const raw = (await rawRows(target, 'MirrorUsers')).find((row) => row.rowKey === ids[7]);
     expect(raw?.proxyAddresses).toMatch(/^#chunks:\d+$/);
     // A shorter value afterwards replaces the chunked one.
-    await store.applyUserChanges('contoso', [upsertUser(ids[7] ?? '', { proxyAddresses: ['SMTP:short@contoso.test'] })]);
+    await applyUsers(store, 'contoso', [upsertUser(ids[7] ?? '', { proxyAddresses: ['SMTP:short@contoso.test'] })]);
     expect((await store.getUsers('contoso', [ids[7] ?? ''])).get(ids[7] ?? '')?.proxyAddresses).toEqual(['SMTP:short@contoso.test']);
   });
 
@@ -129,42 +129,49 @@ describe('TableMirrorStore users', () => {
     const { store } = await mirrorOnFreshStorage();
     const id = newId();
     const huge = Array.from({ length: 6000 }, (_, i) => `smtp:${'x'.repeat(80)}-${i}@contoso.test`);
-    await expect(store.applyUserChanges('contoso', [fullUser(id, { proxyAddresses: huge })])).rejects.toSatisfy(
+    await expect(applyUsers(store, 'contoso', [fullUser(id, { proxyAddresses: huge })])).rejects.toSatisfy(
       (error: unknown) => error instanceof StorageError && error.code === 'EntityTooLarge' && error.message.includes(id),
     );
   });
 
-  it('spreads a source over 16 partitions by the first hex digit of the object id and batches writes per partition', async () => {
+  it('spreads a source over 64 partitions by the top six bits of the object id and batches writes per partition', async () => {
     const { store, target, requests } = await mirrorOnFreshStorage();
-    const ids = Array.from({ length: 320 }, () => newId());
+    const ids = Array.from({ length: 1_280 }, () => newId());
 
-    await store.applyUserChanges('contoso', ids.map((id) => fullUser(id)));
+    await applyUsers(store, 'contoso', ids.map((id) => fullUser(id)));
 
-    const rows = await rawRows(target, 'Users');
+    const rows = await rawRows(target, 'MirrorUsers');
     const partitions = new Set(rows.map((row) => row.partitionKey));
-    expect(partitions).toEqual(new Set([...'0123456789abcdef'].map((hex) => `contoso|${hex}`)));
-    for (const row of rows) expect(row.partitionKey).toBe(`contoso|${String(row.rowKey).charAt(0)}`);
-    // 320 rows cost one transaction per partition, not one request per row.
-    expect(requests.writes()).toBe(16);
+    expect(partitions).toEqual(new Set(Array.from({ length: USER_PARTITIONS }, (_, i) => `contoso|${i.toString(16).padStart(2, '0')}`)));
+    for (const row of rows) expect(row.partitionKey).toBe(`contoso|${(Number.parseInt(String(row.rowKey).slice(0, 2), 16) >> 2).toString(16).padStart(2, '0')}`);
+    // 1,280 rows (about 20 a partition) cost one transaction per partition, not one request per row.
+    expect(requests.writes()).toBe(64);
   });
 
-  it('keeps a 100k-user tenant off any single hot partition', () => {
+  it('keeps a 100k-user tenant off any single hot partition, and sorts partitions as ids sort', () => {
     const perPartition = new Map<string, number>();
-    for (let i = 0; i < 100_000; i += 1) {
-      const key = objectPartitionKey('contoso', newId());
+    const ids = Array.from({ length: 100_000 }, () => newId());
+    for (const id of ids) {
+      const key = userPartitionKey('contoso', id);
       perPartition.set(key, (perPartition.get(key) ?? 0) + 1);
     }
-    expect(perPartition.size).toBe(16);
+    expect(perPartition.size).toBe(USER_PARTITIONS);
     for (const count of perPartition.values()) {
-      expect(count).toBeGreaterThan(5_500);
-      expect(count).toBeLessThan(7_000);
+      expect(count).toBeGreaterThan(1_350);
+      expect(count).toBeLessThan(1_800);
     }
+    // A scan of the source (in partition order, then row key order) returns users in id order.
+    const scanOrder = [...ids].sort((a, b) => {
+      const [pa, pb] = [userPartitionKey('contoso', a), userPartitionKey('contoso', b)];
+      return pa !== pb ? (pa < pb ? -1 : 1) : a < b ? -1 : a > b ? 1 : 0;
+    });
+    expect(scanOrder).toEqual([...ids].sort());
   });
 
   it('reads users by id across partitions, more than one query can name', async () => {
     const { store } = await mirrorOnFreshStorage();
     const ids = Array.from({ length: 60 }, () => newId());
-    await store.applyUserChanges('contoso', ids.map((id) => fullUser(id)));
+    await applyUsers(store, 'contoso', ids.map((id) => fullUser(id)));
 
     const found = await store.getUsers('contoso', [...ids, newId()]);
 
@@ -174,9 +181,9 @@ describe('TableMirrorStore users', () => {
   it('lists only the asked source, in pages', async () => {
     const { store } = await mirrorOnFreshStorage();
     const ours = Array.from({ length: 30 }, () => newId());
-    await store.applyUserChanges('contoso', ours.map((id) => fullUser(id)));
-    await store.applyUserChanges('contoso2', [fullUser(newId())]);
-    await store.applyUserChanges('contos', [fullUser(newId())]);
+    await applyUsers(store, 'contoso', ours.map((id) => fullUser(id)));
+    await applyUsers(store, 'contoso2', [fullUser(newId())]);
+    await applyUsers(store, 'contos', [fullUser(newId())]);
 
     const listed = await collect(store.listUsers('contoso'));
 
@@ -185,6 +192,6 @@ describe('TableMirrorStore users', () => {
 
   it('rejects a source name that would overlap another source\'s key range', async () => {
     const { store } = await mirrorOnFreshStorage();
-    await expect(store.applyUserChanges('a|b', [fullUser(newId())])).rejects.toBeInstanceOf(StorageError);
+    await expect(applyUsers(store, 'a|b', [fullUser(newId())])).rejects.toBeInstanceOf(StorageError);
   });
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { GroupChange, MemberChange, UserAttributes, UserChange } from '../../../src/sync/directory';
+import type { ApplyCounts, StoredMembers } from '../../../src/sync/ports';
 import { TableMirrorStore } from '../../../src/store/mirrorStore';
 import { createTableClient, type StorageTarget } from '../../../src/store/storageAccount';
 import { isolatedStorage } from '../../support/storage';
@@ -64,6 +65,17 @@ export function fullUser(id: string, overrides: Partial<UserAttributes> = {}): U
   });
 }
 
+/** Every attribute present, as a full round carries a user (what fingerprints can compare). */
+export function completeUser(id: string, overrides: Partial<UserAttributes> = {}): UserChange {
+  const base = fullUser(id, overrides);
+  const attributes: Partial<UserAttributes> = {
+    givenName: null, surname: null, department: null, companyName: null, officeLocation: null, streetAddress: null, city: null,
+    state: null, postalCode: null, country: null, mobilePhone: null, faxNumber: null, employeeId: null, userType: 'Member',
+    ...(base.kind === 'upsert' ? base.attributes : {}),
+  };
+  return upsertUser(id, attributes);
+}
+
 export function member(memberId: string, removed = false, memberType: MemberChange['memberType'] = 'user'): MemberChange {
   return { memberId, memberType, removed };
 }
@@ -76,4 +88,34 @@ export async function collect<T>(pages: AsyncIterable<T[]>): Promise<T[]> {
   const all: T[] = [];
   for await (const page of pages) all.push(...page);
   return all;
+}
+
+/** Prepares and commits user changes, as one batch of an incremental round (or, given fingerprints, a full round). */
+export async function applyUsers(store: TableMirrorStore, source: string, changes: UserChange[], options: { fingerprints?: Map<string, string> } = {}): Promise<ApplyCounts> {
+  const prepared = await store.prepareUserChanges(source, changes, options);
+  await prepared.commit();
+  return prepared.counts;
+}
+
+/**
+ * Prepares and commits group rows and applies members@delta, as one batch of an incremental
+ * round does (roundWriter.ts): members are read, changed and written back per group.
+ */
+export async function applyGroups(store: TableMirrorStore, source: string, changes: GroupChange[]): Promise<ApplyCounts> {
+  const prepared = await store.prepareGroupChanges(source, changes);
+  const touched = [...new Set(changes.flatMap((change) => (change.kind === 'upsert' && change.members.length > 0 ? [change.id] : [])))];
+  const stored = await store.readMembers(source, touched);
+  const updates = new Map<string, { sets: StoredMembers['sets']; previousRowKeys: readonly string[] }>();
+  for (const change of changes) {
+    if (change.kind !== 'upsert' || change.members.length === 0) continue;
+    const current = updates.get(change.id)?.sets ?? stored.get(change.id)?.sets ?? { users: new Set<string>(), groups: new Set<string>(), others: new Set<string>() };
+    for (const memberChange of change.members) {
+      for (const set of [current.users, current.groups, current.others]) set.delete(memberChange.memberId);
+      if (!memberChange.removed) (memberChange.memberType === 'user' ? current.users : memberChange.memberType === 'group' ? current.groups : current.others).add(memberChange.memberId);
+    }
+    updates.set(change.id, { sets: current, previousRowKeys: stored.get(change.id)?.rowKeys ?? [] });
+  }
+  await prepared.commit();
+  if (updates.size > 0) await store.writeMembers(source, updates);
+  return prepared.counts;
 }
