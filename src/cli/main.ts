@@ -39,9 +39,10 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('--state <folder>', 'when no storage is configured, keep the embedded Azurite data in this folder')
     .option('--watch', 'run again every Options.DeltaIntervalMinutes until interrupted')
     .option('--upload-concurrency <n>', 'destinations uploaded in parallel', positiveInteger, 4)
+    .option('--batch-size <objects>', 'objects read from Graph before they are written and checkpointed (a crash replays at most this many)', positiveInteger, 6400)
     .option('--log-level <level>', 'debug | info | warn | error | silent (JSON logs on stderr)')
     .option('--dry-run', 'pull, then print what each destination would receive and delete; send, queue and record nothing')
-    .action(async (options: { config?: string; full?: boolean; queues?: boolean; source: string[]; state?: string; watch?: boolean; uploadConcurrency: number; logLevel?: string; dryRun?: boolean }) => {
+    .action(async (options: { config?: string; full?: boolean; replan?: boolean; queues?: boolean; source: string[]; state?: string; watch?: boolean; uploadConcurrency: number; batchSize: number; logLevel?: string; dryRun?: boolean }) => {
       setExitCode(await runSyncCommand(options, io));
     });
 

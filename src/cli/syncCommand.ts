@@ -33,6 +33,8 @@ export interface SyncCommandOptions {
   dryRun?: boolean;
   /** Plan the whole source even when nothing asks for it. */
   replan?: boolean;
+  /** Objects per pull batch (written and checkpointed together). */
+  batchSize?: number;
 }
 
 export interface CliIo {
@@ -151,6 +153,7 @@ export async function runSyncCommand(options: SyncCommandOptions, io: CliIo): Pr
         const { summary, uploads } = await syncOnce(runtime, {
           full: options.full === true && run === 0, replan: options.replan === true && run === 0, queues: options.queues, sources: options.source,
           uploadConcurrency: options.uploadConcurrency, logger, progressStream: io.progressStream, dryRun: options.dryRun,
+          ...(options.batchSize !== undefined ? { batchObjects: options.batchSize } : {}),
         });
         const graphRequests = config.sources.reduce((sum, source) => sum + runtime.readerFor(source.name).stats().requests, 0);
         io.out(`${processScrubber.scrub(formatSyncSummary(summary, options.queues === true ? undefined : uploads, { graph: graphRequests }))}\n`);

@@ -11,11 +11,11 @@
  * (see docs/reliability.md, "Fault tests").
  *
  * The places:
- * - afterMirrorWrite: pullSource, a page's objects are in the mirror, its nextLink not yet saved;
+ * - afterMirrorWrite: pullSource, a batch's objects are in the mirror, its last nextLink not yet saved;
  * - afterCursorSave: pullSource, a round's deltaLink is saved (users first, then groups), nothing
  *   planned or dispatched after it yet;
- * - afterUploadBeforeAck: processUpload, the destination answered a batch, the ledger does not
- *   yet record the acknowledged hashes.
+ * - afterUploadBeforeAck: the in-process executor or the upload worker, the destination answered a
+ *   batch, the ledger does not yet record the acknowledged hashes.
  */
 
 export const FAILPOINT_NAMES = ['afterMirrorWrite', 'afterCursorSave', 'afterUploadBeforeAck'] as const;

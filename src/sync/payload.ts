@@ -36,7 +36,8 @@ export type Signature365UserBase = Omit<Signature365User, 'manager' | 'groups'>;
  * - `groups` is sorted, so the same membership always hashes the same.
  */
 export function buildUserRecord(user: MirrorUser, manager: Signature365Manager | null, groupIds: Iterable<string>): Signature365User {
-  return { ...buildUserBase(user), manager, groups: [...new Set(groupIds)].sort(compareCodeUnits) };
+  const { mailboxType, extensionAttributes, ...leading } = buildUserBase(user);
+  return { ...leading, manager, mailboxType, extensionAttributes, groups: [...new Set(groupIds)].sort(compareCodeUnits) };
 }
 
 export function buildUserBase(user: MirrorUser): Signature365UserBase {
@@ -78,18 +79,12 @@ export function buildGroupRecord(group: MirrorGroup): Signature365Group {
 }
 
 /**
- * A user's record in parts: the base (the user's own attributes) as canonical JSON and its hash.
- * The record's hash is then worked out from the base hash, the manager and the groups, so a plan
- * can tell whether a record changed without holding (or rebuilding) every unchanged record.
+ * A user's record hash in parts: the base (the user's own attributes, canonical JSON) has a hash
+ * of its own, and the record's hash is worked out from it, the manager and the groups. A plan can
+ * then tell whether a record changed without holding (or rebuilding) every unchanged record.
  */
-export interface UserRecordBase {
-  json: string;
-  hash: string;
-}
-
-export function userRecordBase(user: MirrorUser): UserRecordBase {
-  const json = canonicalJson(buildUserBase(user));
-  return { json, hash: shortHash(json) };
+export function userBaseHash(user: MirrorUser): string {
+  return shortHash(canonicalJson(buildUserBase(user)));
 }
 
 /** The hash the ledger keeps for a user's record: equal hashes, equal records. */
@@ -97,17 +92,17 @@ export function userRecordHash(baseHash: string, manager: Signature365Manager | 
   return shortHash(`${baseHash}|${canonicalJson(manager)}|${JSON.stringify(groups)}`);
 }
 
-/** The record as sent: the base with `manager` and `groups` (sorted) added. */
-export function userRecordJson(baseJson: string, manager: Signature365Manager | null, groups: readonly string[]): string {
-  return `${baseJson.slice(0, -1)},"manager":${JSON.stringify(manager)},"groups":${JSON.stringify(groups)}}`;
+/** The record as sent, fields in the contract's order. */
+export function userRecordJson(user: MirrorUser, manager: Signature365Manager | null, groups: readonly string[]): string {
+  return JSON.stringify(buildUserRecord(user, manager, groups));
 }
 
 export function groupRecordJson(group: MirrorGroup): string {
-  return canonicalJson(buildGroupRecord(group));
+  return JSON.stringify(buildGroupRecord(group));
 }
 
-export function groupRecordHash(json: string): string {
-  return shortHash(json);
+export function groupRecordHash(group: MirrorGroup): string {
+  return shortHash(canonicalJson(buildGroupRecord(group)));
 }
 
 function presentExtensionAttributes(attributes: Record<string, string | null>): Record<string, string> {

@@ -35,7 +35,7 @@ import { entryDueAt, graceEndsAt, HOLD_RECHECK_IN_MS, outcomePatch } from './led
 import type { Logger } from './logger';
 import { decideObject, inFlightOrBackingOff, type DesiredObject } from './objectPlan';
 import {
-  groupRecordHash, groupRecordJson, managerPart, userRecordBase, userRecordHash, userRecordJson,
+  groupRecordHash, groupRecordJson, managerPart, userBaseHash, userRecordHash, userRecordJson,
   type Signature365Manager,
 } from './payload';
 import type {
@@ -514,8 +514,7 @@ export async function planSource(
 /** Group records wanted per destination: every group in scope of a mapping to it. */
 function desiredGroupsFor(model: ScopeModel, destination: string, group: MirrorGroup | undefined): Desired | undefined {
   if (group === undefined || group.removed !== null || model.groupsByDestination.get(destination)?.has(group.id) !== true) return undefined;
-  const json = groupRecordJson(group);
-  return { hash: groupRecordHash(json), record: () => json, label: group.displayName ?? group.id };
+  return { hash: groupRecordHash(group), record: () => groupRecordJson(group), label: group.displayName ?? group.id };
 }
 
 /**
@@ -550,7 +549,7 @@ async function planWhole(source: string, configured: readonly string[], model: S
       }
       const conflict = conflictOf(user, placement);
       if (conflict !== undefined) conflicts.push(conflict);
-      scanned.set(user.id, { managerId: user.managerId, baseHash: userRecordBase(user).hash, destinations: placement.destinations, label: user.userPrincipalName ?? user.id });
+      scanned.set(user.id, { managerId: user.managerId, baseHash: userBaseHash(user), destinations: placement.destinations, label: user.userPrincipalName ?? user.id });
     }
   }
 
@@ -578,7 +577,7 @@ async function planWhole(source: string, configured: readonly string[], model: S
         record: async () => {
           const again = await users(id);
           if (again === undefined || again.removed !== null) throw new Error(`User ${id} of source ${source} left the mirror while its record was being sent`);
-          return userRecordJson(userRecordBase(again).json, manager, groups);
+          return userRecordJson(again, manager, groups);
         },
       });
     }
@@ -641,7 +640,7 @@ async function planChanges(
   const personOf = (id: string) => users.get(id) ?? managers.get(id);
 
   const conflicts: RecordedConflict[] = [];
-  interface Evaluated { base?: ReturnType<typeof userRecordBase>; manager: Signature365Manager | null; destinations: Map<string, string[]>; label: string }
+  interface Evaluated { user?: MirrorUser; baseHash?: string; manager: Signature365Manager | null; destinations: Map<string, string[]>; label: string }
   const evaluated = new Map<string, Evaluated>();
   for (const id of userIds) {
     const user = users.get(id);
@@ -653,7 +652,7 @@ async function planChanges(
     const conflict = conflictOf(user, placement);
     if (conflict !== undefined) conflicts.push(conflict);
     evaluated.set(id, {
-      base: userRecordBase(user), manager: user.managerId === null ? null : managerPart(personOf(user.managerId)),
+      user, baseHash: userBaseHash(user), manager: user.managerId === null ? null : managerPart(personOf(user.managerId)),
       destinations: placement.destinations, label: user.userPrincipalName ?? id,
     });
   }
@@ -672,16 +671,17 @@ async function planChanges(
           desired.set(id, desiredGroupsFor(model, destination, model.graph.groups.get(id)));
           continue;
         }
-        const user = evaluated.get(id);
-        const groups = user?.destinations.get(destination);
-        if (user?.base === undefined || groups === undefined) {
+        const evaluation = evaluated.get(id);
+        const groups = evaluation?.destinations.get(destination);
+        const user = evaluation?.user;
+        if (evaluation?.baseHash === undefined || user === undefined || groups === undefined) {
           desired.set(id, undefined);
           continue;
         }
-        const base = user.base;
+        const manager = evaluation.manager;
         desired.set(id, {
-          hash: userRecordHash(base.hash, user.manager, groups), baseHash: base.hash, label: user.label,
-          record: () => userRecordJson(base.json, user.manager, groups),
+          hash: userRecordHash(evaluation.baseHash, manager, groups), baseHash: evaluation.baseHash, label: evaluation.label,
+          record: () => userRecordJson(user, manager, groups),
         });
       }
       scopes.push({ scope, mapped, read, desired, summaries: summaries.get(key) ?? new Map() });

@@ -8,6 +8,7 @@
  * whose deletion was queued), so a duplicate or late message sends nothing twice and never an
  * older record.
  */
+import { failpoint } from './failpoints';
 import { errorFields } from './logger';
 import type { Logger } from './logger';
 import { outcomePatch, patchEntries, summarizeEntries, type ItemOutcome } from './ledgerPolicy';
@@ -109,6 +110,7 @@ export async function processUpload(message: UploadRequestedMessage, deps: Uploa
   let quarantined: UploadOutcome['quarantined'];
   try {
     const results = await sendBatch(client, message.kind, sourceKey, items);
+    failpoint('afterUploadBeforeAck');
     const byKey = new Map(results.map((result) => [`${result.op}:${result.id}`, result]));
     for (const item of items) {
       const result = byKey.get(`${item.op}:${item.id}`);

@@ -39,6 +39,8 @@ export interface PullDependencies {
 
 /** Objects per batch: 64 user partitions × 100 rows per transaction (about 40 MB in flight at most). */
 export const DEFAULT_BATCH_OBJECTS = 6_400;
+/** Batches at least this large hold back short partition tails (see PullOptions.fillTransactions). */
+const FILL_TRANSACTIONS_FROM_BATCH = 3_200;
 /** The source lock's lease is renewed at least this often while a round reads pages. */
 const LOCK_RENEW_EVERY_IN_MS = 60_000;
 /** Pages per batch at most, so a slow tenant still checkpoints regularly. */
@@ -64,8 +66,8 @@ export interface PullOptions {
   batchPages?: number;
   /**
    * Full rounds hold back the last rows of a partition that would make a transaction of fewer than
-   * 100, to fill it in the next batch (the checkpoint stays before them). Default true; tests that
-   * checkpoint every page turn it off.
+   * 100, to fill it in the next batch (the checkpoint stays before them). Default: when a batch is
+   * large enough to give partitions about 50 rows each (3,200 objects or more).
    */
   fillTransactions?: boolean;
 }
@@ -158,6 +160,7 @@ async function pullKind<TChange extends { id: string }>(
   const logger = deps.logger.child({ kind });
   const batchObjects = options.batchObjects ?? DEFAULT_BATCH_OBJECTS;
   const batchPages = options.batchPages ?? DEFAULT_BATCH_PAGES;
+  const fillTransactions = options.fillTransactions ?? batchObjects >= FILL_TRANSACTIONS_FROM_BATCH;
   let restartedAfterExpiry = false;
   const summary: KindPullSummary = {
     roundKind: 'incremental', pages: 0, resumed: false, swept: 0, added: 0, changed: 0, unchanged: 0, removed: 0,
@@ -209,7 +212,7 @@ async function pullKind<TChange extends { id: string }>(
         const pastDeadline = options.deadlineAt !== undefined && Date.now() >= options.deadlineAt;
         if (!last && !pastDeadline && buffer.length < batchObjects && bufferedPages < batchPages) continue;
 
-        const written = await writer.write(buffer, round.pages, { last: last || pastDeadline || options.fillTransactions === false });
+        const written = await writer.write(buffer, round.pages, { last: last || pastDeadline || !fillTransactions });
         addRoundCounts(summary, written.counts);
         failpoint('afterMirrorWrite');
         buffer = [];

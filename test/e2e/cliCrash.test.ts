@@ -44,7 +44,7 @@ beforeAll(async () => {
   // Pages before KILLED_AT_PAGE are served at once; that page hangs, so the kill lands at a known point.
   graph.faults.add({ target: 'users', times: KILLED_AT_PAGE - 1 });
   graph.faults.add({ target: 'users', delayMs: 10_000 });
-  const child = startCli(['sync', '--config', configFile], env, { timeoutInMs: 30_000 });
+  const child = startCli(['sync', '--config', configFile, '--batch-size', String(PAGE_SIZE)], env, { timeoutInMs: 30_000 });
   await waitFor(() => graph.deltaRequests('users').length >= KILLED_AT_PAGE, {
     timeoutInMs: 25_000,
     what: `users page ${KILLED_AT_PAGE} to be requested`,
@@ -64,7 +64,7 @@ beforeAll(async () => {
   }
 
   rerunMark = graph.requests.length;
-  rerun = await runCli(['sync', '--config', configFile], env, { timeoutInMs: 30_000 });
+  rerun = await runCli(['sync', '--config', configFile, '--batch-size', String(PAGE_SIZE)], env, { timeoutInMs: 30_000 });
 });
 afterEach(() => {
   killCliChildren();
