@@ -24,6 +24,12 @@ function roundOrNull(value: unknown): DeltaRound | null {
   return { id, kind, startedAt, pages };
 }
 
+function isUnreachable(value: unknown): value is PlanState['unreachable'][number] {
+  if (typeof value !== 'object' || value === null) return false;
+  const entry = value as Record<string, unknown>;
+  return typeof entry.destination === 'string' && typeof entry.users === 'number' && typeof entry.groups === 'number';
+}
+
 /** The plan state lives beside the cursors: PartitionKey source, RowKey `plan`. */
 const PLAN_ROW = 'plan';
 
@@ -93,13 +99,21 @@ export class TableCursorStore implements CursorStore, PlanStateStore {
       }
       const { configHash, users, groups, lastWholePlanAt } = row;
       if (typeof configHash !== 'string' || typeof lastWholePlanAt !== 'string') return undefined;
-      return { configHash, users: typeof users === 'number' ? users : 0, groups: typeof groups === 'number' ? groups : 0, lastWholePlanAt };
+      const unreachable = readJsonColumn(row, 'unreachable');
+      return {
+        configHash, users: typeof users === 'number' ? users : 0, groups: typeof groups === 'number' ? groups : 0, lastWholePlanAt,
+        unreachable: Array.isArray(unreachable) ? unreachable.filter(isUnreachable) : [],
+      };
     });
   }
 
   async putPlanState(source: string, state: PlanState): Promise<void> {
     assertSourceName(source);
     await withStorageErrors('put plan state', () =>
-      this.table.upsertEntity({ partitionKey: source, rowKey: PLAN_ROW, [COLUMN.version]: SCHEMA_VERSION, ...state }, 'Replace'));
+      this.table.upsertEntity({
+        partitionKey: source, rowKey: PLAN_ROW, [COLUMN.version]: SCHEMA_VERSION,
+        configHash: state.configHash, users: state.users, groups: state.groups, lastWholePlanAt: state.lastWholePlanAt,
+        ...jsonColumn('unreachable', state.unreachable),
+      }, 'Replace'));
   }
 }

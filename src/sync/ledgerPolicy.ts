@@ -4,7 +4,7 @@
  * these functions return.
  *
  * When an entry is due (the earliest of):
- * - `r`: a retry after a failure (1 minute doubling to 24 hours) or the end of a quarantine;
+ * - `r`: a retry after a failure (the next run, then 1 minute doubling to 24 hours) or the end of a quarantine;
  * - `q` + 30 minutes: queued work not acknowledged by then is queued again (a poisoned message);
  * - a pending deletion's grace end (`l` + DeleteAfterDays), or, once the gate held it, `h`.
  * An entry that is acknowledged and wanted, with nothing failed or queued, is never due.
@@ -18,9 +18,14 @@ export const HOLD_RECHECK_IN_MS = 3_600_000;
 const RETRY_FIRST_IN_MS = 60_000;
 const RETRY_CAP_IN_MS = 24 * 3_600_000;
 
-/** How long a failed object waits before the next attempt: 1 minute, doubling, at most 24 hours. */
+/**
+ * How long a failed object waits before the next attempt: the first failure is tried again by the
+ * next run, then 1 minute, doubling, at most 24 hours (a record the destination keeps refusing is
+ * not sent every run).
+ */
 export function retryDelayInMs(failures: number): number {
-  return Math.min(RETRY_FIRST_IN_MS * 2 ** Math.max(0, Math.min(failures, 30) - 1), RETRY_CAP_IN_MS);
+  if (failures <= 1) return 0;
+  return Math.min(RETRY_FIRST_IN_MS * 2 ** Math.min(failures - 2, 30), RETRY_CAP_IN_MS);
 }
 
 /** The entry with the patch applied; undefined when nothing is left worth keeping. */

@@ -277,7 +277,7 @@ export async function planSource(
     if (isEmpty(changes) && !due && approvals.size === 0) {
       logger.debug('plan.idle', { journalEntries: journal.length });
       if (!dryRun && journal.length > 0) await deps.journal.consume(source, journal.flatMap((entry) => entry.rowKeys));
-      return { source, dryRun, mode: 'idle', evaluated: { users: 0, groups: 0 }, destinations: [], conflicts: [], unreachable: [] };
+      return { source, dryRun, mode: 'idle', evaluated: { users: 0, groups: 0 }, destinations: [], conflicts: [], unreachable: state?.unreachable ?? [] };
     }
     mode = 'changes';
     scopeModel = buildScopeModel(await loadDirectoryGraph(deps.mirror, source), config, source);
@@ -453,8 +453,9 @@ export async function planSource(
     summaries.set(scope.destination, summary);
   }
 
-  // Destinations gone from the config that still hold something of this source.
-  const unreachable: UnreachableDestination[] = [];
+  // Destinations gone from the config that still hold something of this source (the config, and so
+  // this list, can only change with a whole plan; other plans repeat what it found).
+  const unreachable: UnreachableDestination[] = mode === 'whole' ? [] : [...(state?.unreachable ?? [])];
   const known = await deps.deletions.knownDestinations(source);
   if (mode === 'whole') {
     for (const destination of known) {
@@ -500,7 +501,7 @@ export async function planSource(
     if (holdsAnything && !known.includes(summary.destination)) await deps.deletions.rememberDestination(source, summary.destination, now);
   }
   if (mode === 'whole') {
-    await deps.planState.putPlanState(source, { configHash, users: planned.liveUsers ?? state?.users ?? 0, groups: planned.liveGroups, lastWholePlanAt: now.toISOString() });
+    await deps.planState.putPlanState(source, { configHash, users: planned.liveUsers ?? state?.users ?? 0, groups: planned.liveGroups, lastWholePlanAt: now.toISOString(), unreachable });
   }
   if (journal.length > 0) await deps.journal.consume(source, journal.flatMap((entry) => entry.rowKeys));
   for (const summary of summaries.values()) {

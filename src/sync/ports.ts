@@ -368,6 +368,8 @@ export interface PlanState {
   users: number;
   groups: number;
   lastWholePlanAt: string;
+  /** Destinations gone from the config that still hold objects of this source, as the last whole plan found them. */
+  unreachable: { destination: string; users: number; groups: number }[];
 }
 
 export interface PlanStateStore {

@@ -128,7 +128,15 @@ export async function processUpload(message: UploadRequestedMessage, deps: Uploa
       for (const item of items) outcomes.set(item.id, { item, outcome: { kind: 'failed', error: `batch rejected: ${error.message}` } });
       logger.error('upload.batchRejected', { ...errorFields(error), ids: message.ids.length });
     } else {
-      // The host retries the message; the entries stay queued and come due again if it is poisoned.
+      // The host retries the message (and poisons it after the last try). Failed work must not
+      // hide behind its queued marker: the entries come due at once, so the next plan queues them again.
+      const now2 = now().toISOString();
+      await deps.ledger.update(scope, buckets, (bucket, entries) => {
+        for (const item of items) {
+          const entry = entries.get(item.id);
+          if (bucketOfId(item.id) === bucket && entry?.qh === item.hash) patchEntries(entries, item.id, { q: null, r: now2 });
+        }
+      }, summarize).catch(() => undefined);
       throw error;
     }
   }

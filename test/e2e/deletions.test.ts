@@ -198,14 +198,14 @@ describe('the deletion gate, end to end', () => {
     const { harness, tenant, support, supportUsers, mappings } = await start();
     harness.configure(mappings([support]), OPTIONS);
     tenant.updateUser(supportUsers[0] ?? '', { jobTitle: 'Head of Support' });
-    const ledgerBefore = await etags(harness, 'Uploads');
+    const ledgerBefore = await etags(harness, 'Ledger');
     const deletionsBefore = await etags(harness, 'Deletions');
     const mark = harness.s365.requests.length;
 
     const result = await cli('sync', '--dry-run');
     expect(result.code).toBe(0);
     expect(harness.s365.requests.length).toBe(mark);
-    expect(await etags(harness, 'Uploads')).toEqual(ledgerBefore);
+    expect(await etags(harness, 'Ledger')).toEqual(ledgerBefore);
     expect(await etags(harness, 'Deletions')).toEqual(deletionsBefore);
     expect(await harness.peek('uploads')).toEqual([]);
     expect(result.out).toContain('Default -> TenantB [dry run]: users would send 1, would delete 0, 3 unchanged');

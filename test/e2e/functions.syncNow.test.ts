@@ -9,6 +9,7 @@ import {
   everythingCaptured, expectDestinationsToMatch, expectNoSecrets, startConnectorHarness, type ConnectorHarness,
 } from '../support/connectorHarness';
 import type { RawMapping } from '../support/expectedDestinations';
+import { ledgerEntries } from '../support/ledgerView';
 
 let current: ConnectorHarness | undefined;
 afterEach(async () => {
@@ -90,9 +91,7 @@ describe('secrets', () => {
     const ledgerErrors: string[] = [];
     for (const destination of ['TenantA', 'TenantB']) {
       for (const kind of ['users', 'groups'] as const) {
-        for await (const page of harness.ledger.list(destination, 'Default', kind)) {
-          for (const row of page) if (row.lastError !== null) ledgerErrors.push(row.lastError);
-        }
+        for (const entry of (await ledgerEntries(harness.ledger, destination, 'Default', kind)).values()) if (entry.e !== undefined) ledgerErrors.push(entry.e);
       }
     }
     const healthErrors = [(await harness.health.get('TenantA'))?.lastError ?? ''];

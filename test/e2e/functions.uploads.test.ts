@@ -10,6 +10,7 @@ import {
   batchesSince, everythingCaptured, expectDestinationsToMatch, expectNoSecrets, heldUsers, startConnectorHarness, type ConnectorHarness,
 } from '../support/connectorHarness';
 import type { RawMapping, RawOptions } from '../support/expectedDestinations';
+import { ledgerEntries, ledgerEntry } from '../support/ledgerView';
 
 const USERS_BATCH = '/api/directory/v1/users/batch';
 
@@ -143,16 +144,20 @@ describe('upload fan-out through syncTimer and uploadWorker', () => {
     const drained = await harness.syncAndUpload();
     expect(drained.failed).toBe(0);
     expect(heldUsers(harness, 'TenantA').has(rejected)).toBe(false);
-    const row = (await harness.ledger.get('TenantA', 'Default', 'users', [rejected])).get(rejected);
-    expect(row).toMatchObject({ failures: 1, ackHash: null });
-    expect(row?.lastError).toContain('mail is not a valid address');
+    const entry = await ledgerEntry(harness.ledger, 'TenantA', 'Default', 'users', rejected);
+    expect(entry).toMatchObject({ f: 1, w: 1 });
+    expect(entry?.a).toBeUndefined();
+    expect(entry?.e).toContain('mail is not a valid address');
     expect(heldUsers(harness, 'TenantA').size).toBeGreaterThan(100);
 
     await harness.runTimer();
     expect(await harness.peek('uploads')).toEqual(expect.arrayContaining([expect.objectContaining({ destination: 'TenantA', ids: [rejected] })]));
     harness.s365.faults.clear();
     await harness.drainUploads();
-    expect((await harness.ledger.get('TenantA', 'Default', 'users', [rejected])).get(rejected)).toMatchObject({ failures: 0, lastError: null });
+    const landed = await ledgerEntry(harness.ledger, 'TenantA', 'Default', 'users', rejected);
+    expect(landed?.a).toEqual(expect.any(String));
+    expect(landed?.f).toBeUndefined();
+    expect(landed?.e).toBeUndefined();
     expectDestinationsToMatch(harness, mappings);
   });
 
@@ -164,8 +169,8 @@ describe('upload fan-out through syncTimer and uploadWorker', () => {
     expect(harness.capture.errors).toEqual([]);
     const rejected: string[] = [];
     for (const destination of ['TenantA', 'TenantB']) {
-      for await (const page of harness.ledger.list(destination, 'Default', 'users')) {
-        for (const row of page) if (row.failures === 1 && row.lastError?.startsWith('batch rejected') === true) rejected.push(row.id);
+      for (const [id, entry] of await ledgerEntries(harness.ledger, destination, 'Default', 'users')) {
+        if (entry.f === 1 && entry.e?.startsWith('batch rejected') === true) rejected.push(id);
       }
     }
     expect(rejected.length).toBeGreaterThan(0);
@@ -247,16 +252,19 @@ describe('deletions through the queue', () => {
     await harness.syncAndUpload();
     expect(batchesSince(harness, mark).filter((r) => r.tenant === 'TenantB')).toEqual([]);
     expect(heldUsers(harness, 'TenantB').get(leaver)).toEqual(before);
-    const waiting = (await harness.ledger.get('TenantB', 'Default', 'users', [leaver])).get(leaver);
-    expect(waiting).toMatchObject({ desiredHash: null, deleteApproved: false });
-    expect(waiting?.leftScopeAt).not.toBeNull();
+    const waiting = await ledgerEntry(harness.ledger, 'TenantB', 'Default', 'users', leaver);
+    expect(waiting?.w).toBeUndefined();
+    expect(waiting?.l).toEqual(expect.any(String));
+    expect(waiting?.a).toEqual(expect.any(String));
 
     tenant.addMember(department, leaver);
     mark = harness.s365.requests.length;
     await harness.syncAndUpload();
     // TenantA takes the whole source, so only the user's `groups` changed there (twice); TenantB sends nothing.
     expect(batchesSince(harness, mark).filter((r) => r.tenant === 'TenantB')).toEqual([]);
-    expect((await harness.ledger.get('TenantB', 'Default', 'users', [leaver])).get(leaver)).toMatchObject({ leftScopeAt: null, deleteApproved: false, ackHash: waiting?.ackHash });
+    const back = await ledgerEntry(harness.ledger, 'TenantB', 'Default', 'users', leaver);
+    expect(back).toMatchObject({ w: 1, a: waiting?.a });
+    expect(back?.l).toBeUndefined();
     expect(heldUsers(harness, 'TenantB').get(leaver)).toEqual(before);
   });
 });

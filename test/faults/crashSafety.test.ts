@@ -39,6 +39,8 @@ const MAX_RERUNS = 2;
 const UNACKNOWLEDGED_BATCHES = WRITE_LEDGER_EVERY_BATCHES;
 const MOST_RESENT = UNACKNOWLEDGED_BATCHES * 100;
 const RUN_TIMEOUT_IN_MS = 30_000;
+// Runs use --batch-size GROUP_PAGE_SIZE: every users page and every groups page is a batch of its
+// own, written and checkpointed before the next page is asked for, so afterMirrorWrite@N is page N.
 const MAPPINGS: RawMapping[] = [{ From: 'EntraId:Default', To: 'Signature365:Tenant1', LimitToGroups: [] }];
 const { clientSecret, token } = newSecrets();
 
@@ -96,12 +98,12 @@ async function scenario(label: string, point: KillPoint | undefined): Promise<Ou
   let first: CliResult;
   let killed = false;
   if (point?.kind === 'request') {
-    const child = startCli(['sync', '--config', configFile, '--batch-size', String(PAGE_SIZE)], envFor(storage), { timeoutInMs: RUN_TIMEOUT_IN_MS });
+    const child = startCli(['sync', '--config', configFile, '--batch-size', String(GROUP_PAGE_SIZE)], envFor(storage), { timeoutInMs: RUN_TIMEOUT_IN_MS });
     const kill = await killAtRequest(child, () => deltaRequests() + batchesSent(), point.n, point.offsetInMs, RUN_TIMEOUT_IN_MS);
     first = await child.exited;
     killed = kill.killed;
   } else {
-    first = await runCli(['sync', '--config', configFile, '--batch-size', String(PAGE_SIZE)], envFor(storage, point === undefined ? {} : { S365_FAILPOINTS: point.failpoints }), { timeoutInMs: RUN_TIMEOUT_IN_MS });
+    first = await runCli(['sync', '--config', configFile, '--batch-size', String(GROUP_PAGE_SIZE)], envFor(storage, point === undefined ? {} : { S365_FAILPOINTS: point.failpoints }), { timeoutInMs: RUN_TIMEOUT_IN_MS });
     killed = first.signal === 'SIGKILL' && !first.timedOut;
   }
   const landedAt = `${deltaRequests()} delta requests, ${batchesSent()} batches`;
@@ -116,7 +118,7 @@ async function scenario(label: string, point: KillPoint | undefined): Promise<Ou
   for (let rerun = 1; (first.code !== 0 || differences.length > 0) && rerun <= MAX_RERUNS; rerun += 1) {
     await expireLocks(storage);
     recorder.setLabel(`${label}:rerun${rerun}`);
-    const result = await runCli(['sync', '--config', configFile, '--batch-size', String(PAGE_SIZE)], envFor(storage), { timeoutInMs: RUN_TIMEOUT_IN_MS });
+    const result = await runCli(['sync', '--config', configFile, '--batch-size', String(GROUP_PAGE_SIZE)], envFor(storage), { timeoutInMs: RUN_TIMEOUT_IN_MS });
     runs.push(result);
     rerunCodes.push(result.code);
     differences = destinationDifferences(graph.tenant, s365, graph.tenantId, MAPPINGS);
