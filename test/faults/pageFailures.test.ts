@@ -9,8 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TableCursorStore, TableMirrorStore } from '../../src/store';
-import { TableUploadStateStore } from '../../src/store/uploadStateStore';
-import type { UploadRow } from '../../src/sync/ports';
+import type { LedgerEntry } from '../../src/sync/ports';
 import { FakeTenant, seededRandom, startFakeGraph, type FakeGraph, type FaultSpec } from '../fakes/graph';
 import { startFakeSignature365, type FakeSignature365 } from '../fakes/signature365';
 import { SECRET_SETTING, TOKEN_SETTING, configForFakes, newSecrets } from '../support/cliConfig';
@@ -18,6 +17,7 @@ import { deltaRequestsSince, skipTokenOf } from '../support/engineHarness';
 import type { RawMapping } from '../support/expectedDestinations';
 import { destinationDifferences, faultSeed } from '../support/faultRuns';
 import { inProcessConnector, type InProcessConnector } from '../support/inProcessSync';
+import { ledgerEntries } from '../support/ledgerView';
 import { removedInMirror } from '../support/mirrorSnapshot';
 import { isolatedStorage } from '../support/storage';
 
@@ -59,11 +59,10 @@ afterAll(async () => {
   await Promise.all([graph?.close(), s365?.close()]);
 });
 
-async function ledgerRows(connector: InProcessConnector): Promise<UploadRow[]> {
-  const ledger = new TableUploadStateStore(connector.storage);
-  const rows: UploadRow[] = [];
-  for (const kind of ['users', 'groups'] as const) for await (const page of ledger.list('Tenant1', 'Default', kind)) rows.push(...page);
-  return rows;
+async function ledgerEntriesOf(connector: InProcessConnector): Promise<LedgerEntry[]> {
+  const entries: LedgerEntry[] = [];
+  for (const kind of ['users', 'groups'] as const) entries.push(...(await ledgerEntries(connector.ledger, 'Tenant1', 'Default', kind)).values());
+  return entries;
 }
 
 describe(`a full round failing at users page k of ${USER_PAGES} (seed ${SEED})`, () => {
@@ -76,6 +75,8 @@ describe(`a full round failing at users page k of ${USER_PAGES} (seed ${SEED})`,
       const connector = await inProcessConnector(
         configForFakes(graph, s365.endpoint), { [SECRET_SETTING]: clientSecret, [TOKEN_SETTING]: token }, isolatedStorage(),
         { pageSize: PAGE_SIZE, maxRetries: MAX_RETRIES, requestTimeoutInMs: REQUEST_TIMEOUT_IN_MS },
+        // One page per batch: each page is written and checkpointed before the next is asked for.
+        { batchObjects: PAGE_SIZE },
       );
       const before = await connector.sync();
       expect(before.summary.failures).toEqual([]);
@@ -93,7 +94,8 @@ describe(`a full round failing at users page k of ${USER_PAGES} (seed ${SEED})`,
       ]);
       expect(failed.summary.plans).toEqual([]);
       expect(s365.requests.slice(s365Mark).filter((r) => r.deletes > 0)).toEqual([]);
-      expect((await ledgerRows(connector)).filter((row) => row.deleteApproved || row.leftScopeAt !== null || row.desiredHash === null)).toEqual([]);
+      // Nothing left scope, nothing is staged for deletion: every entry is still wanted.
+      expect((await ledgerEntriesOf(connector)).filter((entry) => entry.l !== undefined || entry.w !== 1)).toEqual([]);
       expect(await removedInMirror(new TableMirrorStore(connector.storage), 'Default')).toEqual({ users: {}, groups: {} });
       expect(destinationDifferences(graph.tenant, s365, graph.tenantId, MAPPINGS)).toEqual([]);
 

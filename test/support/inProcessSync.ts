@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config/load';
 import type { ConnectorConfig } from '../../src/config/types';
 import type { GraphDirectoryReaderOptions } from '../../src/graph';
 import { createRuntime } from '../../src/setup/runtime';
+import { TableLedgerStore } from '../../src/store/ledgerStore';
 import type { StorageTarget } from '../../src/store/storageAccount';
 import { totalUploads } from '../../src/cli/syncCommand';
 import { silentLogger } from '../../src/sync/logger';
@@ -24,6 +25,7 @@ export interface InProcessConnector {
   readonly config: ConnectorConfig;
   readonly storage: StorageTarget;
   sync(options?: { forceFull?: boolean }): Promise<InProcessSyncResult>;
+  readonly ledger: TableLedgerStore;
 }
 
 /** `rawConfig` as in config.json (secrets as "@AppSetting(NAME)"), `settings` the app settings it refers to. */
@@ -32,16 +34,22 @@ export async function inProcessConnector(
   settings: Record<string, string>,
   storage: StorageTarget,
   graph: GraphDirectoryReaderOptions = {},
+  pull: { batchObjects?: number } = {},
 ): Promise<InProcessConnector> {
   const { config } = await loadConfig({ ...settings, CONNECTOR_CONFIG: JSON.stringify(rawConfig) });
+  const ledger = new TableLedgerStore(storage);
+  await ledger.initialize();
   return {
     config,
     storage,
+    ledger,
     async sync(options = {}) {
       const runtime = await createRuntime({ config, logger: silentLogger, storage, graph });
       try {
         const runId = randomUUID();
-        const summary = await runSync(runtime.syncDependencies(runtime.inProcessExecutor()), { runId, holder: `test:${runId}`, forceFull: options.forceFull ?? false });
+        const summary = await runSync(runtime.syncDependencies(runtime.inProcessExecutor()), {
+          runId, holder: `test:${runId}`, forceFull: options.forceFull ?? false, ...(pull.batchObjects !== undefined ? { batchObjects: pull.batchObjects } : {}),
+        });
         return { summary, uploads: totalUploads(summary) ?? emptyExecutionSummary() };
       } finally {
         await runtime.close();

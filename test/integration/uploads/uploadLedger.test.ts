@@ -1,28 +1,36 @@
 /**
- * planSourceUploads and processUpload over the real upload ledger (Azurite) and the fake servers,
- * with the clock in the test's hand: grace periods and quarantines that take days or minutes in
- * production are crossed by moving `now`.
+ * Plans and uploads over the real ledger (Azurite) and the fake servers, with the clock in the
+ * test's hand: grace periods, retries and quarantines that take days or minutes in production are
+ * crossed by moving `now`, and nothing is pulled in between (the directory does not change), so
+ * whatever happens is time-driven work the ledger found due.
+ *
+ * Two upload paths: the queue path (QueueUploadExecutor + processUpload, the Functions app) with
+ * the queue replaced by a list the test delivers from, and the in-process path (the CLI).
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../../src/config/resolve';
 import { createRuntime, type ConnectorRuntime } from '../../../src/setup/runtime';
+import { StorageRequestCounter } from '../../../src/store/requestCounter';
+import { InProcessUploadExecutor } from '../../../src/sync/inProcessUploads';
 import { silentLogger } from '../../../src/sync/logger';
 import type { UploadRequestedMessage } from '../../../src/sync/messages';
-import type { UploadDispatcher, UploadKind, UploadRow, UploadStateStore } from '../../../src/sync/ports';
+import type { LedgerEntry, LedgerRead, LedgerScope, LedgerStore, UploadQueue } from '../../../src/sync/ports';
 import { processUpload } from '../../../src/sync/processUpload';
-import { runSync } from '../../../src/sync/runSync';
+import { QueueUploadExecutor } from '../../../src/sync/queueUploads';
+import { runSync, type SyncRunSummary } from '../../../src/sync/runSync';
+import type { UploadExecutor } from '../../../src/sync/uploadWork';
 import { FakeTenant, startFakeGraph, type FakeGraph } from '../../fakes/graph';
 import { startFakeSignature365, type FakeSignature365 } from '../../fakes/signature365';
+import { ledgerEntry } from '../../support/ledgerView';
 import { isolatedStorage } from '../../support/storage';
 
 const DAY_IN_MS = 86_400_000;
 
-/** Stands in for the Storage queue: durable, so the planner marks what it dispatches. */
-class RecordingDispatcher implements UploadDispatcher {
-  readonly durable = true;
+/** Stands in for the uploads queue: the test takes what was queued and delivers it when it likes. */
+class ListQueue implements UploadQueue {
   messages: UploadRequestedMessage[] = [];
-  dispatch(message: Omit<UploadRequestedMessage, 'v' | 'type'>): Promise<void> {
+  sendUpload(message: Omit<UploadRequestedMessage, 'v' | 'type'>): Promise<void> {
     this.messages.push({ v: 1, type: 'upload', ...message });
     return Promise.resolve();
   }
@@ -33,24 +41,20 @@ class RecordingDispatcher implements UploadDispatcher {
   }
 }
 
-/** The runtime's ledger, counting the rows each put writes; `afterNextGet` runs once, between a read and its answer. */
-class CountingLedger implements UploadStateStore {
-  rowsWritten = 0;
-  afterNextGet: (() => Promise<void>) | undefined;
-  constructor(private readonly inner: UploadStateStore) {}
+/** The runtime's ledger; `afterNextRead` runs once, between a read and its answer (another writer landing then). */
+class HookedLedger implements LedgerStore {
+  afterNextRead: (() => Promise<void>) | undefined;
+  constructor(private readonly inner: LedgerStore) {}
   initialize(): Promise<void> { return this.inner.initialize(); }
-  list(destination: string, source: string, kind: UploadKind): AsyncIterable<UploadRow[]> { return this.inner.list(destination, source, kind); }
-  async get(destination: string, source: string, kind: UploadKind, ids: readonly string[]): Promise<Map<string, UploadRow>> {
-    const rows = await this.inner.get(destination, source, kind, ids);
-    const hook = this.afterNextGet;
-    this.afterNextGet = undefined;
+  async read(scope: LedgerScope, buckets: readonly string[] | 'all', options?: { extend?: LedgerRead }): Promise<LedgerRead> {
+    const read = await this.inner.read(scope, buckets, options);
+    const hook = this.afterNextRead;
+    this.afterNextRead = undefined;
     await hook?.();
-    return rows;
+    return read;
   }
-  put(destination: string, source: string, kind: UploadKind, rows: readonly UploadRow[]): Promise<void> {
-    this.rowsWritten += rows.length;
-    return this.inner.put(destination, source, kind, rows);
-  }
+  summaries: LedgerStore['summaries'] = (scope, options) => this.inner.summaries(scope, options);
+  update: LedgerStore['update'] = (scope, buckets, mutate, summarize, options) => this.inner.update(scope, buckets, mutate, summarize, options);
 }
 
 interface World {
@@ -58,12 +62,16 @@ interface World {
   s365: FakeSignature365;
   tenant: FakeTenant;
   runtime: ConnectorRuntime;
-  ledger: CountingLedger;
-  dispatcher: RecordingDispatcher;
+  ledger: HookedLedger;
+  queue: ListQueue;
+  counter: StorageRequestCounter;
   clock: { now: Date };
   team: string;
   members: string[];
+  /** A sync on the queue path: returns what it queued. */
   sync(): Promise<UploadRequestedMessage[]>;
+  /** A sync on the in-process path (the CLI): sends at once. */
+  syncInProcess(): Promise<SyncRunSummary>;
   upload(messages: readonly UploadRequestedMessage[]): Promise<void>;
 }
 
@@ -76,7 +84,7 @@ afterEach(async () => {
 });
 
 /** One team of five in TenantB's scope; TenantA takes the whole source. */
-async function start(options: { DeleteAfterDays?: number } = {}): Promise<World> {
+async function start(options: { DeleteAfterDays?: number; FullReconcileHours?: number } = {}): Promise<World> {
   const tenant = new FakeTenant({ seed: 41 });
   const team = tenant.addGroup({ displayName: 'Team' }).id;
   const members = Array.from({ length: 5 }, () => tenant.addUser().id);
@@ -97,18 +105,27 @@ async function start(options: { DeleteAfterDays?: number } = {}): Promise<World>
     Mappings: [{ From: 'EntraId:Default', To: 'Signature365:TenantA' }, { From: 'EntraId:Default', To: 'Signature365:TenantB', LimitToGroups: [team] }],
     Options: options,
   }, {});
-  const runtime = await createRuntime({ config, logger: silentLogger, storage: isolatedStorage(), destinations: { retryDelayInMs: 50 } });
-  const ledger = new CountingLedger(runtime.ledger);
-  const dispatcher = new RecordingDispatcher();
+  const counter = new StorageRequestCounter();
+  const runtime = await createRuntime({ config, logger: silentLogger, storage: isolatedStorage(), destinations: { retryDelayInMs: 50 }, requestCounter: counter });
+  const ledger = new HookedLedger(runtime.ledger);
+  const queue = new ListQueue();
   const clock = { now: new Date() };
   const now = () => clock.now;
+  const run = async (executor: UploadExecutor) => {
+    const summary = await runSync({ ...runtime.syncDependencies(executor), ledger, now }, { runId: `run-${randomBytes(3).toString('hex')}`, holder: 'test' });
+    expect(summary.failures).toEqual([]);
+    return summary;
+  };
   world = {
-    graph, s365, tenant, runtime, ledger, dispatcher, clock, team, members,
+    graph, s365, tenant, runtime, ledger, queue, counter, clock, team, members,
     async sync() {
-      const summary = await runSync({ ...runtime.syncDependencies(dispatcher), ledger, now }, { runId: `run-${randomBytes(3).toString('hex')}`, holder: 'test' });
-      expect(summary.failures).toEqual([]);
-      return dispatcher.take();
+      await run(new QueueUploadExecutor({ ledger, outbox: runtime.outbox, queue, now }));
+      return queue.take();
     },
+    syncInProcess: () => run(new InProcessUploadExecutor({
+      ledger, health: runtime.health, deletions: runtime.deletions, now,
+      destination: (name) => runtime.destination(name), sourceKey: () => graph.tenantId,
+    })),
     async upload(messages) {
       for (const message of messages) await processUpload(message, { ...runtime.uploadDependencies(), ledger, now });
     },
@@ -117,15 +134,21 @@ async function start(options: { DeleteAfterDays?: number } = {}): Promise<World>
 }
 
 const heldB = (w: World) => new Set(w.s365.tenant('TenantB').users(w.graph.tenantId).map((u) => u.id));
-const row = async (w: World, destination: string, id: string) => (await w.runtime.ledger.get(destination, 'Default', 'users', [id])).get(id);
+const entryB = (w: World, id: string): Promise<LedgerEntry | undefined> => ledgerEntry(w.runtime.ledger, 'TenantB', 'Default', 'users', id);
+const postsSince = (w: World, mark: number) => w.s365.requests.slice(mark).filter((r) => r.method === 'POST');
 
-describe('upload ledger', () => {
-  it('writes no ledger row and dispatches nothing when a plan finds nothing changed', async () => {
+describe('the ledger on the queue path', () => {
+  it('writes nothing, reads no ledger entry and queues nothing when nothing changed and nothing is due', async () => {
     const w = await start();
     await w.upload(await w.sync());
-    w.ledger.rowsWritten = 0;
+    const before = w.counter.snapshot();
+
     expect(await w.sync()).toEqual([]);
-    expect(w.ledger.rowsWritten).toBe(0);
+
+    const used = w.counter.snapshot();
+    expect(used.tableBatches - before.tableBatches).toBe(0);
+    // Lock, cursors, the journal, holds and one projected summary query per destination and kind: no ledger entries, no mirror rows.
+    expect(used.total - before.total).toBeLessThanOrEqual(20);
   });
 
   it('sends the latest record when a message arrives late, and nothing when the newer message follows', async () => {
@@ -151,15 +174,18 @@ describe('upload ledger', () => {
     const first = (await w.sync()).filter((m) => m.destination === 'TenantB');
     w.tenant.updateUser(id, { jobTitle: 'Second' });
     let second: UploadRequestedMessage[] = [];
-    // The plan of "Second" runs after the upload of "First" read its rows, before it records the answer.
-    w.ledger.afterNextGet = async () => { second = (await w.sync()).filter((m) => m.destination === 'TenantB'); };
+    // The plan of "Second" runs after the upload of "First" read its entries, before it records the answer.
+    w.ledger.afterNextRead = async () => { second = (await w.sync()).filter((m) => m.destination === 'TenantB'); };
     await w.upload(first);
     expect(second).toHaveLength(1);
+    expect(w.s365.tenant('TenantB').user(w.graph.tenantId, id)?.jobTitle).toBe('First');
+    // The answer for "First" did not erase that "Second" is queued: the newer message still sends it.
+    expect((await entryB(w, id))?.qh).not.toBeUndefined();
     await w.upload(second);
     expect(w.s365.tenant('TenantB').user(w.graph.tenantId, id)?.jobTitle).toBe('Second');
   });
 
-  it('deletes a user who left scope only once DeleteAfterDays 7 have passed', async () => {
+  it('deletes a user who left scope once DeleteAfterDays 7 have passed, with no change pulled in between', async () => {
     const w = await start();
     await w.upload(await w.sync());
     const leaver = w.members[1] ?? '';
@@ -167,7 +193,7 @@ describe('upload ledger', () => {
     const leftAt = w.clock.now;
     await w.upload(await w.sync());
     expect(heldB(w).has(leaver)).toBe(true);
-    expect((await row(w, 'TenantB', leaver))?.leftScopeAt).toBe(leftAt.toISOString());
+    expect(await entryB(w, leaver)).toMatchObject({ l: leftAt.toISOString() });
 
     w.clock.now = new Date(leftAt.getTime() + 6 * DAY_IN_MS);
     expect((await w.sync()).filter((m) => m.destination === 'TenantB')).toEqual([]);
@@ -177,7 +203,8 @@ describe('upload ledger', () => {
     expect(due).toEqual([expect.objectContaining({ destination: 'TenantB', kind: 'users', ids: [leaver] })]);
     await w.upload(due);
     expect(heldB(w).has(leaver)).toBe(false);
-    expect(await row(w, 'TenantB', leaver)).toMatchObject({ ackHash: null, desiredHash: null, deleteApproved: false, leftScopeAt: null });
+    // Deleted downstream: nothing left to remember.
+    expect(await entryB(w, leaver)).toBeUndefined();
     // TenantA (the whole source) keeps the user throughout.
     expect(w.s365.tenant('TenantA').user(w.graph.tenantId, leaver)).toBeDefined();
   });
@@ -225,7 +252,7 @@ describe('upload ledger', () => {
     // The messages are "in the queue" (never processed): the next tick must not add copies.
     expect((await w.sync()).filter((m) => m.destination === 'TenantB')).toEqual([]);
 
-    // Lost or poisoned: half an hour later the ledger still owes them, so they are queued again.
+    // Lost or poisoned: half an hour later the ledger still owes them, so they come due and are queued again.
     w.clock.now = new Date(w.clock.now.getTime() + 30 * 60_000);
     const again = (await w.sync()).filter((m) => m.destination === 'TenantB');
     expect(again.filter((m) => m.kind === 'users').flatMap((m) => m.ids).sort()).toEqual([...w.members].sort());
@@ -236,9 +263,73 @@ describe('upload ledger', () => {
   it('drops a message for a destination no longer in the config, without throwing', async () => {
     const w = await start();
     const [message] = await w.sync();
-    if (message === undefined) throw new Error('the first sync dispatched nothing');
+    if (message === undefined) throw new Error('the first sync queued nothing');
     const mark = w.s365.requests.length;
     await w.upload([{ ...message, destination: 'Retired' }]);
     expect(w.s365.requests.length).toBe(mark);
+  });
+});
+
+describe('the ledger on the in-process path', () => {
+  it('retries a rejected object with no change pulled: at the next run, then after a backoff', async () => {
+    const w = await start();
+    const victim = w.members[3] ?? '';
+    w.s365.faults.rejectItem(victim, 'mail is not a valid address');
+    await w.syncInProcess();
+    expect(await entryB(w, victim)).toMatchObject({ f: 1, w: 1, e: expect.stringContaining('mail is not a valid address') });
+
+    // The first failure is tried again by the next run, though nothing changed in Entra ID.
+    let mark = w.s365.requests.length;
+    const retry = await w.syncInProcess();
+    expect(retry.plans[0]?.mode).toBe('changes');
+    expect(postsSince(w, mark).filter((r) => r.tenant === 'TenantB').map((r) => r.upserts)).toEqual([1]);
+    expect(await entryB(w, victim)).toMatchObject({ f: 2 });
+
+    // The second failure waits a minute: a run at 30 seconds sends nothing, one at 61 seconds does.
+    w.clock.now = new Date(w.clock.now.getTime() + 30_000);
+    mark = w.s365.requests.length;
+    await w.syncInProcess();
+    expect(postsSince(w, mark)).toEqual([]);
+    w.s365.faults.clear();
+    w.clock.now = new Date(w.clock.now.getTime() + 31_000);
+    await w.syncInProcess();
+    expect(heldB(w).has(victim)).toBe(true);
+    const landed = await entryB(w, victim);
+    expect(landed?.a).toEqual(expect.any(String));
+    expect(landed?.f).toBeUndefined();
+  });
+
+  it('deletes a user who left scope once the grace period ends, with no change pulled in between', async () => {
+    // No full reconcile within the test's two days: only the ledger can make anything happen.
+    const w = await start({ DeleteAfterDays: 2, FullReconcileHours: 720 });
+    await w.syncInProcess();
+    const leaver = w.members[4] ?? '';
+    w.tenant.removeMember(w.team, leaver);
+    await w.syncInProcess();
+    expect(heldB(w).has(leaver)).toBe(true);
+
+    w.clock.now = new Date(w.clock.now.getTime() + 2 * DAY_IN_MS + 1_000);
+    const mark = w.s365.requests.length;
+    const due = await w.syncInProcess();
+    expect(due.pulls[0]?.users).toMatchObject({ added: 0, changed: 0, removed: 0 });
+    expect(due.plans[0]).toMatchObject({ mode: 'changes', evaluated: { users: 1 } });
+    expect(postsSince(w, mark).filter((r) => r.tenant === 'TenantB').map((r) => r.deletes)).toEqual([1]);
+    expect(heldB(w).has(leaver)).toBe(false);
+  });
+
+  it('takes a user back who returns within the grace period, sending nothing to the tenant that kept them', async () => {
+    const w = await start();
+    await w.syncInProcess();
+    const returning = w.members[0] ?? '';
+    w.tenant.removeMember(w.team, returning);
+    await w.syncInProcess();
+    const waiting = await entryB(w, returning);
+    expect(waiting?.l).toEqual(expect.any(String));
+
+    w.tenant.addMember(w.team, returning);
+    const mark = w.s365.requests.length;
+    await w.syncInProcess();
+    expect(postsSince(w, mark).filter((r) => r.tenant === 'TenantB')).toEqual([]);
+    expect(await entryB(w, returning)).toEqual({ a: waiting?.a, b: waiting?.b, w: 1 });
   });
 });

@@ -1,7 +1,10 @@
 /** Short builders for directory objects and config in sync unit tests. */
 import type { MembershipEdge, MirrorGroup, MirrorUser } from '../../../src/sync/directory';
 import type { ConnectorConfig, ConnectorOptions, MappingConfig } from '../../../src/config/types';
-import { buildDirectoryIndex, type DirectoryIndex } from '../../../src/sync/directoryIndex';
+import { DirectoryGraph } from '../../../src/sync/directoryGraph';
+import type { StoredMembers } from '../../../src/sync/ports';
+import { placeUser, type ScopeModel } from '../../../src/sync/scopeModel';
+import { buildDirectoryIndex, type DirectoryIndex } from '../../support/scopeReference/directoryIndex';
 
 const REMOVED = { reason: 'deleted', at: '2024-01-01T00:00:00.000Z' } as const;
 
@@ -89,17 +92,66 @@ export function config(mappings: Partial<MappingConfig>[], optionFields: Partial
   };
 }
 
-/** An index of the given objects; `users`/`groups` may be ids (defaults) or built objects. */
+/** `users` as built objects: ids become default users. */
+export function asUsers(list: readonly (string | MirrorUser)[]): MirrorUser[] {
+  return list.map((u) => (typeof u === 'string' ? user({ id: u }) : u));
+}
+
+/** `groups` as built objects: ids become default groups. */
+export function asGroups(list: readonly (string | MirrorGroup)[]): MirrorGroup[] {
+  return list.map((g) => (typeof g === 'string' ? group({ id: g }) : g));
+}
+
+/** The reference index of the given objects; `users`/`groups` may be ids (defaults) or built objects. */
 export function directory(
-  users: (string | MirrorUser)[],
-  groups: (string | MirrorGroup)[],
+  userList: (string | MirrorUser)[],
+  groupList: (string | MirrorGroup)[],
   memberships: MembershipEdge[] = [],
 ): DirectoryIndex {
-  return buildDirectoryIndex(
-    users.map((u) => (typeof u === 'string' ? user({ id: u }) : u)),
-    groups.map((g) => (typeof g === 'string' ? group({ id: g }) : g)),
-    memberships,
-  );
+  return buildDirectoryIndex(asUsers(userList), asGroups(groupList), memberships);
+}
+
+/**
+ * The group graph of the given groups and memberships, as the planner loads it from the mirror:
+ * every group (removed ones too) and every stored edge, live or not. Users are not part of it.
+ */
+export function directoryGraph(groupList: readonly (string | MirrorGroup)[], memberships: readonly MembershipEdge[] = []): DirectoryGraph {
+  const members = new Map<string, StoredMembers['sets']>();
+  for (const { groupId, memberId, memberType } of memberships) {
+    let sets = members.get(groupId);
+    if (sets === undefined) {
+      sets = { users: new Set(), groups: new Set(), others: new Set() };
+      members.set(groupId, sets);
+    }
+    (memberType === 'user' ? sets.users : memberType === 'group' ? sets.groups : sets.others).add(memberId);
+  }
+  return new DirectoryGraph(asGroups(groupList), members);
+}
+
+/** Where the new engine puts every live user of `userList` (removed ones are never evaluated). */
+export interface Placements {
+  /** Destination → sorted [userId, groupIds] pairs, like `flatten`. */
+  destinations: Map<string, [string, string[]][]>;
+  /** Users held by mappings to more than one destination, sorted by user id. */
+  conflicts: { userId: string; destinations: string[]; mappingIndexes: number[] }[];
+}
+
+export function placeEveryone(model: ScopeModel, userList: readonly (string | MirrorUser)[]): Placements {
+  const destinations = new Map<string, [string, string[]][]>();
+  const conflicts: Placements['conflicts'] = [];
+  for (const u of asUsers(userList)) {
+    if (u.removed !== null) continue;
+    const placement = placeUser(model, u);
+    for (const [destination, groupIds] of placement.destinations) {
+      const list = destinations.get(destination) ?? [];
+      destinations.set(destination, list);
+      list.push([u.id, groupIds]);
+    }
+    if (placement.conflict !== undefined) conflicts.push({ userId: u.id, ...placement.conflict });
+  }
+  for (const list of destinations.values()) list.sort(([a], [b]) => (a < b ? -1 : 1));
+  conflicts.sort((a, b) => (a.userId < b.userId ? -1 : 1));
+  return { destinations, conflicts };
 }
 
 /** A scope's users as sorted [userId, sorted groupIds] pairs, for readable equality. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveDestinationScopes } from '../../../src/sync/destinationScope';
+import { resolveDestinationScopes } from '../../support/scopeReference/destinationScope';
 import { config, directory, edges, flatten, mapping } from './builders';
 
 // u1 in gSales, u2 in gSupport, both in gEmea; u3 in gSupport only.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { buildDirectoryIndex, findUsers, groupsAtOrBelow, transitiveUserMembers } from '../../../src/sync/directoryIndex';
+import { buildDirectoryIndex, findUsers, groupsAtOrBelow, transitiveUserMembers } from '../../support/scopeReference/directoryIndex';
 import type { MembershipEdge, MirrorGroup, MirrorUser } from '../../../src/sync/directory';
-import { resolveMappingScope } from '../../../src/sync/scope';
+import { resolveMappingScope } from '../../support/scopeReference/scope';
 import { directory, edges, group, mapping, options, removed, user } from './builders';
 
 describe('buildDirectoryIndex', () => {

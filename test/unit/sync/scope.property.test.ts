@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import type { MembershipEdge, MirrorGroup, MirrorUser } from '../../../src/sync/directory';
 import type { ConnectorOptions, MappingConfig } from '../../../src/config/types';
-import { buildDirectoryIndex } from '../../../src/sync/directoryIndex';
-import { resolveMappingScope } from '../../../src/sync/scope';
+import { buildDirectoryIndex } from '../../support/scopeReference/directoryIndex';
+import { resolveMappingScope } from '../../support/scopeReference/scope';
 import { seededRandom } from '../../fakes/graph';
 import { flatten, group, mapping, options, removed, user } from './builders';
 

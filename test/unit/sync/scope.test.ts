@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveMappingScope } from '../../../src/sync/scope';
+import { resolveMappingScope } from '../../support/scopeReference/scope';
 import { directory, edges, flatten, group, mapping, options, removed, user } from './builders';
 
 describe('resolveMappingScope', () => {
