@@ -10,8 +10,11 @@
  * - `d|<time>|<round id>`: "plan the whole source" (a full round completed);
  * - `s|<round id>|<kind>|<batch>`: the ids (and, for groups, member slices) a full round has seen,
  *   so a resumed full round still knows what it saw before the crash and sweeps correctly.
- * Keys are deterministic, so a replayed batch rewrites its own entry instead of adding another.
+ * A replayed batch writes an entry of its own (the key ends with the pull's attempt id): the first
+ * attempt may have written some of its mirror rows before it died, so the replay sees fewer changes,
+ * and replacing the first entry would lose those. The planner unions every entry it finds.
  */
+import { randomBytes } from 'node:crypto';
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import type { DirectoryKind, GroupChangeReport, UserChangeReport } from '../sync/directory';
 import type { ChangeJournal, JournalEntry, SeenInRound } from '../sync/ports';
@@ -32,12 +35,17 @@ function pad(value: number, width: number): string {
   return String(value).padStart(width, '0');
 }
 
-/** The rows of one logical entry: its JSON text cut into parts, each part into columns. */
-function entryRows(partitionKey: string, baseKey: string, text: string, extra: Record<string, string>): TransactionAction[] {
+/**
+ * The rows of one logical entry: its JSON text cut into parts, each part into columns. Every part
+ * carries the part count and an id of this write, so a reader takes exactly the parts of one write
+ * (an entry written again, shorter, leaves stale parts behind that no reader mistakes for its own).
+ */
+function entryRows(partitionKey: string, baseKey: string, text: string): TransactionAction[] {
   const parts: string[] = [];
   for (let start = 0; start < Math.max(1, text.length); start += CHARS_PER_PART) parts.push(text.slice(start, start + CHARS_PER_PART));
+  const write = randomBytes(6).toString('hex');
   return parts.map((part, index): TransactionAction => {
-    const columns: Record<string, string | number> = { v: SCHEMA_VERSION, n: parts.length, c: Math.ceil(part.length / CHARS_PER_COLUMN), ...extra };
+    const columns: Record<string, string | number> = { v: SCHEMA_VERSION, n: parts.length, c: Math.ceil(part.length / CHARS_PER_COLUMN), wid: write };
     for (let column = 0; column * CHARS_PER_COLUMN < part.length; column += 1) {
       columns[`t${column}`] = part.slice(column * CHARS_PER_COLUMN, (column + 1) * CHARS_PER_COLUMN);
     }
@@ -47,32 +55,39 @@ function entryRows(partitionKey: string, baseKey: string, text: string, extra: R
 
 interface AssembledEntry {
   baseKey: string;
+  /** Every row under the entry's key, stale parts included (consuming the entry removes them all). */
   rowKeys: string[];
-  text: string;
-  first: Row;
+  /** Undefined when a part is missing: a write cut short, whose batch is replayed. */
+  text: string | undefined;
 }
 
-/** Joins the parts of each entry; an entry with a part missing (a write cut short) is left out. */
+/** Joins the parts of each entry: part 000 names the count and the write; those parts, all of them, or nothing. */
 function assemble(rows: readonly Row[]): AssembledEntry[] {
-  const byBase = new Map<string, Row[]>();
+  const byBase = new Map<string, Map<number, Row>>();
   for (const row of rows) {
     const rowKey = row.rowKey ?? '';
-    const base = rowKey.slice(0, rowKey.lastIndexOf('|'));
-    const list = byBase.get(base);
-    if (list === undefined) byBase.set(base, [row]);
-    else list.push(row);
+    const bar = rowKey.lastIndexOf('|');
+    const base = rowKey.slice(0, bar);
+    const parts = byBase.get(base) ?? new Map<number, Row>();
+    byBase.set(base, parts);
+    parts.set(Number(rowKey.slice(bar + 1)), row);
   }
   const entries: AssembledEntry[] = [];
   for (const [baseKey, parts] of [...byBase].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    parts.sort((a, b) => ((a.rowKey ?? '') < (b.rowKey ?? '') ? -1 : 1));
-    const expected = typeof parts[0]?.n === 'number' ? parts[0].n : 0;
-    if (parts.length !== expected) continue;
-    let text = '';
-    for (const part of parts) {
+    const rowKeys = [...parts.values()].map((part) => part.rowKey ?? '');
+    const first = parts.get(0);
+    const count = typeof first?.n === 'number' ? first.n : 0;
+    let text: string | undefined = '';
+    for (let index = 0; index < count && text !== undefined; index += 1) {
+      const part = parts.get(index);
+      if (part === undefined || part.wid !== first?.wid) {
+        text = undefined;
+        break;
+      }
       const columns = typeof part.c === 'number' ? part.c : 0;
       for (let column = 0; column < columns; column += 1) text += readColumn(part, `t${column}`) ?? '';
     }
-    entries.push({ baseKey, rowKeys: parts.map((part) => part.rowKey ?? ''), text, first: parts[0] as Row });
+    entries.push({ baseKey, rowKeys, text: count === 0 ? undefined : text });
   }
   return entries;
 }
@@ -83,6 +98,11 @@ function parse(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** A pull's attempt at a batch: a replay writes an entry of its own, which the plan unions with the first. */
+function attemptPart(attempt: string | undefined): string {
+  return attempt === undefined || attempt === '' ? '' : `|${attempt}`;
 }
 
 function kindOrder(kind: DirectoryKind): string {
@@ -102,17 +122,17 @@ export class TableChangeJournal implements ChangeJournal {
 
   async appendChanges(
     source: string,
-    at: { roundStartedAt: string; roundId: string; kind: DirectoryKind; batch: number },
+    at: { roundStartedAt: string; roundId: string; kind: DirectoryKind; batch: number; attempt?: string },
     changes: { users?: UserChangeReport; groups?: GroupChangeReport },
   ): Promise<void> {
     assertSourceName(source);
-    const baseKey = `c|${at.roundStartedAt}|${at.roundId}|${kindOrder(at.kind)}|${pad(at.batch, 8)}`;
-    await this.write(entryRows(source, baseKey, JSON.stringify(changes), {}));
+    const baseKey = `c|${at.roundStartedAt}|${at.roundId}|${kindOrder(at.kind)}|${pad(at.batch, 8)}${attemptPart(at.attempt)}`;
+    await this.write(entryRows(source, baseKey, JSON.stringify(changes)));
   }
 
   async appendWholePlan(source: string, at: Date, roundId: string, reason: string): Promise<void> {
     assertSourceName(source);
-    await this.write(entryRows(source, `d|${at.toISOString()}|${roundId}`, JSON.stringify({ reason }), {}));
+    await this.write(entryRows(source, `d|${at.toISOString()}|${roundId}`, JSON.stringify({ reason })));
   }
 
   async pending(source: string): Promise<JournalEntry[]> {
@@ -122,8 +142,12 @@ export class TableChangeJournal implements ChangeJournal {
       for await (const page of queryPages(this.table, odata`PartitionKey eq ${source} and RowKey ge ${'c|'} and RowKey lt ${'d|~'}`)) rows.push(...page);
       const entries: JournalEntry[] = [];
       for (const entry of assemble(rows)) {
-        const value = parse(entry.text);
-        if (typeof value !== 'object' || value === null) continue;
+        const value = entry.text === undefined ? undefined : parse(entry.text);
+        // A write cut short (its batch was replayed under another key) or unreadable: nothing to plan, only to remove.
+        if (typeof value !== 'object' || value === null) {
+          entries.push({ kind: 'changes', rowKeys: entry.rowKeys });
+          continue;
+        }
         const record = value as Record<string, unknown>;
         if (entry.baseKey.startsWith('d|')) {
           entries.push({ kind: 'wholePlan', rowKeys: entry.rowKeys, reason: typeof record.reason === 'string' ? record.reason : 'full round' });
@@ -144,12 +168,12 @@ export class TableChangeJournal implements ChangeJournal {
     await this.write(rowKeys.map((rowKey): TransactionAction => ['delete', { partitionKey: source, rowKey }]));
   }
 
-  async appendSeen(source: string, roundId: string, kind: DirectoryKind, batch: number, seen: SeenInRound): Promise<void> {
+  async appendSeen(source: string, roundId: string, kind: DirectoryKind, batch: number, seen: SeenInRound, attempt?: string): Promise<void> {
     assertSourceName(source);
     const slices: Record<string, [string[], string[], string[]]> = {};
     for (const [groupId, sets] of seen.members) slices[groupId] = [[...sets.users], [...sets.groups], [...sets.others]];
     const text = JSON.stringify({ ids: [...seen.ids], slices });
-    await this.write(entryRows(source, `s|${roundId}|${kind}|${pad(batch, 8)}`, text, {}));
+    await this.write(entryRows(source, `s|${roundId}|${kind}|${pad(batch, 8)}${attemptPart(attempt)}`, text));
   }
 
   async readSeen(source: string, roundId: string, kind: DirectoryKind): Promise<SeenInRound> {
@@ -160,6 +184,7 @@ export class TableChangeJournal implements ChangeJournal {
       for await (const page of queryPages(this.table, odata`PartitionKey eq ${source} and RowKey ge ${prefix} and RowKey lt ${`${prefix}~`}`)) rows.push(...page);
       const seen: SeenInRound = { ids: new Set(), members: new Map() };
       for (const entry of assemble(rows)) {
+        if (entry.text === undefined) continue;
         const value = parse(entry.text) as { ids?: unknown; slices?: unknown } | undefined;
         if (Array.isArray(value?.ids)) for (const id of value.ids) if (typeof id === 'string') seen.ids.add(id);
         if (typeof value?.slices === 'object' && value.slices !== null) {

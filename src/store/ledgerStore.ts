@@ -50,12 +50,12 @@ function summaryOf(row: Row): LedgerBucketSummary {
 function canonical(entries: ReadonlyMap<string, LedgerEntry>): Map<string, LedgerEntry> {
   const out = new Map<string, LedgerEntry>();
   for (const [id, entry] of entries) {
-    const sorted: Record<string, unknown> = {};
+    const sorted: LedgerEntry = {};
     for (const key of Object.keys(entry).sort()) {
       const value = (entry as Record<string, unknown>)[key];
-      if (value !== undefined) sorted[key] = value;
+      if (value !== undefined) (sorted as Record<string, unknown>)[key] = value;
     }
-    out.set(id, sorted as LedgerEntry);
+    out.set(id, sorted);
   }
   return out;
 }

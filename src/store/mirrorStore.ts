@@ -183,6 +183,30 @@ export class TableMirrorStore implements MirrorStore {
     return withStorageErrors(`sweep ${kind}`, () => this.prepareObjects(kind, source, changes, fingerprints));
   }
 
+  /**
+   * Deletes the rows of objects removed before `removedBefore` (and, for groups, their member
+   * rows): the mirror keeps removed objects only as long as a restore is possible.
+   */
+  async purgeRemoved(source: string, kind: Kind, removedBefore: Date): Promise<number> {
+    assertSourceName(source);
+    return withStorageErrors(`purge removed ${kind}`, async () => {
+      // Column names as written by prepareObjects (COLUMN.removedReason, COLUMN.removedAt).
+      const filter = `${sourceRangeFilter(source)} and ${odata`removedReason ne ${''} and removedAt lt ${removedBefore.toISOString()}`}`;
+      const purged: { partitionKey: string; rowKey: string }[] = [];
+      for await (const page of queryPages(this.table(kind), filter, { select: ['PartitionKey', 'RowKey'] })) {
+        for (const row of page) if (row.partitionKey !== undefined && row.rowKey !== undefined) purged.push({ partitionKey: row.partitionKey, rowKey: row.rowKey });
+      }
+      if (purged.length === 0) return 0;
+      await submitBatched(this.table(kind), purged.map((key): TransactionAction => ['delete', key]), { concurrency: this.concurrency });
+      if (kind === 'groups') {
+        const members = await this.readMembers(source, purged.map((key) => key.rowKey));
+        const shardRows = [...members].flatMap(([groupId, stored]) => stored.rowKeys.map((rowKey): TransactionAction => ['delete', { partitionKey: groupPartitionKey(source, groupId), rowKey }]));
+        await submitBatched(this.members, shardRows, { concurrency: this.concurrency });
+      }
+      return purged.length;
+    });
+  }
+
   // --- members -----------------------------------------------------------------------------------
 
   async loadMembers(source: string): Promise<Map<string, StoredMembers>> {

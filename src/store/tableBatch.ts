@@ -243,7 +243,7 @@ export async function* queryPages(
     for (;;) {
       let result: IteratorResult<Row[]>;
       try {
-        result = await (ahead as Promise<IteratorResult<Row[]>>);
+        result = await ahead;
       } catch (error) {
         ahead = undefined;
         throw toStorageError(error, `query ${table.tableName}`);

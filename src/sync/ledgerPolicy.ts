@@ -113,7 +113,9 @@ export type ItemOutcome =
  * changed it since the item was planned). `what` is the record hash sent, or "delete".
  */
 export function outcomePatch(entry: LedgerEntry | undefined, item: { op: 'upsert' | 'delete'; hash: string; baseHash?: string }, outcome: ItemOutcome, now: Date): LedgerEntryPatch {
-  // The queued marker belongs to what was queued: a newer wish queued since keeps its own.
+  // The queued marker belongs to what was queued: a newer record queued since keeps its own, and
+  // its message will send it; a failure of the older one is recorded but does not delay it.
+  const ours = entry?.qh === undefined || entry.qh === item.hash;
   const clearQueued: LedgerEntryPatch = entry?.qh === item.hash ? { q: null, qh: null } : {};
   switch (outcome.kind) {
     case 'acknowledged':
@@ -122,9 +124,10 @@ export function outcomePatch(entry: LedgerEntry | undefined, item: { op: 'upsert
       return { ...clearQueued, a: null, b: null, l: null, h: null, f: null, e: null, r: entry?.w === 1 ? now.toISOString() : null };
     case 'failed': {
       const failures = (entry?.f ?? 0) + 1;
+      if (!ours) return { f: failures, e: outcome.error.slice(0, 300) };
       return { ...clearQueued, qh: item.hash, f: failures, e: outcome.error.slice(0, 300), r: new Date(now.getTime() + retryDelayInMs(failures)).toISOString() };
     }
     case 'deferred':
-      return { ...clearQueued, qh: item.hash, r: outcome.until };
+      return ours ? { ...clearQueued, qh: item.hash, r: outcome.until } : {};
   }
 }

@@ -89,7 +89,8 @@ export function userBaseHash(user: MirrorUser): string {
 
 /** The hash the ledger keeps for a user's record: equal hashes, equal records. */
 export function userRecordHash(baseHash: string, manager: Signature365Manager | null, groups: readonly string[]): string {
-  return shortHash(`${baseHash}|${canonicalJson(manager)}|${JSON.stringify(groups)}`);
+  // As the record has them: de-duplicated and sorted.
+  return shortHash(`${baseHash}|${canonicalJson(manager)}|${JSON.stringify([...new Set(groups)].sort(compareCodeUnits))}`);
 }
 
 /** The record as sent, fields in the contract's order. */

@@ -78,6 +78,8 @@ export interface MirrorStore {
   prepareGroupChanges(source: string, changes: readonly GroupChange[], options?: { fingerprints?: Map<string, string> }): Promise<PreparedMirrorWrite<GroupChangeReport>>;
   /** After a completed full round: marks the objects it did not see as removed (`missingFromFullRound`). */
   prepareSweep(source: string, kind: DirectoryKind, ids: readonly string[], fingerprints: Map<string, string>): Promise<PreparedMirrorWrite<UserChangeReport>>;
+  /** Deletes objects removed before `removedBefore` (groups with their members); returns how many. */
+  purgeRemoved(source: string, kind: DirectoryKind, removedBefore: Date): Promise<number>;
   /** Every group's direct members. */
   loadMembers(source: string): Promise<Map<string, StoredMembers>>;
   readMembers(source: string, groupIds: readonly string[]): Promise<Map<string, StoredMembers>>;
@@ -113,17 +115,20 @@ export type JournalEntry =
  */
 export interface ChangeJournal {
   initialize(): Promise<void>;
-  /** Idempotent: the same round, kind and batch rewrite the same entry. */
+  /**
+   * The same round, kind, batch and attempt rewrite the same entry; another attempt at the batch
+   * (a replay after a crash) writes an entry of its own, so nothing the first attempt saw is lost.
+   */
   appendChanges(
     source: string,
-    at: { roundStartedAt: string; roundId: string; kind: DirectoryKind; batch: number },
+    at: { roundStartedAt: string; roundId: string; kind: DirectoryKind; batch: number; attempt?: string },
     changes: { users?: UserChangeReport; groups?: GroupChangeReport },
   ): Promise<void>;
   appendWholePlan(source: string, at: Date, roundId: string, reason: string): Promise<void>;
-  /** Pending entries, oldest first. */
+  /** Pending entries, change entries oldest first, then the whole-plan requests; an entry cut short comes back without reports, to be consumed. */
   pending(source: string): Promise<JournalEntry[]>;
   consume(source: string, rowKeys: readonly string[]): Promise<void>;
-  appendSeen(source: string, roundId: string, kind: DirectoryKind, batch: number, seen: SeenInRound): Promise<void>;
+  appendSeen(source: string, roundId: string, kind: DirectoryKind, batch: number, seen: SeenInRound, attempt?: string): Promise<void>;
   readSeen(source: string, roundId: string, kind: DirectoryKind): Promise<SeenInRound>;
   /** Deletes seen sets of every round but `keepRoundId`. */
   clearSeen(source: string, keepRoundId?: string): Promise<void>;

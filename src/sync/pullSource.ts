@@ -87,6 +87,8 @@ export interface KindPullSummary extends ApplyCounts {
   resumed: boolean;
   /** Full rounds: objects marked removed because the round did not see them. */
   swept: number;
+  /** Full rounds: rows of objects removed more than 30 days ago, deleted. */
+  purged: number;
   edgesAdded: number;
   edgesRemoved: number;
   /** Mirror rows written or deleted. */
@@ -142,6 +144,7 @@ function addRoundCounts(summary: KindPullSummary, counts: RoundCounts): void {
   summary.unchanged += counts.unchanged;
   summary.removed += counts.removed;
   summary.swept += counts.swept;
+  summary.purged += counts.purged;
   summary.edgesAdded += counts.edgesAdded;
   summary.edgesRemoved += counts.edgesRemoved;
   summary.rowsWritten += counts.rowsWritten;
@@ -163,7 +166,7 @@ async function pullKind<TChange extends { id: string }>(
   const fillTransactions = options.fillTransactions ?? batchObjects >= FILL_TRANSACTIONS_FROM_BATCH;
   let restartedAfterExpiry = false;
   const summary: KindPullSummary = {
-    roundKind: 'incremental', pages: 0, resumed: false, swept: 0, added: 0, changed: 0, unchanged: 0, removed: 0,
+    roundKind: 'incremental', pages: 0, resumed: false, swept: 0, purged: 0, added: 0, changed: 0, unchanged: 0, removed: 0,
     edgesAdded: 0, edgesRemoved: 0, rowsWritten: 0, completed: false, restartedAfterExpiry: false,
   };
 
@@ -180,7 +183,7 @@ async function pullKind<TChange extends { id: string }>(
     summary.roundKind = round.kind;
     summary.resumed = plan.resumed;
     logger.info('round.start', { roundId: round.id, roundKind: round.kind, resumed: plan.resumed, resumedAtPage: plan.resumed ? round.pages : undefined });
-    const writer = writerFor({ source, round, mirror: deps.mirror, journal: deps.journal, now });
+    const writer = writerFor({ source, round, mirror: deps.mirror, journal: deps.journal, now, attempt: randomUUID().slice(0, 8) });
     try {
       await writer.start();
       let buffer: TChange[] = [];

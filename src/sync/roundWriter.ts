@@ -18,8 +18,16 @@ import type { GroupChange, GroupChangeReport, MemberType, UserChange } from './d
 
 type MemberSets = StoredMembers['sets'];
 
+/**
+ * Removed objects stay in the mirror this long after their removal, then a full round deletes
+ * their rows: Entra keeps a soft-deleted object 30 days, so nothing can be restored after that.
+ */
+export const PURGE_REMOVED_AFTER_DAYS = 30;
+
 export interface RoundCounts extends ApplyCounts {
   swept: number;
+  /** Rows of objects removed long ago, deleted by a full round. */
+  purged: number;
   edgesAdded: number;
   edgesRemoved: number;
   /** Rows written or deleted in the mirror, for the figures. */
@@ -27,7 +35,7 @@ export interface RoundCounts extends ApplyCounts {
 }
 
 export function emptyRoundCounts(): RoundCounts {
-  return { added: 0, changed: 0, unchanged: 0, removed: 0, swept: 0, edgesAdded: 0, edgesRemoved: 0, rowsWritten: 0 };
+  return { added: 0, changed: 0, unchanged: 0, removed: 0, swept: 0, purged: 0, edgesAdded: 0, edgesRemoved: 0, rowsWritten: 0 };
 }
 
 function addCounts(into: RoundCounts, counts: ApplyCounts): void {
@@ -58,6 +66,8 @@ export interface RoundWriter<TChange> {
 export interface RoundWriterContext {
   source: string;
   round: DeltaRound;
+  /** Random per pull: a replay after a crash journals under keys of its own. */
+  attempt: string;
   mirror: MirrorStore;
   journal: ChangeJournal;
   now: () => Date;
@@ -76,8 +86,13 @@ function withManagerStated(changes: UserChange[]): UserChange[] {
   );
 }
 
+function purgeBefore(now: Date): Date {
+  return new Date(now.getTime() - PURGE_REMOVED_AFTER_DAYS * 86_400_000);
+}
+
+/** Each pull's attempt at a round writes journal entries of its own (see ChangeJournal.appendChanges). */
 function journalAt(context: RoundWriterContext, batch: number) {
-  return { roundStartedAt: context.round.startedAt, roundId: context.round.id, kind: 'users' as const, batch };
+  return { roundStartedAt: context.round.startedAt, roundId: context.round.id, kind: 'users' as const, batch, attempt: context.attempt };
 }
 
 export function userRoundWriter(context: RoundWriterContext): RoundWriter<UserChange> {
@@ -106,7 +121,7 @@ export function userRoundWriter(context: RoundWriterContext): RoundWriter<UserCh
       }
       const prepared = await mirror.prepareUserChanges(source, withManagerStated(changes), { fingerprints: fingerprints ?? new Map(), ...(heldBack !== undefined ? { heldBack } : {}) });
       const ids = new Set(changes.map((change) => change.id));
-      await journal.appendSeen(source, round.id, 'users', batch, { ids, members: new Map() });
+      await journal.appendSeen(source, round.id, 'users', batch, { ids, members: new Map() }, context.attempt);
       heldBack = await prepared.commit({ fullTransactionsOnly: !last });
       for (const id of ids) seen.add(id);
       addCounts(counts, prepared.counts);
@@ -127,6 +142,7 @@ export function userRoundWriter(context: RoundWriterContext): RoundWriter<UserCh
       await sweep.commit();
       counts.swept = sweep.counts.removed;
       counts.rowsWritten += sweep.rows;
+      counts.purged = await mirror.purgeRemoved(source, 'users', purgeBefore(context.now()));
       await journal.appendWholePlan(source, context.now(), round.id, 'full round of users');
       return counts;
     },
@@ -204,7 +220,7 @@ export function groupRoundWriter(context: RoundWriterContext): RoundWriter<Group
           for (const delta of list) if (!delta.removed) typeSet(slice, delta.memberType).add(delta.memberId);
         }
         const ids = new Set(changes.map((change) => change.id));
-        await journal.appendSeen(source, round.id, 'groups', batch, { ids, members: slices });
+        await journal.appendSeen(source, round.id, 'groups', batch, { ids, members: slices }, context.attempt);
         await prepared.commit();
         for (const id of ids) seen.ids.add(id);
         for (const [groupId, slice] of slices) {
@@ -260,6 +276,7 @@ export function groupRoundWriter(context: RoundWriterContext): RoundWriter<Group
       await sweep.commit();
       counts.swept = sweep.counts.removed;
       counts.rowsWritten = memberRows + sweep.rows;
+      counts.purged = await mirror.purgeRemoved(source, 'groups', purgeBefore(context.now()));
       await journal.appendWholePlan(source, context.now(), round.id, 'full round of groups');
       return counts;
     },

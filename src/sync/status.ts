@@ -5,7 +5,7 @@
  */
 import type { ConnectorConfig } from '../config/types';
 import type {
-  ConflictStore, CursorStore, DeletionStateStore, DestinationHealthStore, LedgerStore, UploadKind,
+  ConflictStore, CursorStore, DeletionStateStore, DestinationHealthStore, LedgerEntry, LedgerStore, UploadKind,
 } from './ports';
 import { isQuarantined } from './quarantine';
 
@@ -114,7 +114,7 @@ export async function readConnectorStatus(deps: StatusDependencies, now: Date = 
         for (const bucket of failedBuckets.sort()) {
           if (entry.failedObjects.length >= FAILED_OBJECTS_SHOWN) break;
           const read = await deps.ledger.read(scope, [bucket]);
-          for (const [id, ledgerEntry] of [...(read.buckets.get(bucket) ?? new Map())].sort(([a], [b]) => (a < b ? -1 : 1))) {
+          for (const [id, ledgerEntry] of [...(read.buckets.get(bucket) ?? new Map<string, LedgerEntry>())].sort(([a], [b]) => (a < b ? -1 : 1))) {
             if ((ledgerEntry.f ?? 0) > 0 && entry.failedObjects.length < FAILED_OBJECTS_SHOWN) {
               entry.failedObjects.push({ kind, id, failures: ledgerEntry.f ?? 0, lastError: ledgerEntry.e ?? null });
             }

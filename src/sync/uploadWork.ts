@@ -62,7 +62,7 @@ export interface UploadExecutor {
 export const MAX_ITEMS_PER_BATCH = 100;
 
 export function bucketPatches(work: KindWork, bucket: string): Map<string, LedgerEntryPatch> {
-  return work.patches.get(bucket) ?? new Map();
+  return work.patches.get(bucket) ?? new Map<string, LedgerEntryPatch>();
 }
 
 /**

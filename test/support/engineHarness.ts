@@ -127,6 +127,7 @@ export function failingUserWrite(inner: MirrorStore, n: number): MirrorStore {
     },
     prepareGroupChanges: (source, changes, options) => inner.prepareGroupChanges(source, changes, options),
     prepareSweep: (source, kind, ids, fingerprints) => inner.prepareSweep(source, kind, ids, fingerprints),
+    purgeRemoved: (source, kind, before) => inner.purgeRemoved(source, kind, before),
     loadMembers: (source) => inner.loadMembers(source),
     readMembers: (source, groupIds) => inner.readMembers(source, groupIds),
     writeMembers: (source, updates) => inner.writeMembers(source, updates),

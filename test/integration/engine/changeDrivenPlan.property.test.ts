@@ -66,10 +66,12 @@ async function connector(
   };
 }
 
+const byKey = ([a]: [string, unknown], [b]: [string, unknown]): number => (a < b ? -1 : a > b ? 1 : 0);
+
 /** What a destination holds, as comparable text: records by id. */
 function holdings(s365: FakeSignature365, tenant: string, source: string): { users: Record<string, string>; groups: Record<string, string> } {
-  const users = Object.fromEntries(s365.tenant(tenant).users(source).map((user) => [user.id, JSON.stringify(user)]).sort(([a], [b]) => (a < b ? -1 : 1)));
-  const groups = Object.fromEntries(s365.tenant(tenant).groups(source).map((group) => [group.id, JSON.stringify(group)]).sort(([a], [b]) => (a < b ? -1 : 1)));
+  const users = Object.fromEntries(s365.tenant(tenant).users(source).map((user): [string, string] => [user.id, JSON.stringify(user)]).sort(byKey));
+  const groups = Object.fromEntries(s365.tenant(tenant).groups(source).map((group): [string, string] => [group.id, JSON.stringify(group)]).sort(byKey));
   return { users, groups };
 }
 
@@ -80,7 +82,7 @@ async function ledgerOf(runtime: ConnectorRuntime): Promise<Record<string, Recor
     for (const kind of ['users', 'groups'] as const) {
       const entries = await ledgerEntries(runtime.ledger, destination, 'Default', kind);
       out[`${destination}/${kind}`] = Object.fromEntries([...entries]
-        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .sort(byKey)
         .map(([id, entry]) => [id, JSON.stringify({ a: entry.a, w: entry.w, l: entry.l, f: entry.f })]));
     }
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyUsers, completeUser as fullUser, mirrorOnFreshStorage, newId, rawRows, upsertUser } from './storeFixtures';
+import { applyGroups, applyUsers, completeUser as fullUser, member, mirrorOnFreshStorage, newId, rawRows, upsertGroup, upsertUser } from './storeFixtures';
 
 describe('TableMirrorStore full rounds', () => {
   it('compares complete objects with fingerprints: an unchanged tenant costs no row read and no write', async () => {
@@ -91,5 +91,27 @@ describe('TableMirrorStore full rounds', () => {
     expect(await second.commit()).toBeUndefined();
     expect(await rawRows(target, 'MirrorUsers')).toHaveLength(150);
     expect(requests.writes()).toBe(2);
+  });
+
+  it('purges the rows of objects removed before the cutoff, groups with their member rows, and nothing else', async () => {
+    let clock = new Date('2030-01-01T00:00:00Z');
+    const { store, target } = await mirrorOnFreshStorage({ now: () => clock });
+    const [old, recent, live] = [newId(), newId(), newId()];
+    await applyUsers(store, 'contoso', [fullUser(old), fullUser(recent), fullUser(live)]);
+    await applyUsers(store, 'contoso', [{ kind: 'removed', id: old, reason: 'deleted' }]);
+    clock = new Date('2030-02-15T00:00:00Z');
+    await applyUsers(store, 'contoso', [{ kind: 'removed', id: recent, reason: 'changed' }]);
+    const group = newId();
+    await applyGroups(store, 'contoso', [upsertGroup(group, [member(live)])]);
+    clock = new Date('2030-01-02T00:00:00Z');
+    await applyGroups(store, 'contoso', [{ kind: 'removed', id: group, reason: 'deleted' }]);
+
+    expect(await store.purgeRemoved('contoso', 'users', new Date('2030-02-01T00:00:00Z'))).toBe(1);
+    expect(await store.purgeRemoved('contoso', 'groups', new Date('2030-02-01T00:00:00Z'))).toBe(1);
+
+    expect([...(await store.getUsers('contoso', [old, recent, live])).keys()].sort()).toEqual([recent, live].sort());
+    expect(await store.getGroups('contoso', [group])).toEqual(new Map());
+    expect(await rawRows(target, 'MirrorMembers')).toEqual([]);
+    expect(await store.purgeRemoved('contoso', 'users', new Date('2030-02-01T00:00:00Z'))).toBe(0);
   });
 });

@@ -42,6 +42,28 @@ function requestLog(): RequestLog {
   };
 }
 
+/**
+ * Holds the first `parties` reads until all of them have their answer, so concurrent writers are
+ * sure to read the same version of a row (as two processes may) before either writes.
+ */
+function readBarrier(parties: number): PipelinePolicy {
+  let arrived = 0;
+  let release = (): void => undefined;
+  const everyoneRead = new Promise<void>((resolve) => { release = resolve; });
+  return {
+    name: 'readBarrier',
+    async sendRequest(request, next) {
+      const response = await next(request);
+      if (request.method === 'GET' && arrived < parties) {
+        arrived += 1;
+        if (arrived === parties) release();
+        await everyoneRead;
+      }
+      return response;
+    },
+  };
+}
+
 async function ledgerOnFreshStorage(): Promise<{ store: TableLedgerStore; target: StorageTarget; requests: RequestLog }> {
   const target = isolatedStorage();
   const requests = requestLog();
@@ -147,6 +169,29 @@ describe('TableLedgerStore', () => {
 
     expect(requests.gets()).toBe(0);
     expect([...third.buckets.keys()].sort()).toEqual(['00', '01', '02']);
+  });
+
+  it('reads more buckets than one query can name, and only those', async () => {
+    const { store } = await ledgerOnFreshStorage();
+    const every = Array.from({ length: 40 }, (_, n) => idIn((n * 6).toString(16).padStart(2, '0')));
+    await put(store, USERS, new Map(every.map((id) => [id, acknowledged(id)])));
+    const asked = every.filter((_, n) => n % 2 === 0);
+
+    const read = await store.read(USERS, [...asked.map(bucketOf), 'ff']);
+
+    expect([...read.buckets.keys()].sort()).toEqual([...asked.map(bucketOf), 'ff'].sort());
+    expect(flatten(read)).toEqual(new Map(asked.map((id) => [id, acknowledged(id)])));
+  });
+
+  it('writes all 256 buckets in one update, at most 100 rows a transaction', async () => {
+    const { store, requests } = await ledgerOnFreshStorage();
+    const ids = Array.from({ length: 256 }, (_, n) => idIn(n.toString(16).padStart(2, '0')));
+
+    await put(store, USERS, new Map(ids.map((id) => [id, acknowledged(id)])));
+
+    expect(requests.writes()).toBe(3);
+    expect(flatten(await store.read(USERS, 'all'))).toEqual(new Map(ids.map((id) => [id, acknowledged(id)])));
+    expect((await store.summaries(USERS)).size).toBe(256);
   });
 
   it('writes only the buckets whose entries changed, and nothing for a mutation that changes nothing', async () => {
@@ -265,15 +310,17 @@ describe('TableLedgerStore', () => {
   });
 
   it('loses no update when two writers change the same bucket at once', async () => {
-    const { store, requests } = await ledgerOnFreshStorage();
+    const { store, target, requests } = await ledgerOnFreshStorage();
     const existing = idIn('9d');
     await put(store, USERS, new Map([[existing, acknowledged('old')]]));
     const [first, second] = [idIn('9d'), idIn('9d')];
+    const barrier = readBarrier(2);
+    const writer = (): TableLedgerStore => new TableLedgerStore(target, { additionalPolicies: [barrier, requests.policy] });
     requests.reset();
 
     await Promise.all([
-      put(store, USERS, new Map([[first, acknowledged('first')]])),
-      put(store, USERS, new Map([[second, acknowledged('second')]])),
+      put(writer(), USERS, new Map([[first, acknowledged('first')]])),
+      put(writer(), USERS, new Map([[second, acknowledged('second')]])),
     ]);
 
     // Both read the same row version: one write was refused by its ETag, read again and retried.
@@ -284,16 +331,17 @@ describe('TableLedgerStore', () => {
     ]));
   });
 
-  it('loses no update when two writers create the same bucket at once', async () => {
-    const { store, requests } = await ledgerOnFreshStorage();
-    const writers = Array.from({ length: 4 }, () => idIn('e1'));
+  it('loses no update when several writers create the same bucket at once', async () => {
+    const { store, target, requests } = await ledgerOnFreshStorage();
+    const ids = Array.from({ length: 4 }, () => idIn('e1'));
+    const barrier = readBarrier(ids.length);
 
-    await Promise.all(writers.map((id) => put(store, USERS, new Map([[id, acknowledged(id)]]))));
+    await Promise.all(ids.map((id) => put(new TableLedgerStore(target, { additionalPolicies: [barrier, requests.policy] }), USERS, new Map([[id, acknowledged(id)]]))));
 
-    // Only one create can win; the others were refused, read the row again and updated it.
-    expect(requests.writes()).toBeGreaterThan(writers.length);
+    // All four found no row and tried to create it; only one create can win, the others read the row again and updated it.
+    expect(requests.writes()).toBeGreaterThan(ids.length);
 
-    expect((await store.read(USERS, ['e1'])).buckets.get('e1')).toEqual(new Map(writers.map((id) => [id, acknowledged(id)])));
+    expect((await store.read(USERS, ['e1'])).buckets.get('e1')).toEqual(new Map(ids.map((id) => [id, acknowledged(id)])));
   });
 
   it('saves the read with `preloaded` when nothing changed meanwhile, and reads again (losing nothing) when it did', async () => {
@@ -323,6 +371,23 @@ describe('TableLedgerStore', () => {
     expect(requests.writes()).toBe(2);
     expect((await store.read(USERS, ['3f'])).buckets.get('3f')).toEqual(new Map([
       [mine, { ...acknowledged('v1'), a: 'v2' }], [theirs, acknowledged('theirs')], [later, acknowledged('later')],
+    ]));
+  });
+
+  it('writes again every bucket of a transaction refused because one of them changed meanwhile', async () => {
+    const { store } = await ledgerOnFreshStorage();
+    const [quiet, busy, theirs] = [idIn('20'), idIn('21'), idIn('21')];
+    await put(store, USERS, new Map([[quiet, acknowledged('q1')], [busy, acknowledged('b1')]]));
+    const read = await store.read(USERS, ['20', '21']);
+    await put(store, USERS, new Map([[theirs, acknowledged('theirs')]]));
+
+    await store.update(USERS, ['20', '21'], (bucket, entries) => {
+      if (bucket === '20') patchEntries(entries, quiet, { a: 'q2' });
+      else patchEntries(entries, busy, { a: 'b2' });
+    }, summarize, { preloaded: read });
+
+    expect(flatten(await store.read(USERS, ['20', '21']))).toEqual(new Map([
+      [quiet, { ...acknowledged('q1'), a: 'q2' }], [busy, { ...acknowledged('b1'), a: 'b2' }], [theirs, acknowledged('theirs')],
     ]));
   });
 

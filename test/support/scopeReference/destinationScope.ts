@@ -1,6 +1,6 @@
 /**
  * What each destination tenant should hold from one source: the mappings of that source resolved
- * (src/sync/scope.ts) and combined per destination.
+ * (./scope.ts) and combined per destination.
  *
  * - Several mappings to the same destination are unioned: a user in scope of two of them is one
  *   user carrying the groups of both; the destination's groups are the union too.

@@ -1,3 +1,7 @@
+/**
+ * The reference per-destination scope (test/support/scopeReference/destinationScope.ts), the
+ * oracle the per-user engine is compared with in scope.property.test.ts.
+ */
 import { describe, expect, it } from 'vitest';
 import { resolveDestinationScopes } from '../../support/scopeReference/destinationScope';
 import { config, directory, edges, flatten, mapping } from './builders';

@@ -1,3 +1,8 @@
+/**
+ * The reference engine's index (test/support/scopeReference/directoryIndex.ts). Its UPN tie-break
+ * (the smallest id wins) is the reference's alone: the per-user engine names every live user
+ * carrying a UPN (scopeModel.test.ts).
+ */
 import { describe, expect, it } from 'vitest';
 import { buildDirectoryIndex, findUsers, groupsAtOrBelow, transitiveUserMembers } from '../../support/scopeReference/directoryIndex';
 import type { MembershipEdge, MirrorGroup, MirrorUser } from '../../../src/sync/directory';

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { compareCodeUnits } from '../../../src/sync/codeUnitOrder';
 import { buildUserRecord, type Signature365User } from '../../../src/sync/payload';
-import { canonicalJson, payloadHash, type JsonValue } from '../../../src/sync/payloadHash';
-import { directory, user } from './builders';
+import { canonicalJson, payloadHash, shortHash, type JsonValue } from '../../../src/sync/payloadHash';
+import { user } from './builders';
 
 function userRecord(): Signature365User {
   const u = user({ id: 'u1', displayName: 'Ada', extensionAttributes: { extensionAttribute1: 'x' } });
-  return buildUserRecord(u, directory([u], []), ['g1', 'g2']);
+  return buildUserRecord(u, null, ['g1', 'g2']);
 }
 
 describe('payloadHash', () => {
@@ -59,5 +61,35 @@ describe('payloadHash', () => {
 
   it('refuses non-finite numbers rather than hashing them as null', () => {
     expect(() => payloadHash({ a: Number.NaN })).toThrow(TypeError);
+  });
+});
+
+describe('shortHash', () => {
+  it('is the first 22 base64url characters (128 bits) of the text\'s SHA-256', () => {
+    const text = '{"a":1}';
+    expect(shortHash(text)).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(shortHash(text)).toBe(createHash('sha256').update(text, 'utf8').digest('base64url').slice(0, 22));
+    expect(shortHash(text)).toBe('AVq9f1zFei3ZS3WQ8ErYCE');
+  });
+
+  it('of a record\'s canonical JSON, starts the record\'s payloadHash', () => {
+    const record = userRecord();
+    expect(payloadHash(record).startsWith(shortHash(canonicalJson(record)))).toBe(true);
+  });
+
+  it('tells texts apart that differ in one character, and hashes UTF-8', () => {
+    expect(shortHash('a')).not.toBe(shortHash('b'));
+    expect(shortHash('é')).toBe(createHash('sha256').update(Buffer.from('c3a9', 'hex')).digest('base64url').slice(0, 22));
+  });
+});
+
+describe('compareCodeUnits', () => {
+  it('orders by UTF-16 code unit, not by locale: capitals before lower case, accents last', () => {
+    expect(['b', 'é', 'B', 'a', 'g10', 'g2'].sort(compareCodeUnits)).toEqual(['B', 'a', 'b', 'g10', 'g2', 'é']);
+    expect(compareCodeUnits('x', 'x')).toBe(0);
+  });
+
+  it('is the key order of canonical JSON', () => {
+    expect(canonicalJson({ b: 1, é: 2, B: 3, a: 4 })).toBe('{"B":3,"a":4,"b":1,"é":2}');
   });
 });

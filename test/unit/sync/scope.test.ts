@@ -1,3 +1,8 @@
+/**
+ * The reference scope engine (test/support/scopeReference/scope.ts), the oracle the per-user
+ * engine is compared with in scope.property.test.ts; its rule cases are ported to
+ * scopeModel.test.ts, and its reporting (emptyBecause, unmatched entries, skip counts) is its own.
+ */
 import { describe, expect, it } from 'vitest';
 import { resolveMappingScope } from '../../support/scopeReference/scope';
 import { directory, edges, flatten, group, mapping, options, removed, user } from './builders';
