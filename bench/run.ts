@@ -18,6 +18,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { join, resolve } from 'node:path';
 import { TableClient } from '@azure/data-tables';
 import { resolveConfig } from '../src/config/resolve';
@@ -189,6 +190,8 @@ async function runStore(users: number, store: 'memory' | 'folder'): Promise<Reco
   const logger = createLogger({ level: 'error' });
   const runtime = await createRuntime({ config, logger, storage: { kind: 'connectionString', connectionString: azurite.connectionString, prefix: 'bench' }, requestCounter: counter });
   const context = { counter, azurite, fakes, memory, runtime };
+  if (global.gc !== undefined) global.gc();
+  const baselineRssMiB = Math.round(process.memoryUsage().rss / 1048576);
   const sync = (options: { full?: boolean; replan?: boolean } = {}) => () => syncOnce(runtime, { logger, progressStream: quiet, ...options });
   try {
     const phases: Record<string, PhaseResult> = {};
@@ -207,6 +210,7 @@ async function runStore(users: number, store: 'memory' | 'folder'): Promise<Reco
     const full = phases.fullSync;
     return {
       users, store, tenant: { users: fakes.users, groups: fakes.groups, usersInScope: fakes.inScope, graphPageFloor: fakes.pageFloor },
+      connectorProcess: { baselineRssMiB, heapLimitMiB: Math.round(getHeapStatistics().heap_size_limit / 1048576) },
       phases,
       entitiesAfterFullSync: { byTable: entities, total: entityTotal, perUser: round(entityTotal / fakes.users, 3) },
       checks: {
