@@ -1,6 +1,6 @@
 /**
  * The wire format of the Signature 365 directory import API, as fixed by the project's contract
- * (shared/contracts/signature365-directory-api.md; docs/signature365-client.md explains the client).
+ * (docs/signature365-contract.md; docs/signature365-client.md explains the client).
  *
  * This module (src/signature365/) is the ONLY place in the connector that knows this format.
  * Symprex does not publish the API behind its Entra ID connector; if the vendor's real wire format

@@ -253,6 +253,9 @@ export async function* queryPages(
         return;
       }
       ahead = pages.next();
+      // Let the request for the next page reach the wire before the caller's (synchronous) work on
+      // this one: the pipeline's steps are promise continuations, which would otherwise wait for it.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (result.value.length > 0) yield result.value;
     }
   } finally {

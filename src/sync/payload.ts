@@ -1,6 +1,6 @@
 /**
- * The records sent to Signature 365, built from the mirror exactly as
- * shared/contracts/signature365-directory-api.md defines them: every field present, an absent
+ * The records sent to Signature 365, built from the mirror exactly as the contract
+ * (docs/signature365-contract.md) defines them: every field present, an absent
  * value null and an absent list [], so an upsert fully replaces what the destination held.
  *
  * The record types live with the wire contract (src/signature365/contract.ts); they are `type`

@@ -1,6 +1,6 @@
 /**
  * A fake Signature 365 directory import API over real HTTPS on 127.0.0.1, for tests and for
- * `npm run demo`. It follows shared/contracts/signature365-directory-api.md on its own
+ * `npm run demo`. It follows the contract in docs/signature365-contract.md on its own
  * (it deliberately imports nothing from src/, so a client bug cannot hide behind a shared type)
  * and uses Node built-ins only, because the demo loads it outside the test runner.
  *

@@ -11,6 +11,7 @@ import { createGraphDirectoryReader } from '../../../src/graph';
 import { TableCursorStore, TableLockStore, TableMirrorStore } from '../../../src/store';
 import { TableChangeJournal } from '../../../src/store/journalStore';
 import { silentLogger } from '../../../src/sync/logger';
+import type { DirectoryReader } from '../../../src/sync/ports';
 import { pullSource } from '../../../src/sync/pullSource';
 import { FakeTenant, startFakeGraph, type FakeGraph } from '../../fakes/graph';
 import { SimulatedCrash, crashAfterPages, deltaRequestsSince, skipTokenOf } from '../../support/engineHarness';
@@ -42,7 +43,7 @@ describe('a full round holding rows back to fill its transactions', () => {
     const journal = new TableChangeJournal(storage);
     await Promise.all([mirror.initialize(), cursors.initialize(), locks.initialize(), journal.initialize()]);
     const source = graph.sourceConfig(undefined, SOURCE);
-    const pull = (reader = createGraphDirectoryReader(source, { pageSize: PAGE_SIZE })) =>
+    const pull = (reader: DirectoryReader = createGraphDirectoryReader(source, { pageSize: PAGE_SIZE })) =>
       pullSource(SOURCE, { reader, mirror, cursors, journal, locks, logger: silentLogger }, {
         fullReconcileHours: 24, holder: `test:${randomUUID()}`, batchObjects: BATCH, fillTransactions: true,
       });
