@@ -3,6 +3,7 @@
  * of run costs. Writes bench/results/latest.json.
  *
  *   npm run bench -- --users 10000                  (default; both stores)
+ *   npm run bench -- --users 10000,100000           (every size, both stores: what latest.json holds)
  *   npm run bench -- --users 100000 --stores memory
  *
  * The fake Graph and Signature 365 run in a child process (bench/fakesProcess.ts) and Azurite in
@@ -236,11 +237,13 @@ async function main(): Promise<void> {
     process.exitCode = rerun;
     return;
   }
-  const users = Number(argument('users', '10000'));
+  const sizes = argument('users', '10000').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
   const stores = argument('stores', 'memory,folder').split(',').filter((store): store is 'memory' | 'folder' => store === 'memory' || store === 'folder');
   const runs = [];
-  for (const store of stores) runs.push(await runStore(users, store));
-  const result = { date: new Date().toISOString(), machine: { cores: cpus().length, node: process.version }, runs };
+  for (const users of sizes) for (const store of stores) runs.push(await runStore(users, store));
+  // The previous engine's figures, measured on the same machine size, for a side-by-side reading.
+  const before = JSON.parse(readFileSync(resolve(__dirname, 'previous-engine.json'), 'utf8')) as unknown;
+  const result = { date: new Date().toISOString(), machine: { cores: cpus().length, node: process.version }, runs, before };
   mkdirSync(resolve(__dirname, 'results'), { recursive: true });
   const path = resolve(__dirname, 'results', argument('out', 'latest.json'));
   writeFileSync(path, `${JSON.stringify(result, null, 2)}\n`);
