@@ -46,8 +46,26 @@ async function main(): Promise<void> {
 
   const clientSecret = randomBytes(18).toString('base64url');
   const token = `idscl_${randomBytes(24).toString('base64url')}`;
-  const graph = await startFakeGraph({ tenant, clientSecret });
+  // Change notifications (the real-time phase): Graph batches them; 100 ms stands in for its delivery delay.
+  const graph = await startFakeGraph({ tenant, clientSecret, notifications: { batchWindowMs: argument('notify-batch-ms', 100) } });
   const s365 = await startFakeSignature365({ tenants: [{ name: 'Bench', token, tenantId: '5a1e5000-0000-4000-8000-00000000000b' }] });
+
+  // Real-time phase: title changes on users no other phase touches, each waited for at the destination.
+  const realtimeUsers = inScope.slice(1000);
+  let realtimeNext = 0;
+  const pending: { id: string; jobTitle: string; at: number }[] = [];
+  const latencies: number[] = [];
+  const watcher = setInterval(() => {
+    const now = Date.now();
+    for (let i = pending.length - 1; i >= 0; i -= 1) {
+      const entry = pending[i];
+      if (entry !== undefined && s365.tenant('Bench').user(graph.tenantId, entry.id)?.jobTitle === entry.jobTitle) {
+        latencies.push(now - entry.at);
+        pending.splice(i, 1);
+      }
+    }
+  }, 5);
+  watcher.unref();
 
   let titles = 0;
   let moved = 0;
@@ -86,6 +104,22 @@ async function main(): Promise<void> {
       return { managerId: manager.id, reports: reports.length };
     },
     '/holdings': () => ({ posts: posts().length }),
+    '/held': () => ({ users: s365.tenant('Bench').users(graph.tenantId).length, lastPostAt: posts().at(-1)?.startedAt ?? null }),
+    '/realtime/mutate': (url) => {
+      const count = Math.max(1, Number(url.searchParams.get('count') ?? 1));
+      const ids: string[] = [];
+      for (let i = 0; i < count; i += 1) {
+        const user = realtimeUsers[realtimeNext % Math.max(1, realtimeUsers.length)];
+        realtimeNext += 1;
+        if (user === undefined) continue;
+        const jobTitle = `Realtime ${realtimeNext}`;
+        tenant.updateUser(user.id, { jobTitle });
+        pending.push({ id: user.id, jobTitle, at: Date.now() });
+        ids.push(user.id);
+      }
+      return { ids };
+    },
+    '/realtime/results': () => ({ latenciesMs: [...latencies], pending: pending.length }),
   };
 
   const control = createServer((req: IncomingMessage, res: ServerResponse) => {

@@ -5,6 +5,7 @@
  *   npm run bench -- --users 10000                  (default; both stores)
  *   npm run bench -- --users 10000,100000           (every size, both stores: what latest.json holds)
  *   npm run bench -- --users 100000 --stores memory
+ *   npm run bench -- --users 10000 --stores none --realtime 10000   (only the real-time phases)
  *
  * The fake Graph and Signature 365 run in a child process (bench/fakesProcess.ts) and Azurite in
  * another, so the figures for this process are the connector's own: wall time, CPU, peak RSS,
@@ -16,7 +17,6 @@
  * nested groups; a manager with 8 reports renamed; a whole-source re-plan (`--replan`); a full
  * reconcile round (`--full`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
@@ -30,6 +30,8 @@ import { syncOnce, type SyncOnceResult } from '../src/cli/syncCommand';
 import { rerunTrustingTestCa } from '../src/cli/trustTestCa';
 import { TABLE_NAMES } from '../src/store/entityCodec';
 import { StorageRequestCounter, difference, type StorageRequestCounts } from '../src/store/requestCounter';
+import { control, startFakes, type FakesInfo } from './fakesClient';
+import { runRealtime } from './realtime';
 
 /** Progress lines are noise in a benchmark's output. */
 const quiet = Object.assign(Object.create(process.stderr) as NodeJS.WriteStream, { isTTY: false, write: () => true });
@@ -37,36 +39,6 @@ const quiet = Object.assign(Object.create(process.stderr) as NodeJS.WriteStream,
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
   return index >= 0 ? process.argv[index + 1] ?? fallback : fallback;
-}
-
-interface FakesInfo {
-  control: string;
-  graph: { tenantId: string; clientId: string; clientSecret: string; authorityHost: string; graphEndpoint: string };
-  s365: { endpoint: string; token: string };
-  allStaffGroupId: string;
-  users: number;
-  groups: number;
-  inScope: number;
-  pageFloor: number;
-}
-
-async function startFakes(users: number): Promise<{ info: FakesInfo; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(__dirname, 'fakesProcess.ts'), '--users', String(users)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const info = await new Promise<FakesInfo>((resolvePromise, reject) => {
-    let buffer = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const line = buffer.split('\n')[0];
-      if (buffer.includes('\n') && line !== undefined) resolvePromise(JSON.parse(line) as FakesInfo);
-    });
-    child.once('exit', (code) => reject(new Error(`the fakes process exited (${String(code)}) before it was ready`)));
-  });
-  return { info, child };
-}
-
-async function control<T>(fakes: FakesInfo, path: string): Promise<T> {
-  const response = await fetch(`${fakes.control}${path}`, { method: path.startsWith('/since') ? 'GET' : 'POST' });
-  return (await response.json()) as T;
 }
 
 /** CPU seconds (user + system) of a process, from /proc. */
@@ -241,9 +213,12 @@ async function main(): Promise<void> {
   const stores = argument('stores', 'memory,folder').split(',').filter((store): store is 'memory' | 'folder' => store === 'memory' || store === 'folder');
   const runs = [];
   for (const users of sizes) for (const store of stores) runs.push(await runStore(users, store));
+  // The real-time path at 10k users (issue 14), unless --realtime none.
+  const realtimeUsers = argument('realtime', '10000');
+  const realtime = realtimeUsers === 'none' ? undefined : await runRealtime(Number(realtimeUsers));
   // The previous engine's figures, measured on the same machine size, for a side-by-side reading.
   const before = JSON.parse(readFileSync(resolve(__dirname, 'previous-engine.json'), 'utf8')) as unknown;
-  const result = { date: new Date().toISOString(), machine: { cores: cpus().length, node: process.version }, runs, before };
+  const result = { date: new Date().toISOString(), machine: { cores: cpus().length, node: process.version }, runs, ...(realtime !== undefined ? { realtime } : {}), before };
   mkdirSync(resolve(__dirname, 'results'), { recursive: true });
   const path = resolve(__dirname, 'results', argument('out', 'latest.json'));
   writeFileSync(path, `${JSON.stringify(result, null, 2)}\n`);

@@ -1,26 +1,16 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { getProcessLogger, loggerForInvocation } from '../src/setup/invocationLogger';
+import { runPullMessage } from '../src/setup/messageHandlers';
 import { FUNCTION_RUN_BUDGET_IN_MS, getWorkerRuntime } from '../src/setup/workerRuntime';
 import { parseConnectorMessage } from '../src/sync/messages';
-import { describeFailures, runSync } from '../src/sync/runSync';
 
-/** Runs a pull asked for by "sync now" (and, later, by change notifications). */
+/** Runs a pull asked for by "sync now", by change notifications or by a subscription catch-up. */
 export async function pullWorker(message: unknown, context: InvocationContext): Promise<void> {
   const parsed = parseConnectorMessage(message);
   if (parsed.type !== 'pull') throw new Error(`pullWorker received a ${parsed.type} message; it only handles pull requests`);
   const logger = loggerForInvocation(context, { runId: parsed.runId, trigger: parsed.reason });
   const runtime = await getWorkerRuntime(getProcessLogger());
-  const summary = await runSync(
-    { ...runtime.syncDependencies(runtime.queueExecutor()), logger },
-    {
-      runId: parsed.runId, holder: `${runtime.holder}:${context.invocationId}`, forceFull: parsed.full,
-      ...(parsed.source !== undefined ? { sources: [parsed.source] } : {}),
-      deadlineAt: Date.now() + FUNCTION_RUN_BUDGET_IN_MS,
-    },
-  );
-  if (summary.failures.length > 0) {
-    throw new Error(`Pull ${parsed.runId} failed for: ${describeFailures(summary)}`);
-  }
+  await runPullMessage(runtime, parsed, { logger, holder: `${runtime.holder}:${context.invocationId}`, deadlineAt: Date.now() + FUNCTION_RUN_BUDGET_IN_MS });
 }
 
 app.storageQueue('pullWorker', { queueName: '%STORAGE_PREFIX%-pull-requests', connection: 'AzureWebJobsStorage', handler: pullWorker });

@@ -1,8 +1,8 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { getProcessLogger, loggerForInvocation } from '../src/setup/invocationLogger';
+import { runUploadMessage } from '../src/setup/messageHandlers';
 import { getWorkerRuntime } from '../src/setup/workerRuntime';
 import { parseConnectorMessage } from '../src/sync/messages';
-import { processUpload } from '../src/sync/processUpload';
 
 /**
  * Sends one batch of objects to one destination. Throws when the destination stays unavailable,
@@ -14,7 +14,7 @@ export async function uploadWorker(message: unknown, context: InvocationContext)
   if (parsed.type !== 'upload') throw new Error(`uploadWorker received a ${parsed.type} message; it only handles uploads`);
   const logger = loggerForInvocation(context, { runId: parsed.runId, dequeueCount: context.triggerMetadata?.dequeueCount });
   const runtime = await getWorkerRuntime(getProcessLogger());
-  await processUpload(parsed, { ...runtime.uploadDependencies(), logger });
+  await runUploadMessage(runtime, parsed, logger);
 }
 
 app.storageQueue('uploadWorker', { queueName: '%STORAGE_PREFIX%-uploads', connection: 'AzureWebJobsStorage', handler: uploadWorker });

@@ -55,6 +55,13 @@ param instanceMemoryMB int = 2048
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
+@secure()
+@description('Key of the Graph notification URLs (GRAPH_WEBHOOK_KEY). Default: a new random value on each provision; the subscription timer then moves the subscriptions to the new URLs.')
+param graphWebhookKey string = newGuid()
+
+@description('Keep one always-ready instance for the HTTP functions (billed while idle), so the webhook answers Graph at once after idle periods.')
+param webhookAlwaysReady bool = false
+
 @description('Extra app settings, e.g. { "S365_TOKEN_TENANT1": "@Microsoft.KeyVault(SecretUri=...)" } for @AppSetting(NAME) secrets in config.json.')
 param additionalAppSettings object = {}
 
@@ -148,6 +155,8 @@ module api './app/api.bicep' = {
     syncSchedule: syncSchedule
     logLevel: logLevel
     storagePrefix: storagePrefix
+    graphWebhookKey: graphWebhookKey
+    webhookAlwaysReady: webhookAlwaysReady
     additionalAppSettings: additionalAppSettings
   }
   // The host reaches storage with the identity as soon as it starts; without its roles

@@ -21,6 +21,11 @@ param configBlobUri string
 param syncSchedule string
 param logLevel string
 param storagePrefix string
+@secure()
+@description('The key the Graph notification URLs carry (?code=); the webhook checks it.')
+param graphWebhookKey string
+@description('Keep one instance of the HTTP group warm, so Graph\'s validation request (10 s budget) never meets a cold start.')
+param webhookAlwaysReady bool
 @description('Extra settings, e.g. Key Vault references for @AppSetting(NAME) secrets; the settings below win on a clash.')
 param additionalAppSettings object
 
@@ -55,6 +60,9 @@ var baseAppSettings = {
   SYNC_SCHEDULE: syncSchedule
   LOG_LEVEL: logLevel
   STORAGE_PREFIX: storagePrefix
+  // The notification URLs are https://<default host name>/api/graph/{notifications,lifecycle}?code=<this key>;
+  // WEBSITE_HOSTNAME comes from App Service. A custom domain sets GRAPH_NOTIFICATION_BASE_URL through additionalAppSettings.
+  GRAPH_WEBHOOK_KEY: graphWebhookKey
 }
 
 module plan 'br/public:avm/res/web/serverfarm:0.5.0' = {
@@ -96,6 +104,7 @@ module functionApp 'br/public:avm/res/web/site:0.22.0' = {
       scaleAndConcurrency: {
         instanceMemoryMB: instanceMemoryMB
         maximumInstanceCount: maximumInstanceCount
+        alwaysReady: webhookAlwaysReady ? [{ name: 'http', instanceCount: 1 }] : []
       }
       runtime: {
         name: 'node'

@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { processScrubber } from '../setup/secretScrubber';
 import { runDemo } from './demo';
 import { runDeletionsApproveCommand, runDeletionsListCommand } from './deletionsCommand';
+import { runServeCommand } from './serveCommand';
 import { runSyncCommand, type CliIo } from './syncCommand';
 import { runStatusCommand } from './statusCommand';
 import { runTestConnectionCommand } from './testConnectionCommand';
@@ -14,6 +15,12 @@ import { runValidateCommand } from './validateCommand';
 function positiveInteger(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a positive whole number');
+  return parsed;
+}
+
+function portNumber(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new InvalidArgumentError('must be a port number from 0 to 65535 (0: any free port)');
   return parsed;
 }
 
@@ -44,6 +51,20 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('--dry-run', 'pull, then print what each destination would receive and delete; send, queue and record nothing')
     .action(async (options: { config?: string; full?: boolean; replan?: boolean; queues?: boolean; source: string[]; state?: string; watch?: boolean; uploadConcurrency: number; batchSize: number; logLevel?: string; dryRun?: boolean }) => {
       setExitCode(await runSyncCommand(options, io));
+    });
+
+  program
+    .command('serve')
+    .description('Run the event-driven app in this process: Graph webhook, subscriptions (with --public-url), delta timer, upload worker; until SIGTERM/SIGINT')
+    .option('-c, --config <path>', 'config.json to use (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
+    .option('--port <port>', 'port to listen on', portNumber, 7071)
+    .option('--host <address>', 'interface to listen on (default 127.0.0.1; 0.0.0.0 when --public-url is not a loopback address)')
+    .option('--public-url <url>', 'where Graph reaches this process (https; http only for loopback); the product appends /api/graph/notifications')
+    .option('--state <folder>', 'when no storage is configured, keep the embedded Azurite data in this folder')
+    .option('--api-key <key>', 'lets non-loopback callers use /api/status and /api/sync-now (header x-api-key); default SERVE_API_KEY')
+    .option('--log-level <level>', 'debug | info | warn | error | silent (JSON logs on stderr)')
+    .action(async (options: { config?: string; port: number; host?: string; publicUrl?: string; state?: string; apiKey?: string; logLevel?: string }) => {
+      setExitCode(await runServeCommand(options, io));
     });
 
   program

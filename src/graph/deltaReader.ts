@@ -10,6 +10,7 @@ import type { DeltaPage, DirectoryKind, GroupChange, UserChange } from '../sync/
 import type { DirectoryReader, ReadOptions } from '../sync/ports';
 import { DeltaTokenExpiredError, GraphPermissionError, GraphRequestError } from './errors';
 import { RETRIED_STATUSES, SourceGraphClient, describeRequest, graphRoot, GRAPH_API_VERSION } from './graphClient';
+import { graphErrorOf, readBody, requestIdOf, retryAfterInMs } from './responses';
 import { GROUP_SELECT, MalformedDeltaPageError, USER_SELECT, parseDeltaPage, parseGroupItem, parseUserItem } from './parseDeltaPage';
 
 export interface GraphDirectoryReaderOptions {
@@ -106,47 +107,6 @@ export function createGraphDirectoryReader(
     },
     stats: () => ({ ...stats }),
   };
-}
-
-async function readBody(response: Response, url: string): Promise<string> {
-  try {
-    return await response.text();
-  } catch (error) {
-    throw new GraphRequestError(`The response to ${describeRequest(url)} broke off while reading`, { status: response.status }, { cause: error });
-  }
-}
-
-function requestIdOf(response: Response): { requestId?: string } {
-  const requestId = response.headers.get('request-id') ?? response.headers.get('client-request-id');
-  return requestId ? { requestId } : {};
-}
-
-interface GraphErrorBody {
-  code?: string;
-  message?: string;
-}
-
-function graphErrorOf(body: string): GraphErrorBody {
-  try {
-    const json: unknown = JSON.parse(body);
-    if (typeof json !== 'object' || json === null || !('error' in json)) return {};
-    const error: unknown = json.error;
-    if (typeof error !== 'object' || error === null) return {};
-    const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
-    const message = 'message' in error && typeof error.message === 'string' ? error.message : undefined;
-    return { ...(code ? { code } : {}), ...(message ? { message } : {}) };
-  } catch {
-    return {};
-  }
-}
-
-function retryAfterInMs(response: Response): number | undefined {
-  const header = response.headers.get('retry-after');
-  if (header === null) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 function toGraphError(source: EntraSourceConfig, kind: DirectoryKind, response: Response, body: string, url: string): Error {

@@ -129,6 +129,15 @@ export class SourceGraphClient {
    * GraphRequestError when no response arrived; an abort by the caller's signal rethrows its reason.
    */
   async get(url: string, headers: Record<string, string>, abortSignal?: AbortSignal): Promise<Response> {
+    return this.request('GET', url, { headers, ...(abortSignal !== undefined ? { abortSignal } : {}) });
+  }
+
+  /** Any method, JSON body optional; same retries and errors as `get` (subscriptions use POST, PATCH, DELETE). */
+  async request(
+    method: GraphMethod,
+    url: string,
+    options: { headers?: Record<string, string>; body?: unknown; abortSignal?: AbortSignal } = {},
+  ): Promise<Response> {
     let authenticationFailure: unknown;
     const recordingProvider: AuthenticationProvider = {
       getAccessToken: async () => {
@@ -142,25 +151,25 @@ export class SourceGraphClient {
     };
     let request = this.client
       .api(url)
-      .headers(headers)
+      .headers(options.headers ?? {})
       .middlewareOptions([new AuthenticationHandlerOptions(recordingProvider)])
       .responseType(ResponseType.RAW);
-    if (abortSignal) request = request.option('signal', abortSignal);
+    if (options.abortSignal) request = request.option('signal', options.abortSignal);
     try {
-      const response: unknown = await request.get();
+      const response: unknown = await sendWith(request, method, options.body);
       if (!(response instanceof Response)) {
-        throw new GraphRequestError(`Graph client returned no HTTP response for ${describeRequest(url)}`);
+        throw new GraphRequestError(`Graph client returned no HTTP response for ${describeRequest(url, method)}`);
       }
       return response;
     } catch (error) {
       if (authenticationFailure !== undefined) throw this.toAuthenticationError(authenticationFailure);
-      if (abortSignal?.aborted) throw abortSignal.reason;
+      if (options.abortSignal?.aborted) throw options.abortSignal.reason;
       if (error instanceof GraphRequestError) throw error;
       const timedOut = error instanceof Error && (error.name === 'TimeoutError' || /TimeoutError/.test(String((error as { code?: unknown }).code)));
       throw new GraphRequestError(
         timedOut
-          ? `Graph did not answer ${describeRequest(url)} within ${this.timeoutInMs} ms`
-          : `Could not reach Graph for ${describeRequest(url)}: ${error instanceof Error ? error.message : String(error)}`,
+          ? `Graph did not answer ${describeRequest(url, method)} within ${this.timeoutInMs} ms`
+          : `Could not reach Graph for ${describeRequest(url, method)}: ${error instanceof Error ? error.message : String(error)}`,
         {},
         { cause: error },
       );
@@ -193,12 +202,25 @@ export class SourceGraphClient {
   }
 }
 
+export type GraphMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+type RawRequest = ReturnType<Client['api']>;
+
+function sendWith(request: RawRequest, method: GraphMethod, body: unknown): Promise<unknown> {
+  switch (method) {
+    case 'GET': return request.get() as Promise<unknown>;
+    case 'POST': return request.post(body ?? {}) as Promise<unknown>;
+    case 'PATCH': return request.patch(body ?? {}) as Promise<unknown>;
+    case 'DELETE': return request.delete() as Promise<unknown>;
+  }
+}
+
 /** Method and path only: the query of a delta link carries the sync state and does not belong in messages. */
-export function describeRequest(url: string): string {
+export function describeRequest(url: string, method: GraphMethod = 'GET'): string {
   try {
-    return `GET ${new URL(url).pathname}`;
+    return `${method} ${new URL(url).pathname}`;
   } catch {
-    return `GET ${url.split('?')[0] ?? ''}`;
+    return `${method} ${url.split('?')[0] ?? ''}`;
   }
 }
 

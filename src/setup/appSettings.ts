@@ -23,6 +23,14 @@ export const APP_SETTINGS = {
   syncSchedule: 'SYNC_SCHEDULE',
   /** debug | info | warn | error (default info). */
   logLevel: 'LOG_LEVEL',
+  /** Where Graph reaches this app (https), for change notifications; default https://$WEBSITE_HOSTNAME. */
+  notificationBaseUrl: 'GRAPH_NOTIFICATION_BASE_URL',
+  /** The key the notification URLs carry as ?code= and the webhook checks; set by the infra. */
+  webhookKey: 'GRAPH_WEBHOOK_KEY',
+  /** Set by App Service itself: the app's default host name. */
+  websiteHostname: 'WEBSITE_HOSTNAME',
+  /** `serve` only: lets non-loopback callers use /api/status and /api/sync-now. */
+  serveApiKey: 'SERVE_API_KEY',
 } as const;
 
 export type AppSettingName = (typeof APP_SETTINGS)[keyof typeof APP_SETTINGS];

@@ -4,6 +4,16 @@
  */
 import type { ConnectorConfig } from '../config/types';
 import { createGraphDirectoryReader, type GraphDirectoryReader, type GraphDirectoryReaderOptions } from '../graph';
+import { createSubscriptionsApi } from '../graph/subscriptionsApi';
+import type { NotificationEndpoints } from '../realtime/notificationEndpoints';
+import type { SubscriptionsApi } from '../realtime/ports';
+import { SubscriptionLookup } from '../realtime/subscriptionLookup';
+import { SubscriptionManager } from '../realtime/subscriptionManager';
+import { newWebhookCounters, type WebhookCounters } from '../realtime/webhookCounters';
+import type { WebhookDependencies } from '../realtime/webhookHandler';
+import type { PullCoalescerDeps } from '../realtime/pullCoalescer';
+import { TablePullGateStore } from '../store/pullGateStore';
+import { TableSubscriptionStore } from '../store/subscriptionStore';
 import { createHttpDestinationClient, type HttpDestinationClientOptions } from '../signature365/httpDestinationClient';
 import type { DestinationClient as HttpDestination } from '../signature365/destinationClient';
 import { TableAuditStore } from '../store/auditStore';
@@ -27,6 +37,7 @@ import type { UploadExecutor } from '../sync/uploadWork';
 import { startEmbeddedAzurite, type EmbeddedAzurite } from './embeddedAzurite';
 import { localHolderPrefix } from './localHolder';
 import { storageTargetFromSettings } from './storageTarget';
+import { processScrubber } from './secretScrubber';
 
 export interface RuntimeOptions {
   config: ConnectorConfig;
@@ -40,6 +51,8 @@ export interface RuntimeOptions {
   destinations?: HttpDestinationClientOptions;
   /** Counts every storage request (the bench). */
   requestCounter?: StorageRequestCounter;
+  /** Notified pulls of a source start at least this far apart (default 10 s; tests shorten it). */
+  minMsBetweenNotifiedPulls?: number;
 }
 
 export interface ConnectorRuntime {
@@ -60,6 +73,12 @@ export interface ConnectorRuntime {
   readonly deletions: TableDeletionStateStore;
   readonly audit: TableAuditStore;
   readonly queues: ConnectorQueues;
+  readonly subscriptions: TableSubscriptionStore;
+  readonly pullGates: TablePullGateStore;
+  /** What this process's webhook saw (serve shows it in /api/status). */
+  readonly webhookCounters: WebhookCounters;
+  /** The coalescing gate of notified pulls, as every user of it must see it (same spacing). */
+  readonly pullCoalescing: PullCoalescerDeps;
   /** Who holds locks taken by this process. */
   readonly holder: string;
   readerFor(sourceName: string): GraphDirectoryReader;
@@ -71,6 +90,10 @@ export interface ConnectorRuntime {
   queueExecutor(): QueueUploadExecutor;
   /** What the upload worker (queue path) needs. */
   uploadDependencies(): UploadDependencies;
+  subscriptionsApiFor(sourceName: string): SubscriptionsApi;
+  /** What the webhook needs; `webhookKey`: the `code` every request must carry, when set. */
+  webhookDependencies(options: { webhookKey?: string | undefined }): WebhookDependencies;
+  subscriptionManager(endpoints: NotificationEndpoints | { unavailable: string }): SubscriptionManager;
   close(): Promise<void>;
 }
 
@@ -103,10 +126,13 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
   const deletions = new TableDeletionStateStore(storage, access);
   const audit = new TableAuditStore(storage, access);
   const queues = new ConnectorQueues(storage, counter === undefined ? {} : { onRequest: () => counter.countQueueRequest() });
+  const subscriptions = new TableSubscriptionStore(storage, access);
+  const pullGates = new TablePullGateStore(storage, access);
   try {
     await Promise.all([
       mirror.initialize(), cursors.initialize(), locks.initialize(), journal.initialize(), ledger.initialize(), outbox.initialize(),
       reports.initialize(), health.initialize(), conflicts.initialize(), deletions.initialize(), audit.initialize(), queues.initialize(),
+      subscriptions.initialize(), pullGates.initialize(),
     ]);
   } catch (error) {
     await embedded?.stop();
@@ -114,12 +140,20 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
   }
 
   const readers = new Map<string, GraphDirectoryReader>();
+  const subscriptionApis = new Map<string, SubscriptionsApi>();
   const destinations = new Map<string, HttpDestination>();
+  const subscriptionLookup = new SubscriptionLookup(subscriptions);
+  const webhookCounters = newWebhookCounters();
   const sourceConfig = (name: string) => config.sources.find((source) => source.name === name);
 
   const runtime: ConnectorRuntime = {
     config, storage, embeddedStorage: embedded !== undefined, logger: options.logger,
-    mirror, cursors, locks, journal, ledger, outbox, reports, health, conflicts, deletions, audit, queues,
+    mirror, cursors, locks, journal, ledger, outbox, reports, health, conflicts, deletions, audit, queues, subscriptions, pullGates,
+    webhookCounters,
+    pullCoalescing: {
+      gates: pullGates, queue: queues,
+      ...(options.minMsBetweenNotifiedPulls !== undefined ? { minIntervalMs: options.minMsBetweenNotifiedPulls } : {}),
+    },
     holder: localHolderPrefix(),
     readerFor(sourceName) {
       let reader = readers.get(sourceName);
@@ -164,6 +198,36 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
         destination: (name) => runtime.destination(name),
         sourceKey: (name) => sourceConfig(name)?.tenantId,
       };
+    },
+    subscriptionsApiFor(sourceName) {
+      let api = subscriptionApis.get(sourceName);
+      if (api === undefined) {
+        const source = sourceConfig(sourceName);
+        if (source === undefined) throw new Error(`EntraId.${sourceName} is not in the configuration`);
+        const graph = options.graph ?? {};
+        api = createSubscriptionsApi(source, {
+          ...(graph.credential !== undefined ? { credential: graph.credential } : {}),
+          ...(graph.maxRetries !== undefined ? { maxRetries: graph.maxRetries } : {}),
+          ...(graph.requestTimeoutInMs !== undefined ? { requestTimeoutInMs: graph.requestTimeoutInMs } : {}),
+        });
+        subscriptionApis.set(sourceName, api);
+      }
+      return api;
+    },
+    webhookDependencies({ webhookKey }) {
+      processScrubber.register(webhookKey);
+      return {
+        ...runtime.pullCoalescing, lookup: subscriptionLookup, counters: webhookCounters, logger: options.logger,
+        tenantOf: (name) => sourceConfig(name)?.tenantId,
+        ...(webhookKey !== undefined ? { webhookKey } : {}),
+      };
+    },
+    subscriptionManager(endpoints) {
+      return new SubscriptionManager({
+        store: subscriptions, apiFor: (name) => runtime.subscriptionsApiFor(name), sources: config.sources.map((s) => s.name),
+        ...runtime.pullCoalescing, endpoints, locks, holder: runtime.holder, deltaIntervalMinutes: config.options.deltaIntervalMinutes,
+        logger: options.logger, lookup: subscriptionLookup, registerSecret: (value) => processScrubber.register(value),
+      });
     },
     async close() {
       await embedded?.stop();

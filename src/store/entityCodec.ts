@@ -29,6 +29,8 @@ export const TABLE_NAMES = {
   outbox: 'Outbox',
   reports: 'Reports',
   conflicts: 'ScopeConflicts',
+  subscriptions: 'Subscriptions',
+  pullGates: 'PullGates',
 } as const;
 
 /**

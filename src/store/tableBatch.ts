@@ -48,6 +48,16 @@ export async function ensureTable(table: TableClient): Promise<void> {
   }
 }
 
+/** Reads one row; a missing row (404) is undefined rather than an error. */
+export async function getRowOrUndefined(table: TableClient, partitionKey: string, rowKey: string): Promise<Row | undefined> {
+  try {
+    return await table.getEntity<Record<string, unknown>>(partitionKey, rowKey);
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined;
+    throw error;
+  }
+}
+
 /**
  * Runs `work` over `items`, at most `limit` at a time. After the first failure no new item starts;
  * the ones in flight are awaited (nothing is left running detached), then the failure is thrown.

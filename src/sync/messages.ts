@@ -9,6 +9,7 @@ import { z } from 'zod';
 export const QUEUES = {
   pullRequests: 'pull-requests',
   uploads: 'uploads',
+  subscriptionEvents: 'subscription-events',
 } as const;
 
 /** Object ids per upload message: one destination batch (the contract allows 100 items). */
@@ -24,7 +25,7 @@ export const pullRequestedMessage = z.object({
   /** Absent = every source. */
   source: name.optional(),
   full: z.boolean(),
-  reason: z.enum(['syncNow', 'changeNotification', 'timer', 'cli']),
+  reason: z.enum(['syncNow', 'changeNotification', 'subscriptionCatchUp', 'timer', 'cli']),
   requestedAt: z.string(),
 }).strict();
 
@@ -38,10 +39,22 @@ export const uploadRequestedMessage = z.object({
   ids: z.array(objectId).min(1).max(MAX_IDS_PER_UPLOAD_MESSAGE),
 }).strict();
 
-export const connectorMessage = z.discriminatedUnion('type', [pullRequestedMessage, uploadRequestedMessage]);
+/** A Graph lifecycle event the webhook verified (clientState matched); the subscription worker acts on it. */
+export const subscriptionEventMessage = z.object({
+  v: z.literal(1),
+  type: z.literal('subscriptionEvent'),
+  source: name,
+  kind: z.enum(['users', 'groups']),
+  subscriptionId: z.string().min(1).max(128),
+  event: z.enum(['reauthorizationRequired', 'subscriptionRemoved', 'missed']),
+  receivedAt: z.string(),
+}).strict();
+
+export const connectorMessage = z.discriminatedUnion('type', [pullRequestedMessage, uploadRequestedMessage, subscriptionEventMessage]);
 
 export type PullRequestedMessage = z.infer<typeof pullRequestedMessage>;
 export type UploadRequestedMessage = z.infer<typeof uploadRequestedMessage>;
+export type SubscriptionEventMessage = z.infer<typeof subscriptionEventMessage>;
 export type ConnectorMessage = z.infer<typeof connectorMessage>;
 
 export class InvalidMessageError extends Error {

@@ -53,6 +53,8 @@ export interface PullOptions {
   fullReconcileHours: number;
   /** Stop after the batch in progress once this time (ms since epoch) has passed; the round resumes next time. */
   deadlineAt?: number;
+  /** Aborted: stop at the next batch like at the deadline (written and checkpointed; resumes next time). `serve` aborts it on SIGTERM. */
+  stopSignal?: AbortSignal;
   /** Who holds the source lock (instance + run id), for diagnosis. */
   holder: string;
   lockTtlInMs?: number;
@@ -212,7 +214,7 @@ async function pullKind<TChange extends { id: string }>(
         }
         options.onPage?.({ source, kind, roundKind: round.kind, page: round.pages, objects: page.changes.length });
         const last = page.deltaLink !== undefined;
-        const pastDeadline = options.deadlineAt !== undefined && Date.now() >= options.deadlineAt;
+        const pastDeadline = (options.deadlineAt !== undefined && Date.now() >= options.deadlineAt) || options.stopSignal?.aborted === true;
         if (!last && !pastDeadline && buffer.length < batchObjects && bufferedPages < batchPages) continue;
 
         const written = await writer.write(buffer, round.pages, { last: last || pastDeadline || !fillTransactions });

@@ -45,6 +45,8 @@ export interface SyncOptions {
   /** Only these sources (names under EntraId); default all. */
   sources?: readonly string[];
   deadlineAt?: number;
+  /** See PullOptions.stopSignal. */
+  stopSignal?: AbortSignal;
   onPage?: (progress: PageProgress) => void;
   /** Pull as usual, then only work the plans out: nothing written by the plan, nothing sent. */
   dryRun?: boolean;
@@ -88,6 +90,7 @@ async function syncSource(deps: SyncDependencies, options: SyncOptions, source: 
       forceFull: options.forceFull,
       fullReconcileHours: deps.config.options.fullReconcileHours,
       deadlineAt: options.deadlineAt,
+      ...(options.stopSignal !== undefined ? { stopSignal: options.stopSignal } : {}),
       holder: options.holder,
       heldLock: lock,
       onPage: options.onPage,

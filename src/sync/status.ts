@@ -8,6 +8,7 @@ import type {
   ConflictStore, CursorStore, DeletionStateStore, DestinationHealthStore, LedgerEntry, LedgerStore, UploadKind,
 } from './ports';
 import { isQuarantined } from './quarantine';
+import type { SubscribedKind, SubscriptionStore } from '../realtime/ports';
 
 export interface StatusDependencies {
   config: Pick<ConnectorConfig, 'sources' | 'destinations'>;
@@ -16,6 +17,15 @@ export interface StatusDependencies {
   health: DestinationHealthStore;
   deletions: DeletionStateStore;
   conflicts: ConflictStore;
+  /** The subscription manager's slots; absent: the section is left out. */
+  subscriptions?: Pick<SubscriptionStore, 'listSlots'>;
+}
+
+/** Change notifications of one source and kind, as the subscription manager last left them. */
+export interface NotificationStatus {
+  state: 'active' | 'skipped' | 'failed' | 'off' | 'never set up';
+  expiresAt: string | null;
+  detail: string;
 }
 
 export interface RoundStatus {
@@ -56,7 +66,10 @@ export interface DestinationStatus {
 }
 
 export interface ConnectorStatus {
-  sources: { source: string; users: RoundStatus; groups: RoundStatus; conflicts: number }[];
+  sources: {
+    source: string; users: RoundStatus; groups: RoundStatus; conflicts: number;
+    changeNotifications?: Record<SubscribedKind, NotificationStatus>;
+  }[];
   destinations: DestinationStatus[];
 }
 
@@ -76,12 +89,20 @@ async function roundStatus(cursors: CursorStore, source: string, kind: 'users' |
 export async function readConnectorStatus(deps: StatusDependencies, now: Date = new Date()): Promise<ConnectorStatus> {
   const holds = await deps.deletions.listHolds();
   const status: ConnectorStatus = { sources: [], destinations: [] };
+  const slots = deps.subscriptions === undefined ? undefined : await deps.subscriptions.listSlots();
+  const notificationStatus = (source: string, kind: SubscribedKind): NotificationStatus => {
+    const slot = slots?.find((s) => s.source === source && s.kind === kind);
+    return slot === undefined
+      ? { state: 'never set up', expiresAt: null, detail: 'no subscription manager has run: deploy to Azure, or run `s365-connector serve --public-url <url>`' }
+      : { state: slot.state, expiresAt: slot.expiresAt, detail: slot.detail };
+  };
   for (const source of deps.config.sources) {
     status.sources.push({
       source: source.name,
       users: await roundStatus(deps.cursors, source.name, 'users'),
       groups: await roundStatus(deps.cursors, source.name, 'groups'),
       conflicts: (await deps.conflicts.list(source.name)).length,
+      ...(slots === undefined ? {} : { changeNotifications: { users: notificationStatus(source.name, 'users'), groups: notificationStatus(source.name, 'groups') } }),
     });
     for (const destination of deps.config.destinations) {
       const health = await deps.health.get(destination.name);
@@ -140,6 +161,12 @@ export function formatConnectorStatus(status: ConnectorStatus): string {
     lines.push(`  users:  ${round(source.users)}`);
     lines.push(`  groups: ${round(source.groups)}`);
     if (source.conflicts > 0) lines.push(`  ${source.conflicts} user(s) in scope of more than one Signature 365 tenant (see validate)`);
+    for (const kind of ['users', 'groups'] as const) {
+      const notifications = source.changeNotifications?.[kind];
+      if (notifications === undefined) continue;
+      const until = notifications.state === 'active' && notifications.expiresAt !== null ? ` (subscription until ${notifications.expiresAt})` : '';
+      lines.push(`  change notifications, ${kind}: ${notifications.state}${until}${notifications.detail !== '' ? `: ${notifications.detail}` : ''}`);
+    }
   }
   for (const d of status.destinations) {
     const counts = (c: LedgerCounts) => `${c.held} held, ${c.owed} to send, ${c.pendingDeletes} to delete later, ${c.failed} failed`;

@@ -86,7 +86,7 @@ describe('secrets', () => {
     // A pull that fails at the token endpoint: syncTimer throws, and its message is searched too.
     harness.graph.revokeAccessTokens();
     harness.graph.faults.add({ target: 'token', status: 401, times: 10 });
-    await expect(harness.runTimer()).rejects.toThrow(/Sync run .* failed for: Default/);
+    await expect(harness.runTimer()).rejects.toThrow(/Run .* failed for: Default/);
 
     const ledgerErrors: string[] = [];
     for (const destination of ['TenantA', 'TenantB']) {

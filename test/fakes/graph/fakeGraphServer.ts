@@ -3,6 +3,7 @@
  * registration. The product reaches it only through EntraSourceConfig.authorityHost / graphEndpoint,
  * as a national-cloud user would configure them. Faults can be queued for the next matching requests,
  * and every request is logged (method, path, query, status, time) for assertions on retries and waits.
+ * Change-notification subscriptions (/v1.0/subscriptions, webhooks to the subscriber) live in subscriptions.ts.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
@@ -12,11 +13,12 @@ import { join } from 'node:path';
 import type { EntraSourceConfig, SourceAuth } from '../../../src/config/types';
 import { DeltaRounds, type DeltaKind, type DeltaOutcome } from './deltaRounds';
 import { FakeTenant } from './fakeTenant';
+import { FakeSubscriptionService, type NotificationOptions, type SubscriptionAnswer, type SubscriptionControl } from './subscriptions';
 import { TokenService, type TokenRequestRecord } from './tokenService';
 
 export const FAKE_TLS_DIR = join(__dirname, '..', 'tls');
 
-export type RequestTarget = 'users' | 'groups' | 'token' | 'metadata' | 'other';
+export type RequestTarget = 'users' | 'groups' | 'subscriptions' | 'token' | 'metadata' | 'other';
 
 export interface RequestRecord {
   method: string;
@@ -108,6 +110,10 @@ export interface FakeGraphOptions {
   maxTokenAgeInMs?: number;
   /** Default 0 (a free port). */
   port?: number;
+  /** Application roles granted to the app. Default User.Read.All, GroupMember.Read.All, Group.Read.All. */
+  permissions?: string[];
+  /** Timing of change notifications (batch window, retries, timeouts). */
+  notifications?: NotificationOptions;
 }
 
 export interface FakeGraph {
@@ -130,6 +136,9 @@ export interface FakeGraph {
   expireTokens(options?: { status?: 400 | 410 }): void;
   /** Invalidates issued access tokens. */
   revokeAccessTokens(): void;
+  /** Change-notification subscriptions: state, delivery control and logs. */
+  subscriptions: SubscriptionControl;
+  /** Also stops notification timers and aborts deliveries under way. */
   close(): Promise<void>;
 }
 
@@ -148,6 +157,17 @@ function graphError(status: number, code?: string, message?: string): Record<str
       innerError: { date: new Date().toISOString().replace(/\.\d+Z$/, ''), 'request-id': crypto.randomUUID(), 'client-request-id': crypto.randomUUID() },
     },
   };
+}
+
+function sendSubscriptionAnswer(res: ServerResponse, answer: SubscriptionAnswer): void {
+  const headers = { 'request-id': crypto.randomUUID() };
+  if ('error' in answer) return send(res, answer.status, graphError(answer.status, answer.error.code, answer.error.message), headers);
+  if (answer.body === undefined) {
+    res.writeHead(answer.status, headers);
+    res.end();
+    return;
+  }
+  return send(res, answer.status, answer.body, headers);
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -197,10 +217,19 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
   );
   const faults = new FaultQueue();
   const requests: RequestRecord[] = [];
+  const subscriptions = new FakeSubscriptionService({
+    tenant,
+    tenantId,
+    clientId,
+    origin: () => origin,
+    permissions: options.permissions ?? ['User.Read.All', 'GroupMember.Read.All', 'Group.Read.All'],
+    ...(options.notifications !== undefined ? { notifications: options.notifications } : {}),
+  });
 
   function targetOf(method: string, path: string): RequestTarget {
     if (method === 'GET' && path === '/v1.0/users/delta') return 'users';
     if (method === 'GET' && path === '/v1.0/groups/delta') return 'groups';
+    if (path === '/v1.0/subscriptions' || path.startsWith('/v1.0/subscriptions/')) return 'subscriptions';
     if (/^\/[^/]+\/oauth2\/v2\.0\/token$/.test(path)) return 'token';
     if (/\/\.well-known\/openid-configuration$|\/discovery\//.test(path)) return 'metadata';
     return 'other';
@@ -234,7 +263,7 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
     }
 
     // ---- Graph ----
-    if (target !== 'users' && target !== 'groups') return send(res, 404, graphError(404, 'Request_ResourceNotFound', `Resource '${path}' does not exist.`));
+    if (target !== 'users' && target !== 'groups' && target !== 'subscriptions') return send(res, 404, graphError(404, 'Request_ResourceNotFound', `Resource '${path}' does not exist.`));
     const authorization = req.headers.authorization;
     if (!tokens.isValidBearer(authorization)) {
       return send(res, 401, graphError(401, 'InvalidAuthenticationToken', authorization ? 'Access token validation failure. Invalid audience.' : 'Access token is empty.'), { 'WWW-Authenticate': 'Bearer realm=""' });
@@ -247,6 +276,7 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
       return send(res, fault.status, graphError(fault.status, fault.code), headers);
     }
     if (fault?.malformedJson) return send(res, 200, '{"@odata.context":"$metadata#users","value":[{"id":"0f1e');
+    if (target === 'subscriptions') return sendSubscriptionAnswer(res, await subscriptions.handle(method, path, () => readBody(req)));
 
     const kind: DeltaKind = target;
     const prefer = parsePrefer(req.headers.prefer);
@@ -310,6 +340,9 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  }).catch(async (error: unknown) => {
+    await subscriptions.close(); // it already listens to the tenant
+    throw error;
   });
   origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -335,10 +368,13 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
       rounds.expireAll();
     },
     revokeAccessTokens: () => tokens.revokeAccessTokens(),
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    subscriptions,
+    close: async () => {
+      await subscriptions.close();
+      await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }

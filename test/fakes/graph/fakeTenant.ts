@@ -115,6 +115,7 @@ export class FakeTenant {
   /** memberId → groups it is a direct member of. */
   private readonly memberOf = new Map<string, Set<string>>();
   private readonly log: ChangeEntry[] = [];
+  private readonly listeners = new Set<(entry: ChangeEntry) => void>();
   private seq = 0;
   private readonly idRandom: () => number;
   private counter = 0;
@@ -135,6 +136,14 @@ export class FakeTenant {
   changesBetween(afterSeq: number, upToSeq: number): ChangeEntry[] {
     // Sequence numbers are dense and start at 1, so entry n sits at index n - 1.
     return this.log.slice(Math.max(0, afterSeq), Math.max(0, upToSeq));
+  }
+
+  /** Calls `listener` with every change from now on (after it is logged); returns the unsubscribe. */
+  onChange(listener: (entry: ChangeEntry) => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
   }
 
   // ---- reads -------------------------------------------------------------------------------------
@@ -483,7 +492,16 @@ export class FakeTenant {
 
   private append(entry: ChangeEntryInput): void {
     this.seq += 1;
-    this.log.push({ ...entry, seq: this.seq });
+    const logged: ChangeEntry = { ...entry, seq: this.seq };
+    this.log.push(logged);
+    for (const listener of this.listeners) {
+      // An observer (e.g. the notification service) must never undo or break the mutation it watches.
+      try {
+        listener(logged);
+      } catch {
+        // ignored on purpose
+      }
+    }
   }
 
   private assignUserFields(user: FakeUser, patch: FakeUserPatch): void {

@@ -89,6 +89,9 @@ const NOT_SET_IN_AZURE: Record<string, string> = {
   AzureWebJobsStorage: 'a connection string, local only (Azurite); unset, the identity-based AzureWebJobsStorage__* settings are used',
   CONFIG_PATH: 'a file path, local alternative to CONFIG_BLOB_URI; unset, the blob at CONFIG_BLOB_URI is read',
   CONNECTOR_CONFIG: 'the JSON inline, alternative to CONFIG_BLOB_URI; unset, the blob at CONFIG_BLOB_URI is read',
+  WEBSITE_HOSTNAME: 'set by App Service itself on every function app; the default base of the notification URLs',
+  GRAPH_NOTIFICATION_BASE_URL: 'only for a custom domain or a proxy in front of the app; unset, https://$WEBSITE_HOSTNAME is used',
+  SERVE_API_KEY: '`s365-connector serve` only; the Functions app guards /api/status with its function key',
 };
 
 /** Built-in roles the templates may assign, by role definition id. */

@@ -1,0 +1,108 @@
+/**
+ * What each trigger does with the runtime, shared by the Functions adapters (functions/) and by
+ * `serve`, so both run the very same handlers: the Functions adapters add the host's logger and
+ * invocation id, `serve` its own queue readers and timers.
+ */
+import { randomUUID } from 'node:crypto';
+import type { NotificationEndpoints } from '../realtime/notificationEndpoints';
+import { runNotifiedPull } from '../realtime/notifiedPull';
+import type { MaintenanceSummary } from '../realtime/subscriptionManager';
+import type { Logger } from '../sync/logger';
+import type { PullRequestedMessage, SubscriptionEventMessage, UploadRequestedMessage } from '../sync/messages';
+import { processUpload } from '../sync/processUpload';
+import { describeFailures, runSync, type SyncOptions, type SyncRunSummary } from '../sync/runSync';
+import { parseSyncNowRequest } from '../sync/syncNowRequest';
+import type { ConnectorRuntime } from './runtime';
+
+export interface RunContext {
+  logger: Logger;
+  /** Lock holder name: this instance plus the invocation. */
+  holder: string;
+  /** A run stops between pages after this and resumes next time. */
+  deadlineAt?: number;
+  /** Ends a pull at its next batch, checkpointed (serve's shutdown). */
+  stopSignal?: AbortSignal;
+  /** See SyncOptions.lockHolderIsGone (serve: a crashed earlier process on this machine). */
+  lockHolderIsGone?: (holder: string) => boolean;
+}
+
+function failIfAnyFailed(runId: string, summary: SyncRunSummary | 'deferred'): void {
+  if (summary !== 'deferred' && summary.failures.length > 0) {
+    // Thrown so the run shows as failed (Application Insights, the queue's retry); the checkpoints make the next try resume.
+    throw new Error(`Run ${runId} failed for: ${describeFailures(summary)}`);
+  }
+}
+
+function syncOptions(context: RunContext, runId: string): SyncOptions {
+  return {
+    runId, holder: context.holder,
+    ...(context.lockHolderIsGone !== undefined ? { lockHolderIsGone: context.lockHolderIsGone } : {}),
+    ...(context.deadlineAt !== undefined ? { deadlineAt: context.deadlineAt } : {}),
+    ...(context.stopSignal !== undefined ? { stopSignal: context.stopSignal } : {}),
+  };
+}
+
+/** The delta timer: every source, incremental (full when due). */
+export async function runScheduledSync(runtime: ConnectorRuntime, context: RunContext): Promise<SyncRunSummary> {
+  const runId = randomUUID();
+  const logger = context.logger.child({ runId });
+  const summary = await runSync({ ...runtime.syncDependencies(runtime.queueExecutor()), logger }, syncOptions(context, runId));
+  failIfAnyFailed(runId, summary);
+  return summary;
+}
+
+/** A pull-requests message: sync now, a change notification, or a subscription catch-up. */
+export async function runPullMessage(runtime: ConnectorRuntime, message: PullRequestedMessage, context: RunContext): Promise<SyncRunSummary | 'deferred'> {
+  const logger = context.logger.child({ runId: message.runId });
+  const sync = () => runSync(
+    { ...runtime.syncDependencies(runtime.queueExecutor()), logger },
+    { ...syncOptions(context, message.runId), forceFull: message.full, ...(message.source !== undefined ? { sources: [message.source] } : {}) },
+  );
+  const source = message.source;
+  const reason = message.reason;
+  const summary = source !== undefined && (reason === 'changeNotification' || reason === 'subscriptionCatchUp')
+    ? await runNotifiedPull(source, reason, { ...runtime.pullCoalescing, logger, runSync: sync })
+    : await sync();
+  failIfAnyFailed(message.runId, summary);
+  return summary;
+}
+
+/** An uploads message: one batch of objects to one destination. */
+export async function runUploadMessage(runtime: ConnectorRuntime, message: UploadRequestedMessage, logger: Logger): Promise<void> {
+  await processUpload(message, { ...runtime.uploadDependencies(), logger });
+}
+
+/** A subscription-events message: a verified lifecycle event. */
+export async function runSubscriptionEvent(
+  runtime: ConnectorRuntime, message: SubscriptionEventMessage, endpoints: NotificationEndpoints | { unavailable: string },
+): Promise<void> {
+  await runtime.subscriptionManager(endpoints).onLifecycleEvent(message);
+}
+
+/** The subscription timer: create, renew, replace, delete. */
+export async function runSubscriptionMaintenance(
+  runtime: ConnectorRuntime, endpoints: NotificationEndpoints | { unavailable: string }, logger: Logger,
+): Promise<MaintenanceSummary> {
+  const summary = await runtime.subscriptionManager(endpoints).maintain();
+  logger.info('subscriptions.maintained', {
+    locked: summary.locked, created: summary.created, renewed: summary.renewed, deleted: summary.deleted, failed: summary.failed,
+  });
+  return summary;
+}
+
+/** POST /api/sync-now: queues a pull (durable before it is acknowledged) and answers 202 with the run id. */
+export async function queueSyncNow(runtime: ConnectorRuntime, body: string, logger: Logger): Promise<{ status: number; body: Record<string, unknown> }> {
+  const parsed = parseSyncNowRequest(body);
+  if (!parsed.ok) return { status: 400, body: { error: parsed.error } };
+  const source = parsed.value.source;
+  if (source !== undefined && !runtime.config.sources.some((s) => s.name === source)) {
+    return { status: 400, body: { error: `source: "${source}" is not defined under EntraId; defined: ${runtime.config.sources.map((s) => s.name).join(', ')}` } };
+  }
+  const runId = randomUUID();
+  await runtime.queues.send(runtime.queues.pullRequests, {
+    v: 1, type: 'pull', runId, full: parsed.value.full, reason: 'syncNow', requestedAt: new Date().toISOString(),
+    ...(source !== undefined ? { source } : {}),
+  });
+  logger.info('syncNow.queued', { runId, full: parsed.value.full, source });
+  return { status: 202, body: { runId, queued: true, full: parsed.value.full, source: source ?? null } };
+}
