@@ -7,6 +7,7 @@
  * - latency: 100 title changes in waves of 1–8, waves 11 s apart (notified pulls of a source start
  *   at least 10 s apart); per change, from the mutation in the fake tenant to the moment the fake
  *   Signature 365 holds the new title (checked every 5 ms in the fakes process, same clock);
+ * - the spacing's price: 20 changes 2 s apart, most arriving while the source's gate is closed;
  * - acknowledgement: 1,000 valid notifications, one per POST, 8 in flight, answered by the webhook;
  * - storm: 10,000 valid notifications for one source spread over 60 s; pulls started, counted from
  *   the connector's `sync.start` log events, overall and in any 10 s window.
@@ -85,7 +86,9 @@ export async function runRealtime(users: number): Promise<Record<string, unknown
     const firstSyncStarted = Date.now();
     await waitFor(async () => (await control<{ users: number }>(fakes, '/held')).users >= fakes.inScope, 600_000, 'the first full sync');
     const firstSyncSeconds = round((Date.now() - firstSyncStarted) / 1000, 1);
-    await sleep(3000);
+    // Let the spacing of notified pulls run out, so the first wave meets an idle source.
+    await sleep(12_000);
+    process.stderr.write(`  first full sync ${firstSyncSeconds} s; 100 mutations in waves\n`);
 
     // Latency: 100 mutations in waves.
     const random = seeded(14);
@@ -100,6 +103,17 @@ export async function runRealtime(users: number): Promise<Record<string, unknown
     }
     await waitFor(async () => (await control<{ pending: number }>(fakes, '/realtime/results')).pending === 0, 60_000, 'every mutation to arrive');
     const latency = await control<{ latenciesMs: number[]; pending: number }>(fakes, '/realtime/results');
+
+    // The price of the 10 s spacing: 20 mutations 2 s apart, each arriving while the gate is closed.
+    process.stderr.write('  20 mutations 2 s apart\n');
+    await sleep(11_000);
+    for (let i = 0; i < 20; i += 1) {
+      await control(fakes, '/realtime/mutate?count=1');
+      await sleep(2000);
+    }
+    await waitFor(async () => (await control<{ pending: number }>(fakes, '/realtime/results')).pending === 0, 60_000, 'every continuous mutation to arrive');
+    const continuous = (await control<{ latenciesMs: number[] }>(fakes, '/realtime/results')).latenciesMs.slice(latency.latenciesMs.length);
+    process.stderr.write('  1,000 notifications, then a storm of 10,000 in 60 s\n');
 
     // Acknowledgement and storm: notifications as Graph would send them for the users subscription.
     const subscriptions = await new TableSubscriptionStore(storage).listSubscriptions();
@@ -158,6 +172,7 @@ export async function runRealtime(users: number): Promise<Record<string, unknown
     const result = {
       users, store: 'memory', mutations: sent, waves, waveSpacingSeconds: 11, graphBatchWindowMs: 100, firstFullSyncSeconds: firstSyncSeconds,
       mutationToAcknowledgedMs: { ...summary(latency.latenciesMs), missing: latency.pending },
+      continuousMutationsEvery2sMs: summary(continuous),
       webhookAcknowledgementMs: { ...summary(ackTimes), statuses: Object.fromEntries(ackStatuses) },
       storm: {
         notifications: 10_000, seconds: round((stormEnd - stormStart) / 1000, 1), pullsStarted: stormPulls.length, maxPullsIn10s: maxIn10s,

@@ -69,5 +69,7 @@ export async function runServeCommand(options: ServeCommandOptions, io: CliIo, s
   });
   await running.stop();
   io.out('Stopped.\n');
+  // A request still hanging on an unreachable service must not keep the process alive past the grace period.
+  setTimeout(() => process.exit(EXIT.ok), 1000).unref();
   return EXIT.ok;
 }

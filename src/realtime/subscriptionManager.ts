@@ -90,7 +90,7 @@ export class SubscriptionManager {
   private readonly now: () => Date;
   private summary: MaintenanceSummary = SubscriptionManager.emptySummary();
   private slots = new Map<string, SubscriptionSlot>();
-  /** Every id the store knows (all sources), so orphans at Graph can be told apart. */
+  /** Every id the store knew at the start of the pass or this pass created or deleted (all sources), so orphans at Graph can be told apart. */
   private knownIds = new Set<string>();
   private readonly catchUps = new Set<string>();
 
@@ -102,8 +102,12 @@ export class SubscriptionManager {
     return { locked: false, created: 0, renewed: 0, deleted: 0, failed: 0, slots: [] };
   }
 
-  /** One pass over every source and kind; called by the timer and at `serve` start. */
-  async maintain(): Promise<MaintenanceSummary> {
+  /**
+   * One pass over every source and kind; called by the timer and by `serve`. `catchUp: false` when
+   * a sync of every source follows at once (serve's tick): it reads Graph after any subscription
+   * made here, so a catch-up pull would only wait for its lock and run for nothing.
+   */
+  async maintain(options: { catchUp?: boolean } = {}): Promise<MaintenanceSummary> {
     const lock = await this.deps.locks.tryAcquire(SUBSCRIPTIONS_LOCK, this.deps.holder, LOCK_TTL_MS);
     if (lock === undefined) return { ...SubscriptionManager.emptySummary(), locked: true };
     try {
@@ -133,6 +137,7 @@ export class SubscriptionManager {
           }
         }
       }
+      if (options.catchUp === false) this.catchUps.clear();
       await this.requestCatchUps();
       return { ...this.summary, slots: [...this.slots.values()] };
     } finally {
@@ -301,7 +306,8 @@ export class SubscriptionManager {
 
   private async forgetStored(subscription: StoredSubscription): Promise<void> {
     await this.deps.store.deleteSubscription(subscription.id);
-    this.knownIds.delete(subscription.id);
+    // Still "known" for the rest of the pass: the Graph list read before may hold it, and it must
+    // not be deleted again as an orphan.
     this.deps.lookup?.forget(subscription.id);
   }
 

@@ -41,6 +41,8 @@ export interface ServeOptions {
   runtime?: Omit<RuntimeOptions, 'config' | 'logger' | 'env'>;
   /** Tests: the delta timer's period instead of Options.DeltaIntervalMinutes. */
   timerIntervalMs?: number;
+  /** How long stop() waits for the work in progress to reach a checkpoint before it closes anyway. Default 9 s (docker stop allows 10). */
+  shutdownGraceMs?: number;
 }
 
 export interface RunningServe {
@@ -124,7 +126,8 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     // One tick at a time: a long full sync is not overlapped by the next one.
     ticking ??= (async () => {
       try {
-        if (options.publicUrl !== undefined) maintenance = await runSubscriptionMaintenance(runtime, endpoints, logger);
+        // The sync below reads Graph after any subscription made here: no separate catch-up pull.
+        if (options.publicUrl !== undefined) maintenance = await runSubscriptionMaintenance(runtime, endpoints, logger, { catchUp: false });
       } catch (error) {
         logger.error('serve.subscriptionsFailed', { ...errorFields(error) });
       }
@@ -150,11 +153,17 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
         logger.info('serve.stopping', {});
         clearInterval(timer);
         stopping.abort();
-        await http.close();
-        await ticking;
-        await Promise.all([...readers.values()].map((queueReader) => queueReader.stop()));
+        // A pull stops at its next batch (written and checkpointed); one stuck on an unreachable
+        // service is left after the grace period: every page before it is checkpointed, and its
+        // lease is taken over by the next start on this machine.
+        const settled = Promise.all([http.close(), ticking, ...[...readers.values()].map((queueReader) => queueReader.stop())]).then(() => true);
+        let graceTimer: NodeJS.Timeout | undefined;
+        const grace = new Promise<false>((resolve) => { graceTimer = setTimeout(() => resolve(false), options.shutdownGraceMs ?? 9000); });
+        const finished = await Promise.race([settled, grace]);
+        clearTimeout(graceTimer);
+        if (!finished) logger.warn('serve.stopTimedOut', { graceMs: options.shutdownGraceMs ?? 9000, note: 'work in progress left at its last checkpoint' });
         await runtime.close();
-        logger.info('serve.stopped', {});
+        logger.info('serve.stopped', { clean: finished });
       })();
       return stopped;
     },

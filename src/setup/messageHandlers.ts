@@ -45,15 +45,15 @@ function syncOptions(context: RunContext, runId: string): SyncOptions {
 /** The delta timer: every source, incremental (full when due). */
 export async function runScheduledSync(runtime: ConnectorRuntime, context: RunContext): Promise<SyncRunSummary> {
   const runId = randomUUID();
-  const logger = context.logger.child({ runId });
-  const summary = await runSync({ ...runtime.syncDependencies(runtime.queueExecutor()), logger }, syncOptions(context, runId));
+  // runSync adds the run id to its lines.
+  const summary = await runSync({ ...runtime.syncDependencies(runtime.queueExecutor()), logger: context.logger }, syncOptions(context, runId));
   failIfAnyFailed(runId, summary);
   return summary;
 }
 
 /** A pull-requests message: sync now, a change notification, or a subscription catch-up. */
 export async function runPullMessage(runtime: ConnectorRuntime, message: PullRequestedMessage, context: RunContext): Promise<SyncRunSummary | 'deferred'> {
-  const logger = context.logger.child({ runId: message.runId });
+  const logger = context.logger;
   const sync = () => runSync(
     { ...runtime.syncDependencies(runtime.queueExecutor()), logger },
     { ...syncOptions(context, message.runId), forceFull: message.full, ...(message.source !== undefined ? { sources: [message.source] } : {}) },
@@ -81,9 +81,9 @@ export async function runSubscriptionEvent(
 
 /** The subscription timer: create, renew, replace, delete. */
 export async function runSubscriptionMaintenance(
-  runtime: ConnectorRuntime, endpoints: NotificationEndpoints | { unavailable: string }, logger: Logger,
+  runtime: ConnectorRuntime, endpoints: NotificationEndpoints | { unavailable: string }, logger: Logger, options: { catchUp?: boolean } = {},
 ): Promise<MaintenanceSummary> {
-  const summary = await runtime.subscriptionManager(endpoints).maintain();
+  const summary = await runtime.subscriptionManager(endpoints).maintain(options);
   logger.info('subscriptions.maintained', {
     locked: summary.locked, created: summary.created, renewed: summary.renewed, deleted: summary.deleted, failed: summary.failed,
   });

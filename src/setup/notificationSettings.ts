@@ -3,7 +3,7 @@
  * GRAPH_NOTIFICATION_BASE_URL, else https://$WEBSITE_HOSTNAME (App Service sets it); the key is
  * GRAPH_WEBHOOK_KEY. With neither base the manager says so plainly and the timer path goes on.
  */
-import { InvalidPublicUrlError, notificationEndpoints, parsePublicBaseUrl, type NotificationEndpoints } from '../realtime/notificationEndpoints';
+import { InvalidPublicUrlError, isLoopbackHost, notificationEndpoints, parsePublicBaseUrl, type NotificationEndpoints } from '../realtime/notificationEndpoints';
 import { APP_SETTINGS, readAppSetting } from './appSettings';
 
 export function notificationEndpointsFromSettings(env: NodeJS.ProcessEnv, deltaIntervalMinutes: number): NotificationEndpoints | { unavailable: string } {
@@ -19,6 +19,10 @@ export function notificationEndpointsFromSettings(env: NodeJS.ProcessEnv, deltaI
   }
   try {
     const url = parsePublicBaseUrl(base, explicit !== undefined ? APP_SETTINGS.notificationBaseUrl : APP_SETTINGS.websiteHostname);
+    if (explicit === undefined && isLoopbackHost(url.hostname)) {
+      // Core Tools sets WEBSITE_HOSTNAME=localhost:7071: Graph cannot call that.
+      return { unavailable: `running locally (${hostName ?? ''}): Graph cannot reach this host; set ${APP_SETTINGS.notificationBaseUrl} to a public https tunnel to it; until then ${timer}` };
+    }
     return notificationEndpoints(url, readAppSetting(env, APP_SETTINGS.webhookKey));
   } catch (error) {
     if (!(error instanceof InvalidPublicUrlError)) throw error;

@@ -13,6 +13,8 @@ import type { StorageTarget } from './storageAccount';
 import { ensureTable, getRowOrUndefined, openTable, queryPages, type Row, type TableAccessOptions } from './tableBatch';
 
 const SUBSCRIPTIONS = 'subscription';
+/** With the u flag a surrogate pair is one code point, so only unpaired halves match. */
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
 const SLOTS = 'slot';
 
 function text(row: Row, key: string): string | null {
@@ -69,7 +71,9 @@ export class TableSubscriptionStore implements SubscriptionStore {
   }
 
   async findSubscription(id: string): Promise<StoredSubscription | undefined> {
-    // Ids come from request bodies: anything a key cannot hold cannot be ours.
+    // Ids come from request bodies: anything a key cannot hold cannot be ours. A lone surrogate
+    // (valid JSON, "\ud800") passes the key check but cannot be put in a URL: the SDK throws.
+    if (LONE_SURROGATE.test(id)) return undefined;
     try {
       assertKeyPart(id, 'subscription id');
     } catch {

@@ -23,7 +23,8 @@ export interface RealtimeHarness {
   /** JSON log lines serve wrote. */
   logs: string[];
   serve?: RunningServe;
-  startServe(options?: Partial<Omit<ServeOptions, 'config' | 'logger'>> & { publicUrl?: string | 'self' }): Promise<RunningServe>;
+  /** `publicUrl: 'self'`: the URL serve itself listens on (a free port picked first); any other value is used as given. */
+  startServe(options?: Partial<Omit<ServeOptions, 'config' | 'logger'>>): Promise<RunningServe>;
   close(): Promise<void>;
 }
 
