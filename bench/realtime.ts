@@ -12,7 +12,7 @@
  * - storm: 10,000 valid notifications for one source spread over 60 s; pulls started, counted from
  *   the connector's `sync.start` log events, overall and in any 10 s window.
  */
-import { createServer } from 'node:net';
+import { freePort } from '../src/setup/freePort';
 import { resolveConfig } from '../src/config/resolve';
 import { startEmbeddedAzurite } from '../src/setup/embeddedAzurite';
 import { createLogger } from '../src/setup/logging';
@@ -32,17 +32,6 @@ function summary(values: readonly number[]): { count: number; p50: number; p90: 
   return { count: sorted.length, p50: round(percentile(sorted, 50)), p90: round(percentile(sorted, 90)), p99: round(percentile(sorted, 99)), max: round(sorted.at(-1) ?? Number.NaN) };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -28,6 +28,14 @@ export interface PullCoalescerDeps {
 
 const EMPTY: PullGateState = { queuedAt: null, notBefore: null, startedAt: null };
 
+/** One look at the gate: the time, the row (and its tag) and when the last notified pull started (NaN: never). */
+async function look(source: string, deps: PullCoalescerDeps): Promise<{ now: number; state: PullGateState; etag: string | undefined; lastStart: number }> {
+  const now = (deps.now ?? (() => new Date()))().getTime();
+  const current = await deps.gates.read(source);
+  const state = current?.state ?? EMPTY;
+  return { now, state, etag: current?.etag, lastStart: state.startedAt === null ? Number.NaN : Date.parse(state.startedAt) };
+}
+
 function claimIsLive(state: PullGateState, now: number): boolean {
   if (state.queuedAt === null) return false;
   const visibleAt = Date.parse(state.notBefore ?? state.queuedAt);
@@ -39,17 +47,13 @@ function claimIsLive(state: PullGateState, now: number): boolean {
  * already waiting. Throws when storage fails, so the webhook answers 5xx and Graph retries.
  */
 export async function requestNotifiedPull(source: string, reason: NotifiedPullReason, deps: PullCoalescerDeps): Promise<'queued' | 'coalesced'> {
-  const clock = deps.now ?? (() => new Date());
   const minInterval = deps.minIntervalMs ?? MIN_MS_BETWEEN_NOTIFIED_PULLS;
   for (let round = 0; round < MAX_RACE_ROUNDS; round += 1) {
-    const now = clock().getTime();
-    const current = await deps.gates.read(source);
-    const state = current?.state ?? EMPTY;
+    const { now, state, etag: current, lastStart } = await look(source, deps);
     if (claimIsLive(state, now)) return 'coalesced';
-    const lastStart = state.startedAt === null ? Number.NaN : Date.parse(state.startedAt);
     const notBefore = Number.isNaN(lastStart) ? now : Math.max(now, lastStart + minInterval);
     const claimed: PullGateState = { queuedAt: new Date(now).toISOString(), notBefore: new Date(notBefore).toISOString(), startedAt: state.startedAt };
-    const etag = await deps.gates.write(source, claimed, current?.etag);
+    const etag = await deps.gates.write(source, claimed, current);
     if (etag === undefined) continue;
     try {
       await deps.queue.sendPull({ source, reason, runId: randomUUID() }, Math.ceil((notBefore - now) / 1000));
@@ -69,20 +73,16 @@ export async function requestNotifiedPull(source: string, reason: NotifiedPullRe
  * message only makes sure one follows at the right time.
  */
 export async function beginNotifiedPull(source: string, reason: NotifiedPullReason, deps: PullCoalescerDeps): Promise<'start' | 'deferred'> {
-  const clock = deps.now ?? (() => new Date());
   const minInterval = deps.minIntervalMs ?? MIN_MS_BETWEEN_NOTIFIED_PULLS;
   for (let round = 0; round < MAX_RACE_ROUNDS; round += 1) {
-    const now = clock().getTime();
-    const current = await deps.gates.read(source);
-    const state = current?.state ?? EMPTY;
-    const lastStart = state.startedAt === null ? Number.NaN : Date.parse(state.startedAt);
+    const { now, etag, lastStart } = await look(source, deps);
     // A little slack: a message made visible exactly at the interval must not bounce on clock jitter.
     if (!Number.isNaN(lastStart) && now < lastStart + minInterval - 250) {
       await requestNotifiedPull(source, reason, deps);
       return 'deferred';
     }
     const started: PullGateState = { queuedAt: null, notBefore: null, startedAt: new Date(now).toISOString() };
-    if ((await deps.gates.write(source, started, current?.etag)) !== undefined) return 'start';
+    if ((await deps.gates.write(source, started, etag)) !== undefined) return 'start';
   }
   // Every round lost to a webhook claiming the next pull: start anyway, its message follows at the interval.
   return 'start';

@@ -25,7 +25,7 @@ export interface ServeRoutes {
 const MAX_ADMIN_BODY_BYTES = 64 * 1024;
 
 /** Reads at most `limit` bytes; undefined (and the rest discarded) when the body is longer. */
-function readLimited(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+export function readLimited(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

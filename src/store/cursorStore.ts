@@ -8,8 +8,8 @@ import type { DirectoryKind } from '../sync/directory';
 import type { CursorStore, DeltaCursor, DeltaRound, PlanState, PlanStateStore } from '../sync/ports';
 import type { StorageTarget } from './storageAccount';
 import { COLUMN, SCHEMA_VERSION, TABLE_NAMES, assertSourceName, jsonColumn, readJsonColumn } from './entityCodec';
-import { ensureTable, openTable, type TableAccessOptions } from './tableBatch';
-import { statusOf, withStorageErrors } from './errors';
+import { ensureTable, getRowOrUndefined, openTable, type TableAccessOptions } from './tableBatch';
+import { withStorageErrors } from './errors';
 
 function textOrNull(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
@@ -51,13 +51,8 @@ export class TableCursorStore implements CursorStore, PlanStateStore {
   async get(source: string, kind: DirectoryKind): Promise<DeltaCursor | undefined> {
     assertSourceName(source);
     return withStorageErrors('get cursor', async () => {
-      let row: Record<string, unknown>;
-      try {
-        row = await this.table.getEntity<Record<string, unknown>>(source, kind);
-      } catch (error) {
-        if (statusOf(error) === 404) return undefined;
-        throw error;
-      }
+      const row = await getRowOrUndefined(this.table, source, kind);
+      if (row === undefined) return undefined;
       return {
         nextLink: textOrNull(readJsonColumn(row, 'nextLink')),
         deltaLink: textOrNull(readJsonColumn(row, 'deltaLink')),
@@ -90,13 +85,8 @@ export class TableCursorStore implements CursorStore, PlanStateStore {
   async getPlanState(source: string): Promise<PlanState | undefined> {
     assertSourceName(source);
     return withStorageErrors('get plan state', async () => {
-      let row: Record<string, unknown>;
-      try {
-        row = await this.table.getEntity<Record<string, unknown>>(source, PLAN_ROW);
-      } catch (error) {
-        if (statusOf(error) === 404) return undefined;
-        throw error;
-      }
+      const row = await getRowOrUndefined(this.table, source, PLAN_ROW);
+      if (row === undefined) return undefined;
       const { configHash, users, groups, lastWholePlanAt } = row;
       if (typeof configHash !== 'string' || typeof lastWholePlanAt !== 'string') return undefined;
       const unreachable = readJsonColumn(row, 'unreachable');

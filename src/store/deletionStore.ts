@@ -13,7 +13,7 @@ import { odata } from '@azure/data-tables';
 import type { DeletionApproval, DeletionHold, DeletionStateStore, UploadKind } from '../sync/ports';
 import { statusOf, toStorageError, withStorageErrors } from './errors';
 import type { StorageTarget } from './storageAccount';
-import { ensureTable, openTable, queryPages, submitBatched, type Row, type TableAccessOptions } from './tableBatch';
+import { ensureTable, getRowOrUndefined, openTable, queryPages, submitBatched, type Row, type TableAccessOptions } from './tableBatch';
 
 const SCHEMA_VERSION = 1;
 const HOLD = 'hold';
@@ -145,12 +145,7 @@ export class TableDeletionStateStore implements DeletionStateStore {
   }
 
   private async read(partitionKey: string, rowKey: string): Promise<Row | undefined> {
-    try {
-      return await this.table.getEntity<Record<string, unknown>>(partitionKey, rowKey);
-    } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw toStorageError(error, `read ${partitionKey} row`);
-    }
+    return withStorageErrors(`read ${partitionKey} row`, () => getRowOrUndefined(this.table, partitionKey, rowKey));
   }
 
   private async remove(partitionKey: string, rowKey: string): Promise<void> {

@@ -1,5 +1,5 @@
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/setup/freePort';
 import { FakeTenant, startFakeGraph, type FakeGraph } from '../fakes/graph';
 import { startFakeSignature365, type FakeSignature365 } from '../fakes/signature365';
 import { SECRET_SETTING, TOKEN_SETTING, configForFakes, newSecrets, tempFolder, type TempFolder } from '../support/cliConfig';
@@ -12,17 +12,6 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function fakes(): Promise<{ graph: FakeGraph; s365: FakeSignature365; folder: TempFolder; secrets: { clientSecret: string; token: string }; configPath: string }> {
   const tenant = new FakeTenant({ seed: 21 });

@@ -12,6 +12,7 @@
  * and the error is kept in `errors`. Every call is recorded in `calls` (path without the query,
  * which may carry the webhook key).
  */
+import { readLimited } from '../../src/serve/httpServer';
 import { HttpRequest, HttpResponse, InvocationContext, type HttpHandler } from '@azure/functions';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -55,26 +56,6 @@ const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 /** Connection-level headers a handler cannot set for the host. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade']);
 
-function readBody(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    request.on('data', (chunk: Buffer) => {
-      if (over) return;
-      size += chunk.length;
-      if (size > limit) {
-        over = true;
-        chunks.length = 0;
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => { if (!over) resolve(Buffer.concat(chunks)); });
-    request.on('error', reject);
-  });
-}
 
 function headersOf(request: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
@@ -134,7 +115,7 @@ export async function startFunctionsHttpBridge(options: FunctionsHttpBridgeOptio
       record(404);
       return;
     }
-    const body = await readBody(request, maxBodyBytes);
+    const body = await readLimited(request, maxBodyBytes);
     if (body === undefined) {
       sendPlain(response, 413, 'request body too large', { Connection: 'close' });
       record(413);

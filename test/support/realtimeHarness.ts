@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../src/config/load';
+import { freePort } from '../../src/setup/freePort';
 import type { ConnectorConfig } from '../../src/config/types';
 import { createLogger } from '../../src/setup/logging';
 import { startServe, type RunningServe, type ServeOptions } from '../../src/serve/serveApp';
@@ -71,18 +72,6 @@ export async function startRealtimeHarness(options: { users?: number; groups?: n
   return harness;
 }
 
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Waits until `check` holds, polling; fails after `timeoutMs`. */
 export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 15_000, what = 'condition'): Promise<number> {
