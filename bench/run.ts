@@ -27,7 +27,7 @@ import { startEmbeddedAzurite, type EmbeddedAzurite } from '../src/setup/embedde
 import { createLogger } from '../src/setup/logging';
 import { createRuntime, type ConnectorRuntime } from '../src/setup/runtime';
 import { syncOnce, type SyncOnceResult } from '../src/cli/syncCommand';
-import { rerunTrustingTestCa } from '../src/cli/trustTestCa';
+import { rerunTrustingTestCa } from '../test/fakes/trustTestCa';
 import { TABLE_NAMES } from '../src/store/entityCodec';
 import { StorageRequestCounter, difference, type StorageRequestCounts } from '../src/store/requestCounter';
 import { control, startFakes, type FakesInfo } from './fakesClient';

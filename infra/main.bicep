@@ -51,9 +51,10 @@ param configBlobUri string = ''
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
 
-@description('Upper bound on scale-out. Uploads are rate-limited by Signature 365, so more instances mostly meet more 429s.')
+@description('Concurrent uploads per destination: the most requests one Signature 365 tenant receives at once. It bounds scale-out: maximumInstanceCount = this / queue messages per instance (host.json); see docs/deploy.md, "Scale-out".')
+@minValue(1)
 @maxValue(1000)
-param maximumInstanceCount int = 40
+param uploadConcurrencyPerDestination int = 8
 
 @secure()
 @description('Key of the Graph notification URLs (GRAPH_WEBHOOK_KEY). Default: a new random value on each provision; the subscription timer then moves the subscriptions to the new URLs.')
@@ -64,6 +65,20 @@ param webhookAlwaysReady bool = false
 
 @description('Extra app settings, e.g. { "S365_TOKEN_TENANT1": "@Microsoft.KeyVault(SecretUri=...)" } for @AppSetting(NAME) secrets in config.json.')
 param additionalAppSettings object = {}
+
+@description('Grant the app identity its Microsoft Graph application permissions in this deployment (Microsoft Graph Bicep extension). Off by default: whoever runs azd then needs Privileged Role Administrator in Entra ID. docs/deploy.md, step 1, has the manual grant.')
+param grantGraphAppRoles bool = false
+
+@description('The Microsoft Graph application permissions granted when grantGraphAppRoles is true (src/graph/permissions.ts lists what each is for). Group.Read.All serves only the groups change-notification subscription; drop it to do without.')
+param graphAppRoles array = ['User.Read.All', 'GroupMember.Read.All', 'Group.Read.All']
+
+@description('E-mail address the alerts go to. Empty: the alert rules fire in the portal only, with no action group.')
+param alertEmail string = ''
+
+@description('Alert when a source has had no completed delta round for this many hours.')
+@minValue(1)
+@maxValue(47)
+param alertNoSuccessfulSyncHours int = 6
 
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -150,7 +165,7 @@ module api './app/api.bicep' = {
     identityResourceId: identity.outputs.resourceId
     identityClientId: identity.outputs.clientId
     instanceMemoryMB: instanceMemoryMB
-    maximumInstanceCount: maximumInstanceCount
+    uploadConcurrencyPerDestination: uploadConcurrencyPerDestination
     configBlobUri: configBlobUri
     syncSchedule: syncSchedule
     logLevel: logLevel
@@ -162,6 +177,27 @@ module api './app/api.bicep' = {
   // The host reaches storage with the identity as soon as it starts; without its roles
   // the first start fails and only recovers on a later restart.
   dependsOn: [rbac]
+}
+
+module alerts './app/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    location: location
+    tags: tags
+    alertEmail: alertEmail
+    noSuccessfulSyncHours: alertNoSuccessfulSyncHours
+  }
+}
+
+module graphPermissions './app/graphPermissions.bicep' = if (grantGraphAppRoles) {
+  name: 'graphPermissions'
+  scope: rg
+  params: {
+    identityPrincipalId: identity.outputs.principalId
+    appRoles: graphAppRoles
+  }
 }
 
 output AZURE_LOCATION string = location
@@ -178,3 +214,13 @@ output AZURE_CLIENT_ID string = identity.outputs.clientId
 output AZURE_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output AZURE_KEY_VAULT_NAME string = createKeyVault ? keyVault.outputs.name : ''
 output AZURE_KEY_VAULT_URI string = createKeyVault ? keyVault.outputs.uri : ''
+// https://<default host name>: the app's own address (status, sync-now, deletions).
+output AZURE_FUNCTION_APP_URL string = api.outputs.url
+// Where Graph sends change notifications unless GRAPH_NOTIFICATION_BASE_URL names a custom
+// domain; Graph's subscriptions carry it with ?code=<GRAPH_WEBHOOK_KEY>, which is not an output.
+output GRAPH_NOTIFICATION_URL string = '${api.outputs.url}/api/graph/notifications'
+output AZURE_APPLICATION_INSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
+output AZURE_APPLICATION_INSIGHTS_ID string = monitoring.outputs.applicationInsightsId
+output AZURE_LOG_ANALYTICS_NAME string = monitoring.outputs.logAnalyticsName
+// Which Graph permissions this deployment granted itself (empty: grant them as in docs/deploy.md, step 1).
+output GRAPH_APP_ROLES_GRANTED string = grantGraphAppRoles ? join(graphAppRoles, ',') : ''

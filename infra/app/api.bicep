@@ -14,8 +14,9 @@ param identityResourceId string
 param identityClientId string
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int
-@maxValue(1000)
-param maximumInstanceCount int
+@description('The most upload requests one Signature 365 tenant may receive at once; bounds scale-out below.')
+@minValue(1)
+param uploadConcurrencyPerDestination int
 @description('Empty for the config.json blob in the config container of this deployment\'s storage account.')
 param configBlobUri string
 param syncSchedule string
@@ -36,6 +37,16 @@ resource storageAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
 }
+
+// Scale-out bound. Each upload message goes to one destination, and every instance runs at
+// most (batchSize + newBatchThreshold) queue messages at once (host.json, per instance). In the
+// worst case every running upload is for the same destination, so
+//   concurrent uploads per destination <= maximumInstanceCount * queueMessagesPerInstance.
+// host.json sets batchSize 1 and newBatchThreshold 0, so one instance runs one message and the
+// instance count is the bound itself (default 8 instead of the former 40 * (4 + 2) = 240).
+// test/unit/infra keeps this number and host.json together.
+var queueMessagesPerInstance = 1
+var maximumInstanceCount = max(1, uploadConcurrencyPerDestination / queueMessagesPerInstance)
 
 // Endpoints come from the account itself, so sovereign clouds get their own DNS suffix.
 var endpoints = storageAccount.properties.primaryEndpoints
@@ -63,6 +74,8 @@ var baseAppSettings = {
   // The notification URLs are https://<default host name>/api/graph/{notifications,lifecycle}?code=<this key>;
   // WEBSITE_HOSTNAME comes from App Service. A custom domain sets GRAPH_NOTIFICATION_BASE_URL through additionalAppSettings.
   GRAPH_WEBHOOK_KEY: graphWebhookKey
+  // The same bound for the in-process upload limiter (CLI and `serve` send from one process).
+  UPLOAD_CONCURRENCY_PER_DESTINATION: string(uploadConcurrencyPerDestination)
 }
 
 module plan 'br/public:avm/res/web/serverfarm:0.5.0' = {
@@ -106,9 +119,11 @@ module functionApp 'br/public:avm/res/web/site:0.22.0' = {
         maximumInstanceCount: maximumInstanceCount
         alwaysReady: webhookAlwaysReady ? [{ name: 'http', instanceCount: 1 }] : []
       }
+      // Node 22 LTS: Node 20 reached end of support on 30 April 2026. The code and tests also
+      // run on 20 (package.json engines: >=20).
       runtime: {
         name: 'node'
-        version: '20'
+        version: '22'
       }
     }
     siteConfig: {
@@ -127,3 +142,4 @@ module functionApp 'br/public:avm/res/web/site:0.22.0' = {
 
 output name string = functionApp.outputs.name
 output configBlobUri string = baseAppSettings.CONFIG_BLOB_URI
+output url string = 'https://${functionApp.outputs.defaultHostname}'

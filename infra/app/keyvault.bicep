@@ -7,7 +7,9 @@ param location string
 param tags object
 
 module vault 'br/public:avm/res/key-vault/vault:0.12.1' = {
-  name: 'keyVault'
+  // Not 'keyVault': main.bicep's deployment of this file has that name in the same resource
+  // group, and a nested deployment may not share its parent's name in one scope.
+  name: 'keyVaultVault'
   params: {
     name: name
     location: location

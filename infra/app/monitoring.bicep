@@ -28,4 +28,5 @@ module applicationInsights 'br/public:avm/res/insights/component:0.6.0' = {
 }
 
 output applicationInsightsName string = applicationInsights.outputs.name
+output applicationInsightsId string = applicationInsights.outputs.resourceId
 output logAnalyticsName string = logAnalytics.outputs.name

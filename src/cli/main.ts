@@ -4,7 +4,6 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { processScrubber } from '../setup/secretScrubber';
-import { runDemo } from './demo';
 import { runDeletionsApproveCommand, runDeletionsListCommand } from './deletionsCommand';
 import { runServeCommand } from './serveCommand';
 import { runSyncCommand, type CliIo } from './syncCommand';
@@ -122,13 +121,6 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       setExitCode(await runStatusCommand(options, io));
     });
 
-  program
-    .command('demo')
-    .description('Run the whole pipeline on this machine: Azurite, a simulated Entra tenant and two simulated Signature 365 tenants')
-    .option('--users <n>', 'users in the simulated tenant', positiveInteger, 3000)
-    .action(async (options: { users: number }) => {
-      setExitCode(await runDemo(options, io));
-    });
   return program;
 }
 

@@ -7,6 +7,7 @@
  * Messages never carry secrets, tokens or the full delta link (its token is a bearer of sync state).
  */
 import type { DirectoryKind } from '../sync/directory';
+import { GRAPH_PERMISSION } from './permissions';
 
 export class DeltaTokenExpiredError extends Error {
   override readonly name = 'DeltaTokenExpiredError';
@@ -29,8 +30,8 @@ export class DeltaTokenExpiredError extends Error {
 
 /** Least-privileged application permissions that let each delta query succeed. */
 export const REQUIRED_PERMISSIONS: Readonly<Record<DirectoryKind, readonly string[]>> = {
-  users: ['User.Read.All'],
-  groups: ['Group.Read.All', 'GroupMember.Read.All'],
+  users: [GRAPH_PERMISSION.userReadAll],
+  groups: [GRAPH_PERMISSION.groupReadAll, GRAPH_PERMISSION.groupMemberReadAll],
 };
 
 export class GraphPermissionError extends Error {

@@ -9,6 +9,7 @@ import type { CreateSubscriptionRequest, GraphSubscription, SubscribedKind, Subs
 import { GraphRequestError } from './errors';
 import { GRAPH_API_VERSION, SourceGraphClient, graphRoot, type GraphClientOptions, type GraphMethod } from './graphClient';
 import { graphErrorOf, readBody, requestIdOf } from './responses';
+import { GRAPH_PERMISSION } from './permissions';
 
 /** The subscription is gone at Graph (expired, removed, or never there): recreate it. */
 export class SubscriptionNotFoundError extends Error {
@@ -72,7 +73,7 @@ export function createSubscriptionsApi(source: EntraSourceConfig, options: Graph
     const reason = `${response.status}${code ? ` ${code}` : ''}${message ? `: ${message.slice(0, 300)}` : ''}`;
     if (response.status === 404) throw new SubscriptionNotFoundError(`Graph no longer has the subscription (${what}: ${reason})`);
     if (response.status === 403) {
-      const permission = kind === 'groups' ? 'Group.Read.All' : 'User.Read.All';
+      const permission = kind === 'groups' ? GRAPH_PERMISSION.groupReadAll : GRAPH_PERMISSION.userReadAll;
       throw new SubscriptionForbiddenError(
         `Graph refused to ${what} for source "${source.name}" (${reason}); the app needs the application permission ${permission} with admin consent`,
       );

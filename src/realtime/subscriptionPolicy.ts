@@ -1,6 +1,7 @@
 /**
  * When subscriptions are created, renewed and tried again. Pure: the manager asks, this answers.
  */
+import { GRAPH_PERMISSION } from '../graph/permissions';
 import type { SubscribedKind } from './ports';
 
 /** Graph's maximum for users and groups subscriptions. */
@@ -35,6 +36,6 @@ export function retryAfterMissingPermission(now: Date): Date {
 
 /** The application permission a subscription on `kind` needs (the delta queries can do with less for groups). */
 export const SUBSCRIPTION_PERMISSION: Readonly<Record<SubscribedKind, string>> = {
-  users: 'User.Read.All',
-  groups: 'Group.Read.All',
+  users: GRAPH_PERMISSION.userReadAll,
+  groups: GRAPH_PERMISSION.groupReadAll,
 };

@@ -32,8 +32,8 @@ const running = new Set<ChildProcess>();
  * Starts the CLI with only the given environment (plus PATH/HOME and the test CA), so nothing
  * from the test process, such as a storage connection string, leaks into the run.
  */
-export function startCli(args: readonly string[], env: NodeJS.ProcessEnv, options: { timeoutInMs: number }): CliChild {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+export function startCli(args: readonly string[], env: NodeJS.ProcessEnv, options: { timeoutInMs: number; entry?: string }): CliChild {
+  const child = spawn(process.execPath, ['--import', 'tsx', options.entry ?? 'src/cli/main.ts', ...args], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, NODE_EXTRA_CA_CERTS: TEST_CA, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -63,7 +63,7 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv, option
   return { process: child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
-export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv, options: { timeoutInMs: number }): Promise<CliResult> {
+export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv, options: { timeoutInMs: number; entry?: string }): Promise<CliResult> {
   return startCli(args, env, options).exited;
 }
 

@@ -105,6 +105,11 @@ const KNOWN_ROLES: Record<string, string> = {
   'b86a8fe4-44ce-4948-aee5-eccb2c155cd7': 'Key Vault Secrets Officer',
 };
 
+/** Well-known application ids the templates name (not roles), each with the comment its line must carry. */
+const KNOWN_APP_IDS: Record<string, string> = {
+  '00000003-0000-0000-c000-000000000000': 'Microsoft Graph',
+};
+
 describe('app settings', () => {
   it('sets in Azure every setting the code reads, or names why it need not', () => {
     const unaccounted = Object.values(APP_SETTINGS).filter(
@@ -242,6 +247,11 @@ describe('roles', () => {
     expect(guidLines.length).toBeGreaterThan(0);
     for (const line of guidLines) {
       const guid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i.exec(line)?.[0]?.toLowerCase() ?? '';
+      const appName = KNOWN_APP_IDS[guid];
+      if (appName !== undefined) {
+        expect(line).toContain(`// ${appName}`);
+        continue;
+      }
       const role = KNOWN_ROLES[guid];
       expect(role, `unknown role id in: ${line.trim()}`).toBeDefined();
       expect(line).toContain(`// ${role}`);
@@ -311,9 +321,9 @@ describe('storage and secrets', () => {
 });
 
 describe('function app', () => {
-  it('runs Node 20 on the Flex Consumption plan with 2048 MB instances by default', () => {
+  it('runs Node 22 on the Flex Consumption plan with 2048 MB instances by default', () => {
     expect(apiBicep).toMatch(/skuName:\s*'FC1'/);
-    expect(apiBicep).toMatch(/runtime:\s*\{\s*name:\s*'node'\s*version:\s*'20'\s*\}/);
+    expect(apiBicep).toMatch(/runtime:\s*\{\s*name:\s*'node'\s*version:\s*'22'\s*\}/);
     expect(params(mainBicep).find((p) => p.name === 'instanceMemoryMB')?.defaultValue).toBe('2048');
   });
 
@@ -322,9 +332,9 @@ describe('function app', () => {
     expect(apiBicep).toMatch(/type:\s*'UserAssignedIdentity'\s*userAssignedIdentityResourceId:\s*identityResourceId/);
   });
 
-  it('is the azd service "api", a TypeScript function app at the repository root', () => {
+  it('is the azd service "api", a TypeScript function app at the repository root, built remotely', () => {
     const azureYaml = read(join(root, 'azure.yaml'));
-    expect(azureYaml).toMatch(/^services:\n {2}api:\n {4}project: \.\n {4}language: ts\n {4}host: function$/m);
+    expect(azureYaml).toMatch(/^services:\n {2}api:\n {4}project: \.\n {4}language: ts\n {4}host: function\n {4}remoteBuild: true$/m);
   });
 });
 
@@ -339,6 +349,10 @@ describe('outputs', () => {
     expect(outputs).toEqual(
       expect.arrayContaining([
         'AZURE_FUNCTION_APP_NAME',
+        'AZURE_FUNCTION_APP_URL',
+        'GRAPH_NOTIFICATION_URL',
+        'AZURE_APPLICATION_INSIGHTS_NAME',
+        'AZURE_APPLICATION_INSIGHTS_ID',
         'AZURE_STORAGE_ACCOUNT_NAME',
         'CONFIG_BLOB_URI',
         'AZURE_KEY_VAULT_NAME',
@@ -355,5 +369,183 @@ describe('outputs', () => {
     const known = new Set([...azdBuiltIns, ...outputs, ...bicepAppSettings, ...passedThrough]);
     const mentioned = new Set([...read(join(root, 'docs', 'deploy.md')).matchAll(/\b(AZURE_[A-Z0-9_]+|CONFIG_BLOB_URI)\b/g)].map((m) => m[1] ?? ''));
     expect([...mentioned].filter((name) => !known.has(name))).toEqual([]);
+  });
+});
+
+interface ModuleDeployment {
+  /** The deployment name as written: a literal's text, or the expression. */
+  name: string;
+  /** Where it is declared, for the failure message. */
+  declaredIn: string;
+  scope: string;
+}
+
+/** Top-level `module` blocks of a Bicep file: symbol, target path and body. */
+function moduleBlocks(source: string): { path: string; body: string }[] {
+  return [...stripComments(source).matchAll(/^module\s+\w+\s+'([^']+)'\s*=[^\n]*\{\n([\s\S]*?)^\]?\}/gm)].map((m) => ({ path: m[1] ?? '', body: m[2] ?? '' }));
+}
+
+/**
+ * Every nested deployment main.bicep starts, following local modules down, with the scope it
+ * lands in: a module without `scope:` deploys where its parent does.
+ */
+function deploymentsFrom(file: string, scope: string): ModuleDeployment[] {
+  return moduleBlocks(read(file)).flatMap(({ path, body }) => {
+    const rawName = /^ {2,4}name:\s*(.+)$/m.exec(body)?.[1]?.trim() ?? '(unnamed)';
+    const name = /^'([^'$]*)'$/.exec(rawName)?.[1] ?? rawName;
+    const moduleScope = /^ {2,4}scope:\s*(.+)$/m.exec(body)?.[1]?.trim() ?? scope;
+    const own = { name, declaredIn: relative(root, file), scope: moduleScope };
+    const isLocal = path.startsWith('./') || path.startsWith('../');
+    return isLocal ? [own, ...deploymentsFrom(resolve(dirname(file), path), moduleScope)] : [own];
+  });
+}
+
+describe('deployment names', () => {
+  const deployments = deploymentsFrom(join(infraDir, 'main.bicep'), 'subscription');
+
+  it('finds the nested deployments, local modules followed down', () => {
+    expect(deployments.length).toBeGreaterThan(8);
+    expect(deployments.some((d) => d.declaredIn === join('infra', 'app', 'keyvault.bicep'))).toBe(true);
+  });
+
+  it('gives every deployment a name unique in its scope, across nesting (a nested deployment may not share its parent\'s name)', () => {
+    const byScope = new Map<string, ModuleDeployment[]>();
+    for (const d of deployments) byScope.set(d.scope, [...(byScope.get(d.scope) ?? []), d]);
+    const clashes: string[] = [];
+    for (const [scope, list] of byScope) {
+      for (const d of list) {
+        const same = list.filter((other) => other.name === d.name);
+        if (same.length > 1 && same[0] === d) clashes.push(`${scope}: '${d.name}' in ${same.map((s) => s.declaredIn).join(', ')}`);
+      }
+    }
+    expect(clashes).toEqual([]);
+  });
+});
+
+describe('scale-out bound', () => {
+  const host = JSON.parse(read(join(root, 'host.json'))) as { extensions: { queues: { batchSize: number; newBatchThreshold: number } } };
+  const perInstance = host.extensions.queues.batchSize + host.extensions.queues.newBatchThreshold;
+
+  it('is a parameter stated as concurrent uploads per destination, 8 by default, in place of a bare instance count', () => {
+    expect(params(mainBicep).find((p) => p.name === 'uploadConcurrencyPerDestination')?.defaultValue).toBe('8');
+    expect(params(mainBicep).map((p) => p.name)).not.toContain('maximumInstanceCount');
+  });
+
+  it('derives maximumInstanceCount from it with the per-instance queue concurrency host.json gives', () => {
+    expect(apiBicep).toMatch(new RegExp(`^var queueMessagesPerInstance = ${perInstance}$`, 'm'));
+    expect(apiBicep).toMatch(/^var maximumInstanceCount = max\(1, uploadConcurrencyPerDestination \/ queueMessagesPerInstance\)$/m);
+    expect(apiBicep).toMatch(/scaleAndConcurrency:\s*\{[^}]*maximumInstanceCount: maximumInstanceCount/);
+  });
+
+  it('keeps the worst case at one destination within the bound: instances x messages per instance <= uploads per destination', () => {
+    const uploadsPerDestination = 8;
+    const instances = Math.max(1, Math.floor(uploadsPerDestination / perInstance));
+    expect(perInstance).toBeGreaterThanOrEqual(1);
+    expect(instances * perInstance).toBeLessThanOrEqual(uploadsPerDestination);
+  });
+
+  it('hands the same number to the in-process limiter as UPLOAD_CONCURRENCY_PER_DESTINATION', () => {
+    expect(apiBicep).toMatch(/UPLOAD_CONCURRENCY_PER_DESTINATION:\s*string\(uploadConcurrencyPerDestination\)/);
+  });
+
+  it('documents the arithmetic in docs/deploy.md', () => {
+    const deploy = read(join(root, 'docs', 'deploy.md'));
+    for (const word of ['uploadConcurrencyPerDestination', 'maximumInstanceCount', 'batchSize', 'newBatchThreshold', 'per instance']) expect(deploy).toContain(word);
+  });
+});
+
+describe('telemetry', () => {
+  it('never samples traces or exceptions, so no warning or error line is dropped', () => {
+    const host = JSON.parse(read(join(root, 'host.json'))) as { logging: { applicationInsights: { samplingSettings: { isEnabled: boolean; excludedTypes?: string } } } };
+    const sampling = host.logging.applicationInsights.samplingSettings;
+    const excluded = (sampling.excludedTypes ?? '').split(';');
+    expect(sampling.isEnabled === false || (excluded.includes('Trace') && excluded.includes('Exception'))).toBe(true);
+  });
+});
+
+/** `'event.name'` literals a logger call in src/ or functions/ writes. */
+function loggedEvents(): Set<string> {
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  const events = new Set<string>();
+  for (const file of [...files(join(root, 'src')), ...files(join(root, 'functions'))]) {
+    for (const line of read(file).split('\n').filter((l) => /\.(debug|info|warn|error)\(/.test(l))) {
+      for (const m of line.matchAll(/'([a-z][A-Za-z]*\.[a-z][A-Za-z]*)'/g)) events.add(m[1] ?? '');
+    }
+  }
+  return events;
+}
+
+describe('alerts', () => {
+  const alertsPath = join(infraDir, 'app', 'alerts.bicep');
+  const alerts = existsSync(alertsPath) ? read(alertsPath) : '';
+
+  it('are deployed with the app, on Application Insights', () => {
+    expect(mainBicep).toMatch(/^module alerts '\.\/app\/alerts\.bicep' = \{/m);
+    expect(alerts).toMatch(/resource \w+ 'Microsoft\.Insights\/scheduledQueryRules@[\d-]+(?:-preview)?' = /);
+    expect(alerts).toMatch(/scopes:\s*\[applicationInsights\.id\]/);
+  });
+
+  it.each([
+    ['failed runs', 'failedRunEvents'],
+    ['upload failures or poison messages', 'uploadFailureEvents'],
+    ['a destination quarantined', 'quarantineEvents'],
+    ['deletions held for approval', 'heldDeletionEvents'],
+  ])('cover %s (%s) with event names the code really logs', (_what, listName) => {
+    const list = new RegExp(`^var ${listName} = \\[(.*)\\]$`, 'm').exec(alerts)?.[1];
+    expect(list, `var ${listName}`).toBeDefined();
+    const names = [...(list ?? '').matchAll(/'([^']+)'/g)].map((m) => m[1] ?? '');
+    expect(names.length).toBeGreaterThan(0);
+    const logged = loggedEvents();
+    expect(names.filter((name) => !logged.has(name))).toEqual([]);
+    expect(alerts).toMatch(new RegExp(`map\\(${listName}, `));
+  });
+
+  it('cover a source with no successful sync for N hours, N a parameter', () => {
+    const event = /^var successfulSyncEvent = '([^']+)'$/m.exec(alerts)?.[1];
+    expect(event === undefined ? false : loggedEvents().has(event)).toBe(true);
+    expect(alerts).toMatch(/ago\(\$\{noSuccessfulSyncHours\}h\)/);
+    expect(params(mainBicep).find((p) => p.name === 'alertNoSuccessfulSyncHours')?.defaultValue).toBe('6');
+  });
+
+  it('e-mail an action group only when alertEmail is set', () => {
+    expect(params(mainBicep).find((p) => p.name === 'alertEmail')?.defaultValue).toBe("''");
+    expect(alerts).toMatch(/resource actionGroup 'Microsoft\.Insights\/actionGroups@[\d-]+' = if \(!empty\(alertEmail\)\)/);
+    expect(alerts).toMatch(/var actions = empty\(alertEmail\) \? \{\} : \{ actionGroups: \[actionGroup\.id\] \}/);
+  });
+});
+
+describe('Microsoft Graph app roles', () => {
+  const modulePath = join(infraDir, 'app', 'graphPermissions.bicep');
+  const graphModule = existsSync(modulePath) ? read(modulePath) : '';
+
+  it('are granted only when grantGraphAppRoles is set, off by default', () => {
+    expect(params(mainBicep).find((p) => p.name === 'grantGraphAppRoles')?.defaultValue).toBe('false');
+    expect(mainBicep).toMatch(/^module graphPermissions '\.\/app\/graphPermissions\.bicep' = if \(grantGraphAppRoles\) \{/m);
+  });
+
+  it('use the Microsoft Graph Bicep extension, its version pinned in bicepconfig.json', () => {
+    expect(graphModule).toMatch(/^extension microsoftGraphV1$/m);
+    const config = JSON.parse(read(join(infraDir, 'bicepconfig.json'))) as { extensions?: Record<string, string> };
+    expect(config.extensions?.microsoftGraphV1).toMatch(/^br:mcr\.microsoft\.com\/bicep\/extensions\/microsoftgraph\/v1\.0:\d+\.\d+\.\d+$/);
+  });
+
+  it('look the Graph service principal and the role ids up by value, writing no role id down', () => {
+    expect(graphModule).toMatch(/resource graph 'Microsoft\.Graph\/servicePrincipals@v1\.0' existing = \{\s*appId: '00000003-0000-0000-c000-000000000000'/);
+    expect(graphModule).toMatch(/'Microsoft\.Graph\/appRoleAssignedTo@v1\.0'/);
+    expect(graphModule).toMatch(/appRoleId: filter\(graph\.appRoles, r => r\.value == role/);
+    expect(graphModule).toMatch(/resourceId: graph\.id/);
+    const guids = graphModule.match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi) ?? [];
+    expect(guids).toEqual(['00000003-0000-0000-c000-000000000000']);
+  });
+});
+
+describe('webhook outputs', () => {
+  it('name the notification URL the app subscribes with, without its key', () => {
+    expect(mainBicep).toMatch(/^output GRAPH_NOTIFICATION_URL string = '\$\{api\.outputs\.url\}\/api\/graph\/notifications'$/m);
+    const route = /route:\s*'(graph\/notifications)'/.exec(read(join(root, 'functions', 'graphWebhook.ts')))?.[1];
+    expect(route).toBe('graph/notifications');
+    const outputLines = mainBicep.split('\n').filter((line) => line.startsWith('output '));
+    expect(outputLines.filter((line) => /graphWebhookKey|GRAPH_WEBHOOK_KEY/.test(line))).toEqual([]);
   });
 });

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 
-/** The CA of the simulated services in test/fakes (demo, bench). */
-export const TEST_CA = resolve(__dirname, '..', '..', 'test', 'fakes', 'tls', 'ca.pem');
+/** The CA of the simulated services in test/fakes (demo, bench): a clone's test material, never shipped. */
+export const TEST_CA = resolve(__dirname, 'tls', 'ca.pem');
 
 /**
  * The simulated services use a test CA. Node reads NODE_EXTRA_CA_CERTS only at start-up, so a

@@ -3,20 +3,23 @@
  * the simulated Entra tenant (test/fakes/graph) and two simulated Signature 365 tenants
  * (test/fakes/signature365) on loopback HTTPS; a full sync, a few directory changes, an
  * incremental sync, and a check that each tenant holds exactly who it should.
+ *
+ * The demo lives outside src/ because it is built from the test fakes and their test CA: it runs
+ * from a clone through tsx (demo/main.ts) and is never compiled into dist/ or deployed.
  */
 import { randomBytes } from 'node:crypto';
-import { resolveConfig } from '../config/resolve';
-import { startFakeGraph } from '../../test/fakes/graph';
-import { startFakeSignature365, type FakeSignature365 } from '../../test/fakes/signature365';
-import { startEmbeddedAzurite } from '../setup/embeddedAzurite';
-import { createLogger, parseLogLevel } from '../setup/logging';
-import { createRuntime } from '../setup/runtime';
-import { configSecrets } from '../config/mask';
-import { processScrubber } from '../setup/secretScrubber';
+import { resolveConfig } from '../src/config/resolve';
+import { startFakeGraph } from '../test/fakes/graph';
+import { startFakeSignature365, type FakeSignature365 } from '../test/fakes/signature365';
+import { startEmbeddedAzurite } from '../src/setup/embeddedAzurite';
+import { createLogger, parseLogLevel } from '../src/setup/logging';
+import { createRuntime } from '../src/setup/runtime';
+import { configSecrets } from '../src/config/mask';
+import { processScrubber } from '../src/setup/secretScrubber';
 import { buildDemoOrganisation, expectedMembers } from './demoScenario';
-import { formatSyncSummary } from './report';
-import { syncOnce, type CliIo } from './syncCommand';
-import { rerunTrustingTestCa } from './trustTestCa';
+import { formatSyncSummary } from '../src/cli/report';
+import { syncOnce, type CliIo } from '../src/cli/syncCommand';
+import { rerunTrustingTestCa } from '../test/fakes/trustTestCa';
 
 const DESTINATIONS = { sales: 'ContosoSales', engineering: 'ContosoEngineering' } as const;
 

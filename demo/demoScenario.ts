@@ -3,7 +3,7 @@
  * Engineering groups, managers, a few guests and disabled accounts, and a handful of people in
  * both departments (the "first matching tenant" conflict the vendor warns about).
  */
-import { FakeTenant, seededRandom } from '../../test/fakes/graph';
+import { FakeTenant, seededRandom } from '../test/fakes/graph';
 
 export interface DemoOrganisation {
   tenant: FakeTenant;

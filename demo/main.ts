@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+/**
+ * `npm run demo [-- --users <n>]`: entry point of the demo. Not a subcommand of s365-connector,
+ * because the built CLI ships without the simulated services the demo needs (see demo.ts).
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { processScrubber } from '../src/setup/secretScrubber';
+import type { CliIo } from '../src/cli/syncCommand';
+import { runDemo } from './demo';
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a positive whole number');
+  return parsed;
+}
+
+async function main(): Promise<void> {
+  const io: CliIo = {
+    env: process.env,
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+    progressStream: process.stderr,
+  };
+  const program = new Command()
+    .name('npm run demo --')
+    .description('Run the whole pipeline on this machine: Azurite, a simulated Entra tenant and two simulated Signature 365 tenants')
+    .option('--users <n>', 'users in the simulated tenant', positiveInteger, 3000)
+    .showHelpAfterError();
+  program.parse(process.argv);
+  process.exitCode = await runDemo(program.opts<{ users: number }>(), io);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${processScrubber.scrub(error instanceof Error ? error.message : String(error))}\n`);
+  process.exitCode = 1;
+});

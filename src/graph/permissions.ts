@@ -1,0 +1,31 @@
+/**
+ * The Microsoft Graph application permissions the connector uses: the one list that the code's
+ * error messages, the docs (README, docs/deploy.md, docs/configuration.md) and the infra
+ * (main.bicep `graphAppRoles`) name. test/unit/graph/permissions.test.ts keeps them in
+ * agreement. Least privilege: nothing here writes, and no permission is listed for a feature
+ * the connector does not have.
+ */
+export const GRAPH_PERMISSION = {
+  userReadAll: 'User.Read.All',
+  groupMemberReadAll: 'GroupMember.Read.All',
+  groupReadAll: 'Group.Read.All',
+} as const;
+
+export type GraphPermissionName = (typeof GRAPH_PERMISSION)[keyof typeof GRAPH_PERMISSION];
+
+export interface GraphApplicationPermission {
+  readonly value: GraphPermissionName;
+  /** Without a required permission the sync fails; without an optional one a feature is off. */
+  readonly required: boolean;
+  readonly neededFor: string;
+}
+
+export const GRAPH_APPLICATION_PERMISSIONS: readonly GraphApplicationPermission[] = [
+  { value: GRAPH_PERMISSION.userReadAll, required: true, neededFor: 'users/delta, and the users change-notification subscription' },
+  { value: GRAPH_PERMISSION.groupMemberReadAll, required: true, neededFor: 'groups/delta with members (the least that reads groups and their members)' },
+  {
+    value: GRAPH_PERMISSION.groupReadAll,
+    required: false,
+    neededFor: 'the groups change-notification subscription; without it group changes arrive with the timer',
+  },
+];
