@@ -84,7 +84,8 @@ function readBatch(body: Buffer): { upserts: RecordedRecord[]; deletes: string[]
 
 export async function startSignature365Recorder(target: string): Promise<Signature365Recorder> {
   const upstream = new URL(target);
-  const agent = new Agent({ keepAlive: true });
+  // The fake's CA given here too, so the recorder works outside vitest (which sets NODE_EXTRA_CA_CERTS).
+  const agent = new Agent({ keepAlive: true, ca: readFileSync(join(FAKE_TLS_DIR, 'ca.pem')) });
   const requests: RecordedRequest[] = [];
   let label = '';
   let inFlight = 0;
