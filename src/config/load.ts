@@ -44,22 +44,47 @@ const CONFIG_SETTINGS = [APP_SETTINGS.configBlobUri, APP_SETTINGS.configPath, AP
  * other errors (a network failure reading the blob) are thrown as they are, so callers retry them.
  */
 export async function loadConfig(env: NodeJS.ProcessEnv, deps: LoadConfigDeps = {}): Promise<LoadedConfig> {
+  const read = await readConfigText(env, deps);
+  if (read === 'unchanged') throw new Error('readConfigText answered "unchanged" to an unconditional read');
+  return resolveConfigText(read, env);
+}
+
+/** The configuration as read, before it is parsed. */
+export interface ConfigText {
+  text: string;
+  origin: ConfigOrigin;
+  location: string;
+  /** Where relative certificate paths start. */
+  baseDir: string;
+  /** The blob's ETag (blob origin only): a later read can ask "only if it changed". */
+  etag?: string;
+}
+
+/** Which setting names the configuration, and its value: a different answer is a different configuration. */
+export function configSourceKey(env: NodeJS.ProcessEnv): string {
+  return JSON.stringify(CONFIG_SETTINGS.map((name) => readAppSetting(env, name) ?? null));
+}
+
+/**
+ * Reads the text of the configuration, without parsing it. With `ifNoneMatch` (the ETag of an
+ * earlier read of the same blob) the blob is read only if it changed since: "unchanged" otherwise.
+ */
+export async function readConfigText(env: NodeJS.ProcessEnv, deps: LoadConfigDeps = {}, options: { ifNoneMatch?: string } = {}): Promise<ConfigText | 'unchanged'> {
   const blobUri = readAppSetting(env, APP_SETTINGS.configBlobUri);
   if (blobUri !== undefined) {
     const location = describeBlobUri(blobUri);
-    const text = await readConfigBlob(blobUri, location, env, deps);
-    return { config: parseAndResolve(text, env, process.cwd(), location), origin: 'blob', location };
+    const read = await readConfigBlob(blobUri, location, env, deps, options.ifNoneMatch);
+    if (read === 'unchanged') return read;
+    return { text: read.text, origin: 'blob', location, baseDir: process.cwd(), ...(read.etag !== undefined ? { etag: read.etag } : {}) };
   }
   const path = readAppSetting(env, APP_SETTINGS.configPath);
   if (path !== undefined) {
     const location = resolvePath(path);
-    const text = await readConfigFile(location);
-    return { config: parseAndResolve(text, env, dirname(location), location), origin: 'file', location };
+    return { text: await readConfigFile(location), origin: 'file', location, baseDir: dirname(location) };
   }
   const json = readAppSetting(env, APP_SETTINGS.configJson);
   if (json !== undefined) {
-    const location = `app setting ${APP_SETTINGS.configJson}`;
-    return { config: parseAndResolve(json, env, process.cwd(), location), origin: 'appSetting', location };
+    return { text: json, origin: 'appSetting', location: `app setting ${APP_SETTINGS.configJson}`, baseDir: process.cwd() };
   }
   throw new ConfigError([
     {
@@ -70,6 +95,11 @@ export async function loadConfig(env: NodeJS.ProcessEnv, deps: LoadConfigDeps = 
         `${APP_SETTINGS.configPath} to a config.json file, or ${APP_SETTINGS.configJson} to the JSON itself`,
     },
   ]);
+}
+
+/** Parses and resolves configuration text (app setting references are read from `env`). Throws ConfigError with the location. */
+export function resolveConfigText(read: ConfigText, env: NodeJS.ProcessEnv): LoadedConfig {
+  return { config: parseAndResolve(read.text, env, read.baseDir, read.location), origin: read.origin, location: read.location };
 }
 
 function parseAndResolve(text: string, env: NodeJS.ProcessEnv, baseDir: string, location: string): ConnectorConfig {
@@ -142,13 +172,20 @@ function statusOf(error: unknown): number | undefined {
   return typeof error.statusCode === 'number' ? error.statusCode : undefined;
 }
 
-async function readConfigBlob(uri: string, location: string, env: NodeJS.ProcessEnv, deps: LoadConfigDeps): Promise<string> {
+async function readConfigBlob(
+  uri: string, location: string, env: NodeJS.ProcessEnv, deps: LoadConfigDeps, ifNoneMatch: string | undefined,
+): Promise<{ text: string; etag: string | undefined } | 'unchanged'> {
   const client = createConfigBlobClient(uri, env, deps.blobAccess);
   try {
-    const buffer = await client.downloadToBuffer(0, undefined, { abortSignal: deps.abortSignal });
-    return buffer.toString('utf8');
+    // One request: the body and its ETag together (downloadToBuffer asks for the properties first).
+    const response = await client.download(0, undefined, {
+      abortSignal: deps.abortSignal,
+      ...(ifNoneMatch !== undefined ? { conditions: { ifNoneMatch } } : {}),
+    });
+    return { text: await readStreamText(response.readableStreamBody, location), etag: response.etag };
   } catch (error) {
     const status = statusOf(error);
+    if (status === 304 && ifNoneMatch !== undefined) return 'unchanged';
     const setting = APP_SETTINGS.configBlobUri;
     if (status === 404) {
       throw new ConfigError([{ path: setting, message: `no blob at ${location}; upload config.json there or correct the setting` }], { location, cause: error });
@@ -164,4 +201,22 @@ async function readConfigBlob(uri: string, location: string, env: NodeJS.Process
     }
     throw error;
   }
+}
+
+/** A config.json far larger than any real one is refused rather than held in memory. */
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+async function readStreamText(stream: NodeJS.ReadableStream | undefined, location: string): Promise<string> {
+  if (stream === undefined) return '';
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of stream) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    bytes += buffer.length;
+    if (bytes > MAX_CONFIG_BYTES) {
+      throw new ConfigError([{ path: APP_SETTINGS.configBlobUri, message: `the blob at ${location} is larger than ${MAX_CONFIG_BYTES} bytes; is it config.json?` }], { location });
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
