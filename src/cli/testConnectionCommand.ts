@@ -100,13 +100,21 @@ export async function runTestConnectionCommand(options: { config?: string }, io:
   for (const source of config.sources) {
     // One object a page: the test proves sign-in and permissions without reading the tenant.
     const reader = createGraphDirectoryReader(source, { pageSize: 1, maxRetries: 1 });
+    // A failed sign-in would fail the same way for the second read (and, with the network down, take as long again).
+    let signInAdvice: string | undefined;
     for (const kind of ['users', 'groups'] as const) {
       const label = `EntraId:${source.name} ${kind}/delta (tenant ${source.tenantId}, ${source.graphEndpoint})`;
+      if (signInAdvice !== undefined) {
+        report(label, { ok: false, error: new Error('not tried: signing in failed (see above)'), advice: signInAdvice });
+        continue;
+      }
       try {
         const count = await firstPage<unknown>(kind === 'users' ? reader.readUsers(undefined) : reader.readGroups(undefined));
         report(label, { ok: true, detail: `signed in and read ${count} object(s)` });
       } catch (error) {
-        report(label, { ok: false, error, advice: sourceAdvice(source, error, await diagnoseSourceFailure(source, error)) });
+        const advice = sourceAdvice(source, error, await diagnoseSourceFailure(source, error));
+        if (error instanceof Error && error.name === 'GraphAuthenticationError') signInAdvice = advice;
+        report(label, { ok: false, error, advice });
       }
     }
   }

@@ -82,7 +82,7 @@ describe('s365-connector test-connection', () => {
     const run = await runUnreachable(unreachableConfig('https://login.connector-test.invalid', 'https://graph.connector-test.invalid', `https://127.0.0.1:${refused}`));
     expect({ code: run.code, timedOut: run.timedOut }).toEqual({ code: 1, timedOut: false });
     expect(run.stdout).toMatch(/FAIL {2}EntraId:Default users\/delta [^\n]*\n {6}→ network failure, not a credential problem: could not reach login\.connector-test\.invalid \(ENOTFOUND: the host name does not resolve \(DNS\)\); check AuthorityHost/);
-    expect(run.stdout).toMatch(/FAIL {2}EntraId:Default groups\/delta [^\n]*\n {6}→ network failure, not a credential problem: could not reach login\.connector-test\.invalid \(ENOTFOUND/);
+    expect(run.stdout).toMatch(/FAIL {2}EntraId:Default groups\/delta [^\n]*: not tried: signing in failed \(see above\)\n {6}→ network failure, not a credential problem: could not reach login\.connector-test\.invalid \(ENOTFOUND/);
     expect(run.stdout).toMatch(new RegExp(`FAIL {2}Signature365:Tenant1 [^\\n]*\\n {6}→ network failure, not a credential problem: could not reach 127\\.0\\.0\\.1:${refused} \\(ECONNREFUSED`));
     expect(run.stdout).not.toContain('check TenantId, ClientId and the secret');
     expect(run.stdout).not.toContain('copy it again');
