@@ -3,11 +3,17 @@
  * For each Entra source it signs in and reads the first page of users/delta and groups/delta (the
  * two permissions the connector needs); for each Signature 365 tenant it calls the connection
  * endpoint with its token. Nothing is stored, no state is needed, and nothing is sent.
+ *
+ * A failure says what to fix: a network failure (DNS, refused, no answer, TLS) is told apart from
+ * rejected credentials (connectionFailure.ts), and the command leaves nothing running, so the
+ * process exits as soon as the last check has ended.
  */
+import type { DestinationConfig, EntraSourceConfig } from '../config/types';
 import { createGraphDirectoryReader } from '../graph';
 import { createHttpDestinationClient } from '../signature365/httpDestinationClient';
 import { processScrubber } from '../setup/secretScrubber';
 import type { DeltaPage } from '../sync/directory';
+import { classifyConnectionFailure, describeNetworkCode, findNetworkCode, hostOf, type ConnectionFailure } from './connectionFailure';
 import { EXIT, loadConfigForCli, type CliIo } from './syncCommand';
 
 async function firstPage<T>(pages: AsyncIterable<DeltaPage<T>>): Promise<number> {
@@ -15,45 +21,100 @@ async function firstPage<T>(pages: AsyncIterable<DeltaPage<T>>): Promise<number>
   return 0;
 }
 
-/** What to do about a failure, by error type: the message already says what happened. */
-function advice(error: unknown): string {
-  const name = error instanceof Error ? error.name : '';
-  switch (name) {
-    case 'GraphAuthenticationError':
-      return 'check TenantId, ClientId and the secret or certificate of this source (app registration → Certificates & secrets)';
-    case 'GraphPermissionError':
-      return 'grant the named application permission to the app registration or managed identity, then grant admin consent';
-    case 'DestinationAuthError':
-      return 'the token was rejected: copy it again from the Signature 365 portal (Integrations → Entra ID connector) into this tenant\'s Token';
-    default:
-      return 'check the endpoint and the network path (proxy, firewall) from this machine';
+/** How long the authority probe may take: it only runs after a sign-in already failed. */
+const AUTHORITY_PROBE_TIMEOUT_IN_MS = 10_000;
+
+/**
+ * A sign-in that failed without an Entra error code (MSAL's endpoints_resolution_error) may be the
+ * network or a wrong AuthorityHost/TenantId: asks the authority for the tenant's OpenID metadata to
+ * tell. Network errors come back as `network`; Entra's "tenant not found" (AADSTS90002) as a
+ * credential failure with that code; anything else leaves the diagnosis as it was.
+ */
+async function probeAuthority(source: EntraSourceConfig): Promise<ConnectionFailure | undefined> {
+  const url = `${source.authorityHost}/${encodeURIComponent(source.tenantId)}/v2.0/.well-known/openid-configuration`;
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(AUTHORITY_PROBE_TIMEOUT_IN_MS) });
+    const body = await response.text();
+    const aadCode = /AADSTS\d+/.exec(body)?.[0];
+    return aadCode === 'AADSTS90002' ? { kind: 'credential', code: aadCode } : undefined;
+  } catch (error) {
+    return { kind: 'network', code: findNetworkCode(error) };
   }
+}
+
+async function diagnoseSourceFailure(source: EntraSourceConfig, error: unknown): Promise<ConnectionFailure> {
+  const failure = classifyConnectionFailure(error);
+  const signInWithoutCode = failure.kind === 'credential' && failure.code === undefined && source.auth.kind !== 'managedIdentity';
+  return (signInWithoutCode ? await probeAuthority(source) : undefined) ?? failure;
+}
+
+function networkAdvice(failure: ConnectionFailure, host: string, settings: string): string {
+  const what = failure.code === undefined ? 'no answer' : `${failure.code}: ${describeNetworkCode(failure.code) ?? 'a network error'}`;
+  return (
+    `network failure, not a credential problem: could not reach ${host} (${what}); ` +
+    `check ${settings}, DNS, the proxy and the firewall from this machine (the credentials were not checked)`
+  );
+}
+
+function sourceAdvice(source: EntraSourceConfig, error: unknown, failure: ConnectionFailure): string {
+  if (failure.kind === 'network') {
+    // A failed sign-in means the authority was out of reach; anything later, Graph itself.
+    return error instanceof Error && error.name === 'GraphAuthenticationError'
+      ? networkAdvice(failure, hostOf(source.authorityHost), 'AuthorityHost (or Cloud)')
+      : networkAdvice(failure, hostOf(source.graphEndpoint), 'GraphEndpoint (or Cloud)');
+  }
+  if (failure.kind === 'credential' && failure.code === 'AADSTS90002') {
+    return `Entra does not know tenant ${source.tenantId} at ${hostOf(source.authorityHost)} (AADSTS90002): check TenantId (and Cloud)`;
+  }
+  if (failure.kind === 'credential') {
+    return 'check TenantId, ClientId and the secret or certificate of this source (app registration → Certificates & secrets)';
+  }
+  if (failure.kind === 'permission') {
+    return 'grant the named application permission to the app registration or managed identity, then grant admin consent';
+  }
+  return 'check the endpoint and the network path (proxy, firewall) from this machine';
+}
+
+function destinationAdvice(destination: DestinationConfig, failure: ConnectionFailure): string {
+  if (failure.kind === 'network') return networkAdvice(failure, hostOf(destination.endpoint), 'Endpoint');
+  if (failure.kind === 'credential') {
+    return 'the token was rejected: copy it again from the Signature 365 portal (Integrations → Entra ID connector) into this tenant\'s Token';
+  }
+  return 'check the endpoint and the network path (proxy, firewall) from this machine';
 }
 
 export async function runTestConnectionCommand(options: { config?: string }, io: CliIo): Promise<number> {
   const config = await loadConfigForCli(options, io);
   if (config === undefined) return EXIT.badConfig;
   let failures = 0;
-  const report = (label: string, outcome: { ok: true; detail: string } | { ok: false; error: unknown }) => {
+  const report = (label: string, outcome: { ok: true; detail: string } | { ok: false; error: unknown; advice: string }) => {
     if (outcome.ok) {
       io.out(`OK    ${label}: ${outcome.detail}\n`);
     } else {
       failures += 1;
       const message = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
-      io.out(processScrubber.scrub(`FAIL  ${label}: ${message}\n      → ${advice(outcome.error)}\n`));
+      io.out(processScrubber.scrub(`FAIL  ${label}: ${message}\n      → ${outcome.advice}\n`));
     }
   };
 
   for (const source of config.sources) {
     // One object a page: the test proves sign-in and permissions without reading the tenant.
     const reader = createGraphDirectoryReader(source, { pageSize: 1, maxRetries: 1 });
+    // A failed sign-in would fail the same way for the second read (and, with the network down, take as long again).
+    let signInAdvice: string | undefined;
     for (const kind of ['users', 'groups'] as const) {
       const label = `EntraId:${source.name} ${kind}/delta (tenant ${source.tenantId}, ${source.graphEndpoint})`;
+      if (signInAdvice !== undefined) {
+        report(label, { ok: false, error: new Error('not tried: signing in failed (see above)'), advice: signInAdvice });
+        continue;
+      }
       try {
         const count = await firstPage<unknown>(kind === 'users' ? reader.readUsers(undefined) : reader.readGroups(undefined));
         report(label, { ok: true, detail: `signed in and read ${count} object(s)` });
       } catch (error) {
-        report(label, { ok: false, error });
+        const advice = sourceAdvice(source, error, await diagnoseSourceFailure(source, error));
+        if (error instanceof Error && error.name === 'GraphAuthenticationError') signInAdvice = advice;
+        report(label, { ok: false, error, advice });
       }
     }
   }
@@ -64,7 +125,7 @@ export async function runTestConnectionCommand(options: { config?: string }, io:
       const connection = await client.testConnection();
       report(label, { ok: true, detail: `token accepted by tenant "${connection.tenant}" (${connection.tenantId})` });
     } catch (error) {
-      report(label, { ok: false, error });
+      report(label, { ok: false, error, advice: destinationAdvice(destination, classifyConnectionFailure(error)) });
     }
   }
   return failures === 0 ? EXIT.ok : EXIT.failed;

@@ -12,14 +12,6 @@ export {
   type ConfigFileInput,
 } from './schema';
 export { resolveConfig, type ResolveOptions } from './resolve';
-export {
-  loadConfig,
-  locateJsonError,
-  parseConfigText,
-  type BlobAccess,
-  type ConfigOrigin,
-  type JsonSyntaxProblem,
-  type LoadConfigDeps,
-  type LoadedConfig,
-} from './load';
+export { loadConfig, type BlobAccess, type ConfigOrigin, type LoadConfigDeps, type LoadedConfig } from './load';
+export { findDuplicateKeys, locateJsonError, parseConfigText, type DuplicateKey, type JsonSyntaxProblem, type TextPosition } from './jsonText';
 export { configSecrets, describeConfig, maskSecret } from './mask';

@@ -5,6 +5,7 @@ import { DefaultAzureCredential } from '@azure/identity';
 import type { TokenCredential } from '@azure/core-auth';
 import { APP_SETTINGS, readAppSetting } from '../setup/appSettings';
 import { ConfigError } from './errors';
+import { parseConfigText } from './jsonText';
 import { resolveConfig } from './resolve';
 import type { ConnectorConfig } from './types';
 
@@ -43,22 +44,47 @@ const CONFIG_SETTINGS = [APP_SETTINGS.configBlobUri, APP_SETTINGS.configPath, AP
  * other errors (a network failure reading the blob) are thrown as they are, so callers retry them.
  */
 export async function loadConfig(env: NodeJS.ProcessEnv, deps: LoadConfigDeps = {}): Promise<LoadedConfig> {
+  const read = await readConfigText(env, deps);
+  if (read === 'unchanged') throw new Error('readConfigText answered "unchanged" to an unconditional read');
+  return resolveConfigText(read, env);
+}
+
+/** The configuration as read, before it is parsed. */
+export interface ConfigText {
+  text: string;
+  origin: ConfigOrigin;
+  location: string;
+  /** Where relative certificate paths start. */
+  baseDir: string;
+  /** The blob's ETag (blob origin only): a later read can ask "only if it changed". */
+  etag?: string;
+}
+
+/** Which setting names the configuration, and its value: a different answer is a different configuration. */
+export function configSourceKey(env: NodeJS.ProcessEnv): string {
+  return JSON.stringify(CONFIG_SETTINGS.map((name) => readAppSetting(env, name) ?? null));
+}
+
+/**
+ * Reads the text of the configuration, without parsing it. With `ifNoneMatch` (the ETag of an
+ * earlier read of the same blob) the blob is read only if it changed since: "unchanged" otherwise.
+ */
+export async function readConfigText(env: NodeJS.ProcessEnv, deps: LoadConfigDeps = {}, options: { ifNoneMatch?: string } = {}): Promise<ConfigText | 'unchanged'> {
   const blobUri = readAppSetting(env, APP_SETTINGS.configBlobUri);
   if (blobUri !== undefined) {
     const location = describeBlobUri(blobUri);
-    const text = await readConfigBlob(blobUri, location, env, deps);
-    return { config: parseAndResolve(text, env, process.cwd(), location), origin: 'blob', location };
+    const read = await readConfigBlob(blobUri, location, env, deps, options.ifNoneMatch);
+    if (read === 'unchanged') return read;
+    return { text: read.text, origin: 'blob', location, baseDir: process.cwd(), ...(read.etag !== undefined ? { etag: read.etag } : {}) };
   }
   const path = readAppSetting(env, APP_SETTINGS.configPath);
   if (path !== undefined) {
     const location = resolvePath(path);
-    const text = await readConfigFile(location);
-    return { config: parseAndResolve(text, env, dirname(location), location), origin: 'file', location };
+    return { text: await readConfigFile(location), origin: 'file', location, baseDir: dirname(location) };
   }
   const json = readAppSetting(env, APP_SETTINGS.configJson);
   if (json !== undefined) {
-    const location = `app setting ${APP_SETTINGS.configJson}`;
-    return { config: parseAndResolve(json, env, process.cwd(), location), origin: 'appSetting', location };
+    return { text: json, origin: 'appSetting', location: `app setting ${APP_SETTINGS.configJson}`, baseDir: process.cwd() };
   }
   throw new ConfigError([
     {
@@ -71,149 +97,16 @@ export async function loadConfig(env: NodeJS.ProcessEnv, deps: LoadConfigDeps = 
   ]);
 }
 
+/** Parses and resolves configuration text (app setting references are read from `env`). Throws ConfigError with the location. */
+export function resolveConfigText(read: ConfigText, env: NodeJS.ProcessEnv): LoadedConfig {
+  return { config: parseAndResolve(read.text, env, read.baseDir, read.location), origin: read.origin, location: read.location };
+}
+
 function parseAndResolve(text: string, env: NodeJS.ProcessEnv, baseDir: string, location: string): ConnectorConfig {
   try {
     return resolveConfig(parseConfigText(text), env, { baseDir });
   } catch (error) {
     throw error instanceof ConfigError ? error.withLocation(location) : error;
-  }
-}
-
-/**
- * JSON.parse with an error fit for people: line and column, and never the text itself (V8's
- * messages quote the input, which may hold a secret).
- */
-export function parseConfigText(text: string): unknown {
-  const body = text.startsWith('\uFEFF') ? text.slice(1) : text; // Notepad writes a BOM
-  if (body.trim() === '') throw new ConfigError([{ path: '', message: 'the configuration is empty (no JSON at all); see config.sample.json' }]);
-  try {
-    return JSON.parse(body) as unknown;
-  } catch {
-    const problem = locateJsonError(body);
-    const message =
-      problem === undefined
-        ? 'not valid JSON'
-        : `not valid JSON at line ${problem.line}, column ${problem.column}: ${problem.reason}`;
-    throw new ConfigError([{ path: '', message }]);
-  }
-}
-
-export interface JsonSyntaxProblem {
-  line: number;
-  column: number;
-  reason: string;
-}
-
-class JsonStop extends Error {
-  constructor(
-    readonly offset: number,
-    readonly reason: string,
-  ) {
-    super(reason);
-  }
-}
-
-const MAX_DEPTH = 256;
-
-/** Where the first JSON syntax error is (1-based line and column), or undefined if the text is valid JSON. */
-export function locateJsonError(text: string): JsonSyntaxProblem | undefined {
-  let at = 0;
-  const stop = (reason: string, offset = at): JsonStop => new JsonStop(offset, reason);
-  const skipSpace = (): void => {
-    while (at < text.length && ' \t\n\r'.includes(text.charAt(at))) at++;
-  };
-  const describeHere = (): string => {
-    if (at >= text.length) return 'the text ends too early';
-    const char = text.charAt(at);
-    if (char === '/') return 'comments are not allowed in JSON';
-    if (char === "'") return 'strings need double quotes (")';
-    return `unexpected character ${JSON.stringify(char)}`;
-  };
-  const string = (): void => {
-    at++; // opening quote
-    while (at < text.length) {
-      const char = text.charAt(at);
-      if (char === '"') {
-        at++;
-        return;
-      }
-      if (char === '\\') {
-        const escape = text.charAt(at + 1);
-        if (escape === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(at + 2, at + 6))) throw stop('invalid \\u escape');
-          at += 6;
-        } else if ('"\\/bfnrt'.includes(escape) && escape !== '') {
-          at += 2;
-        } else {
-          throw stop('invalid escape; write a backslash as \\\\ (Windows paths: C:\\\\certs\\\\app.pem)');
-        }
-        continue;
-      }
-      if (char < ' ') throw stop('line break or control character inside a string; write it as \\n');
-      at++;
-    }
-    throw stop('a string is not closed (missing ")');
-  };
-  const value = (depth: number): void => {
-    if (depth > MAX_DEPTH) throw stop('nested too deeply');
-    skipSpace();
-    const char = text.charAt(at);
-    if (char === '{') return container(depth, '}');
-    if (char === '[') return container(depth, ']');
-    if (char === '"') return string();
-    const literal = /^(?:true|false|null)/.exec(text.slice(at, at + 5));
-    if (literal !== null) {
-      at += literal[0].length;
-      return;
-    }
-    const number = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(text.slice(at, at + 64));
-    if (number !== null) {
-      at += number[0].length;
-      return;
-    }
-    throw stop(`expected a value; ${describeHere()}`);
-  };
-  const container = (depth: number, close: '}' | ']'): void => {
-    at++;
-    skipSpace();
-    if (text.charAt(at) === close) {
-      at++;
-      return;
-    }
-    for (;;) {
-      if (close === '}') {
-        skipSpace();
-        if (text.charAt(at) !== '"') throw stop(`expected a property name in double quotes; ${describeHere()}`);
-        string();
-        skipSpace();
-        if (text.charAt(at) !== ':') throw stop(`expected ':' after the property name; ${describeHere()}`);
-        at++;
-      }
-      value(depth + 1);
-      skipSpace();
-      const next = text.charAt(at);
-      if (next === close) {
-        at++;
-        return;
-      }
-      if (next !== ',') throw stop(`expected ',' or '${close}'; ${describeHere()} (a missing comma?)`);
-      const comma = at;
-      at++;
-      skipSpace();
-      if (text.charAt(at) === close) throw stop(`trailing comma before '${close}' (JSON allows none)`, comma);
-    }
-  };
-  try {
-    value(0);
-    skipSpace();
-    if (at < text.length) throw stop(`unexpected text after the end of the JSON; ${describeHere()}`);
-    return undefined;
-  } catch (error) {
-    if (!(error instanceof JsonStop)) throw error;
-    const before = text.slice(0, error.offset);
-    const line = before.split('\n').length;
-    const column = error.offset - (before.lastIndexOf('\n') + 1) + 1;
-    return { line, column, reason: error.reason };
   }
 }
 
@@ -279,13 +172,20 @@ function statusOf(error: unknown): number | undefined {
   return typeof error.statusCode === 'number' ? error.statusCode : undefined;
 }
 
-async function readConfigBlob(uri: string, location: string, env: NodeJS.ProcessEnv, deps: LoadConfigDeps): Promise<string> {
+async function readConfigBlob(
+  uri: string, location: string, env: NodeJS.ProcessEnv, deps: LoadConfigDeps, ifNoneMatch: string | undefined,
+): Promise<{ text: string; etag: string | undefined } | 'unchanged'> {
   const client = createConfigBlobClient(uri, env, deps.blobAccess);
   try {
-    const buffer = await client.downloadToBuffer(0, undefined, { abortSignal: deps.abortSignal });
-    return buffer.toString('utf8');
+    // One request: the body and its ETag together (downloadToBuffer asks for the properties first).
+    const response = await client.download(0, undefined, {
+      abortSignal: deps.abortSignal,
+      ...(ifNoneMatch !== undefined ? { conditions: { ifNoneMatch } } : {}),
+    });
+    return { text: await readStreamText(response.readableStreamBody, location), etag: response.etag };
   } catch (error) {
     const status = statusOf(error);
+    if (status === 304 && ifNoneMatch !== undefined) return 'unchanged';
     const setting = APP_SETTINGS.configBlobUri;
     if (status === 404) {
       throw new ConfigError([{ path: setting, message: `no blob at ${location}; upload config.json there or correct the setting` }], { location, cause: error });
@@ -301,4 +201,22 @@ async function readConfigBlob(uri: string, location: string, env: NodeJS.Process
     }
     throw error;
   }
+}
+
+/** A config.json far larger than any real one is refused rather than held in memory. */
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+async function readStreamText(stream: NodeJS.ReadableStream | undefined, location: string): Promise<string> {
+  if (stream === undefined) return '';
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of stream) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    bytes += buffer.length;
+    if (bytes > MAX_CONFIG_BYTES) {
+      throw new ConfigError([{ path: APP_SETTINGS.configBlobUri, message: `the blob at ${location} is larger than ${MAX_CONFIG_BYTES} bytes; is it config.json?` }], { location });
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -341,6 +341,50 @@ function checkReference(
   ctx.addIssue({ code: 'custom', path, message: `${quoteValue(value)} is not defined under ${section}${suggestion}; defined: ${list}` });
 }
 
+/** `"EntraId:Name"` → `Name` when the prefix matches (case-insensitively, as references are read). */
+function referencedName(value: unknown, prefix: string): string | undefined {
+  if (typeof value !== 'string' || !value.toLowerCase().startsWith(prefix.toLowerCase())) return undefined;
+  return value.slice(prefix.length);
+}
+
+/**
+ * A destination keeps one set of users and groups per source tenant: every batch names its `source`
+ * as the tenant id, and the destination replaces and deletes within that set. Two source entries
+ * with one TenantId mapped to one destination would each plan that set from their own view and
+ * delete what the other sent, so the pair is refused; one entry with a wider mapping does the job.
+ * (The same tenant under two names going to different destinations is harmless.)
+ */
+function checkOneSourcePerTenantAndDestination(sourcesSection: unknown, mappings: readonly unknown[], ctx: z.core.$RefinementCtx): void {
+  if (!isRecord(sourcesSection)) return;
+  // destination name → tenant id (lower case) → the first source and mapping that sends it there
+  const firstByDestination = new Map<string, Map<string, { source: string; index: number }>>();
+  mappings.forEach((mapping: unknown, index) => {
+    if (!isRecord(mapping)) return;
+    const source = referencedName(mapping.From, SOURCE_PREFIX);
+    const destination = referencedName(mapping.To, DESTINATION_PREFIX);
+    if (source === undefined || destination === undefined) return;
+    const entry = sourcesSection[source];
+    if (!isRecord(entry) || typeof entry.TenantId !== 'string') return;
+    const tenant = entry.TenantId.toLowerCase();
+    const byTenant = firstByDestination.get(destination) ?? new Map<string, { source: string; index: number }>();
+    firstByDestination.set(destination, byTenant);
+    const first = byTenant.get(tenant);
+    if (first === undefined) {
+      byTenant.set(tenant, { source, index });
+      return;
+    }
+    if (first.source === source) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['Mappings', index, 'From'],
+      message:
+        `"${SOURCE_PREFIX}${source}" and "${SOURCE_PREFIX}${first.source}" (Mappings[${first.index}]) have the same TenantId (${tenant}) and both go to ` +
+        `"${DESTINATION_PREFIX}${destination}", which keeps one set of users per tenant, so each would delete what the other sent; ` +
+        `map only one of them to "${DESTINATION_PREFIX}${destination}" and widen its mapping (LimitToGroups, Include) to cover both`,
+    });
+  });
+}
+
 export const configFileSchema = strictObject({
   $schema: z.string().optional().meta({ description: 'Path or URL of config.schema.json, for editors.' }),
   EntraId: namedEntries('EntraId', entraSourceSchema, EXAMPLES.source).meta({ description: 'Entra ID tenants to read, by name.' }),
@@ -362,6 +406,7 @@ export const configFileSchema = strictObject({
       checkReference(mapping.From, SOURCE_PREFIX, 'EntraId', sources, ['Mappings', index, 'From'], ctx);
       checkReference(mapping.To, DESTINATION_PREFIX, 'Signature365', destinations, ['Mappings', index, 'To'], ctx);
     });
+    checkOneSourcePerTenantAndDestination(value.EntraId, mappings, ctx);
   }, ALWAYS)
   .meta({ title: 'Signature 365 Entra ID Connector configuration' });
 

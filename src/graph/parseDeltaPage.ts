@@ -84,12 +84,19 @@ function extensionAttributes(value: unknown): Record<string, string | null> {
 }
 
 /**
- * manager@delta is a list of directory objects: the current manager, and/or entries carrying @removed for
- * a manager taken away. The manager is the last entry not removed; only removed entries mean no manager.
+ * manager@delta is a list of directory objects: the current manager, and/or entries carrying @removed
+ * for a manager taken away (Graph's way of reporting a removal). What it says:
+ * - an entry not removed: that manager (the last one, when a replacement lists old and new);
+ * - only removed entries: no manager;
+ * - an empty list: nothing. Graph reports a removal with an @removed entry, so an empty list is no
+ *   statement about the manager; reading it as "none" wiped managers in incremental rounds. A full
+ *   round states "none" for every user it saw without a manager (roundWriter), which settles the rest.
+ * `undefined` means "leave the manager as it is".
  */
-function managerFromDelta(value: unknown): string | null {
+function managerFromDelta(value: unknown): string | null | undefined {
   if (value === null) return null;
   if (!Array.isArray(value)) throw new MalformedDeltaPageError('manager@delta is not a list');
+  if (value.length === 0) return undefined;
   let managerId: string | null = null;
   for (const entry of value) {
     if (!isObject(entry)) throw new MalformedDeltaPageError('manager@delta has an entry that is not an object');
@@ -116,7 +123,10 @@ export function parseUserItem(item: unknown): UserChange {
   if (has(item, 'onPremisesExtensionAttributes')) {
     attributes.extensionAttributes = extensionAttributes(item.onPremisesExtensionAttributes);
   }
-  if (has(item, 'manager@delta')) attributes.managerId = managerFromDelta(item['manager@delta']);
+  if (has(item, 'manager@delta')) {
+    const managerId = managerFromDelta(item['manager@delta']);
+    if (managerId !== undefined) attributes.managerId = managerId;
+  }
   return { kind: 'upsert', id, attributes };
 }
 

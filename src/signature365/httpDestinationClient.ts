@@ -455,14 +455,27 @@ export class HttpDestinationClient implements DestinationClient {
 }
 
 /**
- * Runs closest to the wire, once per attempt: sets the bearer token, counts what happens, and turns
- * a timed-out attempt (an AbortError the caller did not ask for) into a RestError the retry
- * strategy can retry.
+ * Runs closest to the wire, once per attempt: sets the bearer token, counts what happens, bounds the
+ * attempt, and turns a timed-out attempt (an abort the caller did not ask for) into a RestError the
+ * retry strategy can retry.
+ *
+ * The attempt's time limit is ours, not the pipeline request's `timeout`: the SDK's Node HTTP client
+ * arms a referenced timer of `timeout` ms per attempt and clears it only when an answer arrives, so
+ * every refused, unresolvable or TLS-failed attempt left a 100-second timer behind and a CLI run
+ * (test-connection with the network down) sat that long before exiting. AbortSignal.timeout keeps
+ * no process alive.
  */
 function createWirePolicy(token: string, stats: DestinationClientStats): PipelinePolicy {
   return {
     name: 'signature365Wire',
     async sendRequest(request, next) {
+      const timeoutInMs = request.timeout;
+      const callerSignal = request.abortSignal;
+      if (timeoutInMs > 0) {
+        const attemptSignal = AbortSignal.timeout(timeoutInMs);
+        request.timeout = 0;
+        request.abortSignal = callerSignal === undefined ? attemptSignal : AbortSignal.any([callerSignal as AbortSignal, attemptSignal]);
+      }
       request.headers.set('Authorization', `Bearer ${token}`);
       stats.requests += 1;
       try {
@@ -472,13 +485,16 @@ function createWirePolicy(token: string, stats: DestinationClientStats): Pipelin
         return response;
       } catch (error) {
         stats.networkErrors += 1;
-        const callerAborted = request.abortSignal?.aborted === true;
+        const callerAborted = callerSignal?.aborted === true;
         if (!callerAborted && error instanceof Error && error.name === 'AbortError') {
           stats.timeouts += 1;
-          throw new RestError(`no answer within ${request.timeout} ms`, { code: 'ETIMEDOUT' });
+          throw new RestError(`no answer within ${timeoutInMs} ms`, { code: 'ETIMEDOUT' });
         }
         throw error;
       } finally {
+        // The retry policy sends this same request again: restore what the caller set.
+        request.timeout = timeoutInMs;
+        request.abortSignal = callerSignal;
         // A RestError keeps the request object; leave no token on it. Each attempt signs afresh.
         request.headers.delete('Authorization');
       }

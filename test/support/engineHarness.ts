@@ -26,6 +26,8 @@ export interface EngineHarnessOptions {
   seed?: number;
   pageSize?: number;
   memberSliceSize?: number;
+  /** The fake Graph sends `"manager@delta": []` where the manager did not change or there is none. */
+  emptyManagerDelta?: boolean;
 }
 
 /** `reader`, `mirror` and `locks` replace the harness's own, e.g. to play a second instance or inject a failure. */
@@ -49,7 +51,9 @@ export interface EngineHarness {
 export async function startEngineHarness(options: EngineHarnessOptions = {}): Promise<EngineHarness> {
   const tenant = new FakeTenant({ seed: options.seed ?? 7 });
   tenant.generate({ users: options.users ?? 300, groups: options.groups ?? 40, nestingDepth: 3, seed: options.seed ?? 7 });
-  const graph = await startFakeGraph({ tenant, clientSecret: `secret-${randomUUID()}`, memberSliceSize: options.memberSliceSize ?? MEMBER_SLICE_SIZE });
+  const graph = await startFakeGraph({ tenant, clientSecret: `secret-${randomUUID()}`, memberSliceSize: options.memberSliceSize ?? MEMBER_SLICE_SIZE,
+    ...(options.emptyManagerDelta !== undefined ? { emptyManagerDelta: options.emptyManagerDelta } : {}),
+  });
   const storage = isolatedStorage();
   const mirror = new TableMirrorStore(storage);
   const cursors = new TableCursorStore(storage);

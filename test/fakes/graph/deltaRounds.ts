@@ -91,6 +91,12 @@ export interface DeltaRoundsOptions {
   maxTokenAgeInMs?: number;
   /** Rounds kept for nextLink paging; the oldest are dropped (their links then expire). */
   maxRounds?: number;
+  /**
+   * A shape Graph has been seen to send: `"manager@delta": []` on a user entry whose manager did not
+   * change (incremental rounds) or who has none (full rounds). An empty list is ambiguous; a manager
+   * removal still comes as an @removed entry. Default false (manager@delta only when there is a manager).
+   */
+  emptyManagerDelta?: boolean;
 }
 
 export class DeltaRounds {
@@ -192,6 +198,7 @@ export class DeltaRounds {
       if (name === 'id') continue;
       if (name === 'manager') {
         if (user.managerId) item['manager@delta'] = [{ '@odata.type': '#microsoft.graph.user', id: user.managerId }];
+        else if (this.options.emptyManagerDelta === true) item['manager@delta'] = [];
         continue;
       }
       const value = (user as unknown as Record<string, unknown>)[name];
@@ -232,6 +239,8 @@ export class DeltaRounds {
       const item = this.renderUser(user, changedSelected);
       if (changedSelected.includes('manager') && !user.managerId && state.managerAtStart) {
         item['manager@delta'] = [{ '@odata.type': '#microsoft.graph.user', id: state.managerAtStart, '@removed': { reason: 'deleted' } }];
+      } else if (!changedSelected.includes('manager') && this.options.emptyManagerDelta === true) {
+        item['manager@delta'] = [];
       }
       items.push(item);
     }

@@ -108,6 +108,8 @@ export interface FakeGraphOptions {
   defaultPageSize?: number;
   /** Delta/skip tokens older than this expire. Default: only expireTokens() expires them. */
   maxTokenAgeInMs?: number;
+  /** Send `"manager@delta": []` where the manager did not change or there is none (see DeltaRoundsOptions). */
+  emptyManagerDelta?: boolean;
   /** Default 0 (a free port). */
   port?: number;
   /** Application roles granted to the app. Default User.Read.All, GroupMember.Read.All, Group.Read.All. */
@@ -205,6 +207,7 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
   const rounds = new DeltaRounds(tenant, {
     memberSliceSize: options.memberSliceSize ?? 100,
     ...(options.maxTokenAgeInMs !== undefined ? { maxTokenAgeInMs: options.maxTokenAgeInMs } : {}),
+    ...(options.emptyManagerDelta !== undefined ? { emptyManagerDelta: options.emptyManagerDelta } : {}),
   });
   const tokens = new TokenService(
     {

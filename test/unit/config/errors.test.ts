@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../../src/config/resolve';
 import { CLIENT_ID, CLIENT_SECRET, TENANT_ID, TOKEN, config, destination, errorOf, issuesOf, mapping, source } from './builders';
 
 describe('config errors: references', () => {
@@ -27,6 +28,35 @@ describe('config errors: references', () => {
   it('reports undefined references together with problems elsewhere', () => {
     const raw = config({ EntraId: { Default: source({ TenantId: 'contoso.onmicrosoft.com' }) }, Mappings: [mapping({ To: 'Signature365:Nope' })] });
     expect(issuesOf(raw).map((issue) => issue.path)).toEqual(['EntraId.Default.TenantId', 'Mappings[0].To']);
+  });
+});
+
+describe('config errors: one source per tenant and destination', () => {
+  it('rejects two sources with the same TenantId (any case) sent to one destination, naming both, the mappings and the fix', () => {
+    const raw = config({
+      EntraId: { Sales: source(), Support: source({ TenantId: TENANT_ID.toUpperCase() }) },
+      Mappings: [mapping({ From: 'EntraId:Sales' }), mapping({ From: 'EntraId:Support' })],
+    });
+    expect(issuesOf(raw)).toEqual([
+      {
+        path: 'Mappings[1].From',
+        message:
+          `"EntraId:Support" and "EntraId:Sales" (Mappings[0]) have the same TenantId (${TENANT_ID}) and both go to "Signature365:Tenant1", ` +
+          'which keeps one set of users per tenant, so each would delete what the other sent; map only one of them to "Signature365:Tenant1" ' +
+          'and widen its mapping (LimitToGroups, Include) to cover both',
+      },
+    ]);
+  });
+
+  it('accepts the same tenant under two names going to different destinations, and one source in several mappings to one destination', () => {
+    const twoDestinations = config({
+      EntraId: { Sales: source(), Support: source() },
+      Signature365: { Tenant1: destination(), Tenant2: destination() },
+      Mappings: [mapping({ From: 'EntraId:Sales' }), mapping({ From: 'EntraId:Support', To: 'Signature365:Tenant2' })],
+    });
+    expect(() => resolveConfig(twoDestinations, {})).not.toThrow();
+    const oneSourceTwice = config({ Mappings: [mapping(), mapping({ LimitToGroups: [] })] });
+    expect(() => resolveConfig(oneSourceTwice, {})).not.toThrow();
   });
 });
 

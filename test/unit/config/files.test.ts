@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../../src/config/load';
+import { parseConfigText } from '../../../src/config/jsonText';
 import { resolveConfig } from '../../../src/config/resolve';
 import { CONFIG_SCHEMA_PATH, renderConfigSchema } from '../../../scripts/write-config-schema';
 

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/config/errors';
-import { loadConfig, locateJsonError, parseConfigText } from '../../../src/config/load';
+import { findDuplicateKeys, locateJsonError, parseConfigText } from '../../../src/config/jsonText';
+import { loadConfig } from '../../../src/config/load';
 import { TOKEN, config, source } from './builders';
 
 const folders: string[] = [];
@@ -126,5 +127,63 @@ describe('locateJsonError', () => {
 
   it('finds nothing wrong in valid JSON', () => {
     expect(locateJsonError('{"a": [1, -2.5e3, true, null, "x\\n\\u00e9"], "b": {}}')).toBeUndefined();
+  });
+});
+
+describe('duplicate keys', () => {
+  const twoDefaults = [
+    '{',
+    '  "EntraId": {',
+    '    "Default": { "TenantId": "622b1005-624a-457b-a148-566d50f3f1ff" },',
+    '    "Default": { "TenantId": "722b1005-624a-457b-a148-566d50f3f1ff" }',
+    '  }',
+    '}',
+  ].join('\n');
+
+  it('finds a key written twice in one object, with its path and both places', () => {
+    expect(findDuplicateKeys(twoDefaults)).toEqual([
+      { path: 'EntraId.Default', positions: [{ line: 3, column: 5 }, { line: 4, column: 5 }] },
+    ]);
+  });
+
+  it('compares keys as JSON.parse does (escapes decoded), inside arrays too, and leaves equal keys of sibling objects alone', () => {
+    const text = '{"Mappings": [{"From": "a", "To": "b"}, {"From": "c", "\\u0046rom": "d", "To": "e", "From": "f"}], "x": {"From": 1}}';
+    expect(findDuplicateKeys(text)).toEqual([
+      { path: 'Mappings[1].From', positions: [{ line: 1, column: 42 }, { line: 1, column: 55 }, { line: 1, column: 84 }] },
+    ]);
+  });
+
+  it('rejects a config with two "Default" blocks, naming the path and both lines, instead of keeping the last', async () => {
+    // JSON.parse keeps the second block without a word: the reason for this check.
+    expect(JSON.parse(twoDefaults)).toEqual({ EntraId: { Default: { TenantId: '722b1005-624a-457b-a148-566d50f3f1ff' } } });
+    const error = await loadError({ CONNECTOR_CONFIG: twoDefaults });
+    expect(error.issues).toEqual([
+      {
+        path: 'EntraId.Default',
+        message:
+          'is written twice in the same object (line 3, column 5 and line 4, column 5); JSON keeps only the last, so the others would be ignored ' +
+          'without a word. Merge them into one, or give each its own name',
+      },
+    ]);
+  });
+
+  it('reports every repeated key in one pass, and a key written three times once', () => {
+    const text = '{"a": 1, "a": 2, "b": {"c": 1, "c": 2}, "a": 3}';
+    let error: unknown;
+    try {
+      parseConfigText(text);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues.map((issue) => [issue.path, issue.message.slice(0, issue.message.indexOf(');') + 1)])).toEqual([
+      ['a', 'is written 3 times in the same object (line 1, column 2; line 1, column 10 and line 1, column 41)'],
+      ['b.c', 'is written twice in the same object (line 1, column 24 and line 1, column 32)'],
+    ]);
+  });
+
+  it('finds none in JSON without repeats, and none in text that is not JSON (the syntax error is reported instead)', () => {
+    expect(findDuplicateKeys('{"a": {"a": {"a": [{"a": 1}, {"a": 2}]}}}')).toEqual([]);
+    expect(findDuplicateKeys('{"a": 1, "a": 2')).toEqual([]);
   });
 });

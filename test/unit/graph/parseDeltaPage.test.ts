@@ -35,6 +35,13 @@ describe('parseUserItem', () => {
     expect(replaced).toEqual({ kind: 'upsert', id: 'u1', attributes: { managerId: 'm2' } });
   });
 
+  it('reads an empty manager@delta list as no statement about the manager (only an @removed entry clears it)', () => {
+    expect(parseUserItem({ id: 'u1', jobTitle: 'Lead', 'manager@delta': [] })).toEqual({ kind: 'upsert', id: 'u1', attributes: { jobTitle: 'Lead' } });
+    expect(parseUserItem({ id: 'u1', 'manager@delta': [{ '@odata.type': USER, id: 'm1', '@removed': { reason: 'changed' } }] })).toEqual({
+      kind: 'upsert', id: 'u1', attributes: { managerId: null },
+    });
+  });
+
   it.each([
     ['changed', 'changed'],
     ['deleted', 'deleted'],
