@@ -92,6 +92,7 @@ const NOT_SET_IN_AZURE: Record<string, string> = {
   WEBSITE_HOSTNAME: 'set by App Service itself on every function app; the default base of the notification URLs',
   GRAPH_NOTIFICATION_BASE_URL: 'only for a custom domain or a proxy in front of the app; unset, https://$WEBSITE_HOSTNAME is used',
   SERVE_API_KEY: '`s365-connector serve` only; the Functions app guards /api/status with its function key',
+  UPLOAD_CONCURRENCY_PER_DESTINATION: 'defaults to 8; infra sets it (issue 15)',
 };
 
 /** Built-in roles the templates may assign, by role definition id. */
