@@ -383,6 +383,34 @@ describe('rejections, throttling and concurrency on the queue path', () => {
 });
 
 describe('the ledger on the in-process path', () => {
+  it('records a destination answering 404 as rejected and finishes the run (one request, the other destination served)', async () => {
+    const w = await start();
+    w.s365.faults.failNext(1_000, 404, { match: { tenant: 'TenantB' } });
+    const mark = w.s365.requests.length;
+
+    const summary = await w.syncInProcess();
+
+    expect(summary.plans.flatMap((plan) => plan.uploads?.quarantinedDestinations ?? [])).toEqual([{ destination: 'TenantB', reason: 'rejected' }]);
+    expect(postsTo(w, 'TenantB', mark)).toHaveLength(1);
+    expect(await w.runtime.health.get('TenantB')).toMatchObject({ healthy: false, reason: 'rejected' });
+    expect(heldA(w).size).toBe(w.members.length + 1);
+  });
+
+  it('defers the rest of a destination\'s work past a long Retry-After, without quarantining it', async () => {
+    const w = await start();
+    w.s365.faults.throttle(1_000, 900, { tenant: 'TenantB' });
+
+    const summary = await w.syncInProcess();
+
+    expect(summary.plans.flatMap((plan) => plan.uploads?.quarantinedDestinations ?? [])).toEqual([{ destination: 'TenantB', reason: 'throttled' }]);
+    expect((await w.runtime.health.get('TenantB'))?.healthy ?? true).toBe(true);
+    expect(Date.parse((await entryB(w, w.members[0] ?? ''))?.r ?? '') - w.clock.now.getTime()).toBeGreaterThanOrEqual(890_000);
+    w.s365.faults.clear();
+    w.clock.now = new Date(w.clock.now.getTime() + 901_000);
+    await w.syncInProcess();
+    expect(heldB(w)).toEqual(new Set(w.members));
+  });
+
   it('retries a rejected object with no change pulled: at the next run, then after a backoff', async () => {
     const w = await start();
     const victim = w.members[3] ?? '';
