@@ -221,7 +221,9 @@ export async function startFakeSignature365(options: StartFakeSignature365Option
       method, path, source: url.searchParams.get('source'), tenant: tenant?.options.name ?? null,
       upserts: 0, deletes: 0, bytes: 0, status: 0, fault: null, startedAt: startedAt.toISOString(), durationInMs: 0,
     };
+    let leave = (): void => undefined;
     const answer = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
+      leave();
       const text = body === undefined ? '' : JSON.stringify(body);
       entry.status = status;
       entry.durationInMs = Date.now() - startedAt.getTime();
@@ -237,7 +239,14 @@ export async function startFakeSignature365(options: StartFakeSignature365Option
       slot.current += 1;
       slot.max = Math.max(slot.max, slot.current);
       inFlight.set(counted, slot);
-      res.once('close', () => { slot.current -= 1; });
+      // Left when the answer is written (before the client can see it), or when the connection drops.
+      let left = false;
+      leave = () => {
+        if (left) return;
+        left = true;
+        slot.current -= 1;
+      };
+      res.once('close', leave);
     }
     const body = await readBody(req);
     if (body === undefined) {
