@@ -42,6 +42,8 @@ export interface FailedObject {
   id: string;
   failures: number;
   lastError: string | null;
+  /** When it is tried again (its backoff: the next run, then 1 minute doubling to 24 hours). */
+  nextAttemptAt: string | null;
 }
 
 export interface LedgerCounts {
@@ -151,7 +153,7 @@ export async function readConnectorStatus(deps: StatusDependencies, now: Date = 
           const read = await deps.ledger.read(scope, [bucket]);
           for (const [id, ledgerEntry] of [...(read.buckets.get(bucket) ?? new Map<string, LedgerEntry>())].sort(([a], [b]) => (a < b ? -1 : 1))) {
             if ((ledgerEntry.f ?? 0) > 0 && entry.failedObjects.length < FAILED_OBJECTS_SHOWN) {
-              entry.failedObjects.push({ kind, id, failures: ledgerEntry.f ?? 0, lastError: ledgerEntry.e ?? null });
+              entry.failedObjects.push({ kind, id, failures: ledgerEntry.f ?? 0, lastError: ledgerEntry.e ?? null, nextAttemptAt: ledgerEntry.r ?? null });
             }
           }
         }
@@ -190,7 +192,10 @@ export function formatConnectorStatus(status: ConnectorStatus): string {
     lines.push(`  users:  ${counts(d.users)}`);
     lines.push(`  groups: ${counts(d.groups)}`);
     for (const hold of d.holds) lines.push(`  deletions HELD (${hold.kind}): ${hold.held} since ${hold.heldSince}: ${hold.reason} [hold ${hold.holdId}]`);
-    for (const failed of d.failedObjects) lines.push(`  failed ${failed.kind} ${failed.id} (${failed.failures}x): ${failed.lastError ?? ''}`);
+    for (const failed of d.failedObjects) {
+      const next = failed.nextAttemptAt === null ? '' : ` [next attempt ${failed.nextAttemptAt}]`;
+      lines.push(`  failed ${failed.kind} ${failed.id} (${failed.failures}x)${next}: ${failed.lastError ?? ''}`);
+    }
   }
   for (const queue of status.queues ?? []) {
     if (queue.poisonMessages > 0) {

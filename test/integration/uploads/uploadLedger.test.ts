@@ -302,6 +302,8 @@ describe('rejections, throttling and concurrency on the queue path', () => {
     expect(retry.flatMap((m) => m.ids)).toEqual([victim]);
     await w.upload(retry);
     expect(await entryB(w, victim)).toMatchObject({ f: 2 });
+    const backingOff = (await readConnectorStatus(w.runtime, w.clock.now)).destinations.find((d) => d.destination === 'TenantB');
+    expect(backingOff?.failedObjects).toEqual([expect.objectContaining({ id: victim, failures: 2, nextAttemptAt: new Date(w.clock.now.getTime() + 60_000).toISOString() })]);
     w.clock.now = new Date(w.clock.now.getTime() + 30_000);
     expect((await w.sync()).filter((m) => m.destination === 'TenantB')).toEqual([]);
     w.clock.now = new Date(w.clock.now.getTime() + 31_000);
