@@ -92,9 +92,9 @@ export function describeItemFailure(result: DestinationItemResult | undefined): 
 /**
  * What the upload side does when sending a batch threw (the client's typed errors, recognised by
  * name so the core does not import the adapter):
- * - `throttled`: a 429 whose Retry-After outlasted the client's own retry budget (short ones were
- *   already waited out inside the request): the batch's objects wait until then; the destination
- *   is not quarantined, since it is only asking for time;
+ * - `throttled`: a 429 with a long Retry-After (over LONG_RETRY_AFTER_IN_MS; short ones are waited
+ *   out inside the request): the batch's objects wait until then; the destination is not
+ *   quarantined, since it is only asking for time;
  * - `quarantine`: the token was refused (`unauthorized`), the destination stayed unavailable
  *   (`unavailable`), or it rejects the request in a way resending cannot fix (`rejected`: 404,
  *   422, an answer that breaks the contract; a whole-batch 400 never gets here, the client splits
@@ -106,13 +106,22 @@ export type UploadFailure =
   | { kind: 'quarantine'; reason: QuarantineReason }
   | { kind: 'rethrow' };
 
+/**
+ * A Retry-After longer than this is "long": no request waits that long (the client's default retry
+ * budget is 60 s per call). A shorter one that still ended in a give-up (the retries or the budget
+ * ran out) is an outage as before: the destination is quarantined as `unavailable` (1 minute at first).
+ */
+export const LONG_RETRY_AFTER_IN_MS = 60_000;
+
 export function classifyUploadFailure(error: unknown, now: Date): UploadFailure {
   if (!(error instanceof Error)) return { kind: 'rethrow' };
   const fields = error as { status?: unknown; retryAfterInMs?: unknown };
   if (error.name === 'DestinationAuthError') return { kind: 'quarantine', reason: 'unauthorized' };
   if (error.name === 'DestinationUnavailableError') {
     const wait = fields.retryAfterInMs;
-    if (fields.status === 429 && typeof wait === 'number' && wait > 0) return { kind: 'throttled', until: new Date(now.getTime() + wait).toISOString() };
+    if (fields.status === 429 && typeof wait === 'number' && wait > LONG_RETRY_AFTER_IN_MS) {
+      return { kind: 'throttled', until: new Date(now.getTime() + wait).toISOString() };
+    }
     return { kind: 'quarantine', reason: 'unavailable' };
   }
   if (error.name === 'DestinationRequestError') return { kind: 'quarantine', reason: 'rejected' };

@@ -19,11 +19,14 @@ describe('classifyUploadFailure', () => {
   it('defers until the destination\'s Retry-After when a 429 asked for longer than the client waits', () => {
     expect(classifyUploadFailure(new DestinationUnavailableError('429', options(429, 600_000)), NOW))
       .toEqual({ kind: 'throttled', until: '2026-03-01T12:10:00.000Z' });
+    expect(classifyUploadFailure(new DestinationUnavailableError('429', options(429, 60_001)), NOW)).toMatchObject({ kind: 'throttled' });
   });
 
-  it('quarantines as unavailable a 429 without Retry-After, a 503 (even with one) and a network failure', () => {
+  it('quarantines as unavailable a 429 without or with a short Retry-After, a 503 (even with a long one) and a network failure', () => {
     for (const error of [
       new DestinationUnavailableError('429', options(429)),
+      new DestinationUnavailableError('429', options(429, 5_000)),
+      new DestinationUnavailableError('429', options(429, 60_000)),
       new DestinationUnavailableError('503', options(503, 600_000)),
       new DestinationUnavailableError('network', options(undefined)),
     ]) expect(classifyUploadFailure(error, NOW)).toEqual({ kind: 'quarantine', reason: 'unavailable' });
