@@ -5,7 +5,9 @@ import { getWorkerRuntime } from '../src/setup/workerRuntime';
 import { parseConnectorMessage } from '../src/sync/messages';
 
 /**
- * Sends one batch of objects to one destination. Throws when the destination stays unavailable,
+ * Sends one batch of objects to one destination. A destination that refuses, stays unavailable or
+ * asks for a long wait does not make it throw (the destination is quarantined, or the objects wait
+ * in the ledger); it throws on an unexpected failure (storage, a bug),
  * so the host retries the message (maxDequeueCount in host.json) and then moves it to the poison
  * queue; the next sync re-drives those objects from the upload ledger.
  */

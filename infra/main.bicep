@@ -53,7 +53,7 @@ param instanceMemoryMB int = 2048
 
 @description('Concurrent uploads per destination: the most requests one Signature 365 tenant receives at once. It bounds scale-out: maximumInstanceCount = this / queue messages per instance (host.json); see docs/deploy.md, "Scale-out".')
 @minValue(1)
-@maxValue(1000)
+@maxValue(64)
 param uploadConcurrencyPerDestination int = 8
 
 @secure()

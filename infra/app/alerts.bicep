@@ -34,9 +34,9 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(a
 var failedRunEvents = ['round.failed', 'sync.pullFailed', 'sync.planFailed']
 // Uploads: a batch refused, items the destination rejected, work dropped, a message poisoned
 // by `serve` (the Functions host logs its own poison moves; matched below by their wording).
-var uploadFailureEvents = ['upload.batchRejected', 'upload.itemsFailed', 'upload.dropped', 'queue.poisoned']
+var uploadFailureEvents = ['upload.itemsFailed', 'upload.dropped', 'queue.poisoned']
 // The destination answered 401/403 or stayed unavailable: it is quarantined (its uploads wait).
-var quarantineEvents = ['upload.unauthorized', 'upload.destinationUnavailable']
+var quarantineEvents = ['upload.unauthorized', 'upload.destinationUnavailable', 'destination.rejected']
 // The deletion gate holds deletions until an administrator approves them.
 var heldDeletionEvents = ['deletions.held']
 // A completed delta round of a source: what "a successful sync" means here.

@@ -16,6 +16,7 @@ param identityClientId string
 param instanceMemoryMB int
 @description('The most upload requests one Signature 365 tenant may receive at once; bounds scale-out below.')
 @minValue(1)
+@maxValue(64)
 param uploadConcurrencyPerDestination int
 @description('Empty for the config.json blob in the config container of this deployment\'s storage account.')
 param configBlobUri string

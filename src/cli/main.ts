@@ -7,6 +7,7 @@ import { processScrubber } from '../setup/secretScrubber';
 import { runDeletionsApproveCommand, runDeletionsListCommand } from './deletionsCommand';
 import { runServeCommand } from './serveCommand';
 import { runSyncCommand, type CliIo } from './syncCommand';
+import { parseQueueName, runQueuesClearCommand, runQueuesListCommand, runQueuesRedriveCommand, type QueuesCommandOptions } from './queuesCommand';
 import { runStatusCommand } from './statusCommand';
 import { runTestConnectionCommand } from './testConnectionCommand';
 import { runValidateCommand } from './validateCommand';
@@ -120,6 +121,29 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .action(async (options: { config?: string; state?: string; json?: boolean }) => {
       setExitCode(await runStatusCommand(options, io));
     });
+
+  const queues = program
+    .command('queues')
+    .description('The Storage queues\' backlog and their poison queues (<queue>-poison: messages that failed every try)');
+  const queueOption = (value: string) => {
+    const name = parseQueueName(value);
+    if (name === undefined) throw new InvalidArgumentError('must be uploads, pull-requests or subscription-events');
+    return name;
+  };
+  const queueCommand = (name: string, description: string, run: (options: QueuesCommandOptions, io: CliIo) => Promise<number>) => {
+    queues
+      .command(name)
+      .description(description)
+      .option('--queue <name>', 'uploads | pull-requests | subscription-events (default: every queue)', queueOption)
+      .option('-c, --config <path>', 'config.json to use (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
+      .option('--state <folder>', 'the embedded Azurite folder of earlier `sync --state` runs')
+      .action(async (options: QueuesCommandOptions) => {
+        setExitCode(await run(options, io));
+      });
+  };
+  queueCommand('list', 'Messages waiting and poisoned per queue', runQueuesListCommand);
+  queueCommand('redrive', 'Move the poison messages back to their queue (after fixing what made them fail)', runQueuesRedriveCommand);
+  queueCommand('clear', 'Delete the poison messages (upload work is queued again from the ledger by itself)', runQueuesClearCommand);
 
   return program;
 }

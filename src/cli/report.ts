@@ -120,9 +120,16 @@ export function formatSyncSummary(summary: SyncRunSummary, uploads?: ExecutionSu
   }
   if (uploads !== undefined) {
     lines.push(`  Uploads: ${uploads.messages} batches, ${uploads.succeeded} objects acknowledged, ${uploads.failed} failed`);
-    const why = { unauthorized: 'the token was rejected (401/403): check Signature365.<Name>.Token', unavailable: 'unavailable after every retry', deferred: 'in quarantine from an earlier failure' };
+    const why = {
+      unauthorized: 'the token was rejected (401/403): check Signature365.<Name>.Token',
+      unavailable: 'unavailable after every retry',
+      rejected: 'it rejects the requests (404/422 or an answer outside the contract): check Signature365.<Name>.Endpoint; see `status`',
+      deferred: 'in quarantine from an earlier failure',
+    };
     for (const { destination, reason } of uploads.quarantinedDestinations) {
-      lines.push(`  Destination ${destination} quarantined, ${why[reason]}; its pending work is kept and sent when it recovers`);
+      lines.push(reason === 'throttled'
+        ? `  Destination ${destination} asked to wait (429 with a long Retry-After); its pending work is kept and sent after that`
+        : `  Destination ${destination} quarantined, ${why[reason]}; its pending work is kept and sent when it recovers`);
     }
   }
   for (const failure of summary.failures) lines.push(`  FAILED ${failure.source} (${failure.stage}): ${failure.error.message}`);

@@ -31,6 +31,8 @@ export const APP_SETTINGS = {
   websiteHostname: 'WEBSITE_HOSTNAME',
   /** `serve` only: lets non-loopback callers use /api/status and /api/sync-now. */
   serveApiKey: 'SERVE_API_KEY',
+  /** Batch requests in flight to one Signature 365 destination from one process (default 8). */
+  uploadConcurrencyPerDestination: 'UPLOAD_CONCURRENCY_PER_DESTINATION',
 } as const;
 
 export type AppSettingName = (typeof APP_SETTINGS)[keyof typeof APP_SETTINGS];
@@ -41,4 +43,20 @@ export const DEFAULT_SYNC_SCHEDULE = '0 */15 * * * *';
 export function readAppSetting(env: NodeJS.ProcessEnv, name: AppSettingName): string | undefined {
   const value = env[name];
   return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+export const DEFAULT_UPLOAD_CONCURRENCY_PER_DESTINATION = 8;
+/** Also infra's @maxValue for uploadConcurrencyPerDestination (test/unit/infra checks the two agree). */
+export const MAX_UPLOAD_CONCURRENCY_PER_DESTINATION = 64;
+
+/** UPLOAD_CONCURRENCY_PER_DESTINATION, checked: a whole number from 1 to 64, default 8. */
+export function readUploadConcurrencyPerDestination(env: NodeJS.ProcessEnv): number {
+  const name = APP_SETTINGS.uploadConcurrencyPerDestination;
+  const raw = readAppSetting(env, name);
+  if (raw === undefined) return DEFAULT_UPLOAD_CONCURRENCY_PER_DESTINATION;
+  const value = Number(raw.trim());
+  if (!Number.isInteger(value) || value < 1 || value > MAX_UPLOAD_CONCURRENCY_PER_DESTINATION) {
+    throw new Error(`${name}: "${raw}" must be a whole number from 1 to ${MAX_UPLOAD_CONCURRENCY_PER_DESTINATION} (batch requests in flight per Signature 365 destination); remove it for the default ${DEFAULT_UPLOAD_CONCURRENCY_PER_DESTINATION}`);
+  }
+  return value;
 }

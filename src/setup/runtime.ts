@@ -15,11 +15,13 @@ import type { PullCoalescerDeps } from '../realtime/pullCoalescer';
 import { TablePullGateStore } from '../store/pullGateStore';
 import { TableSubscriptionStore } from '../store/subscriptionStore';
 import { createHttpDestinationClient, type HttpDestinationClientOptions } from '../signature365/httpDestinationClient';
+import { uploadSlotsFor } from '../signature365/uploadSlots';
 import type { DestinationClient as HttpDestination } from '../signature365/destinationClient';
 import { TableAuditStore } from '../store/auditStore';
 import { TableConflictStore } from '../store/conflictStore';
 import { TableDeletionStateStore } from '../store/deletionStore';
 import { ConnectorQueues } from '../store/connectorQueues';
+import { PoisonQueues } from '../store/poisonQueues';
 import { TableDestinationHealthStore } from '../store/destinationHealthStore';
 import { TableCursorStore, TableLockStore, TableMirrorStore } from '../store';
 import { TableChangeJournal } from '../store/journalStore';
@@ -34,6 +36,7 @@ import type { UploadDependencies } from '../sync/processUpload';
 import { QueueUploadExecutor } from '../sync/queueUploads';
 import type { SyncDependencies } from '../sync/runSync';
 import type { UploadExecutor } from '../sync/uploadWork';
+import { readUploadConcurrencyPerDestination } from './appSettings';
 import { startEmbeddedAzurite, type EmbeddedAzurite } from './embeddedAzurite';
 import { localHolderPrefix } from './localHolder';
 import { storageTargetFromSettings } from './storageTarget';
@@ -73,6 +76,8 @@ export interface ConnectorRuntime {
   readonly deletions: TableDeletionStateStore;
   readonly audit: TableAuditStore;
   readonly queues: ConnectorQueues;
+  /** Depths of the queues and their poison queues (status), re-drive and clear (`queues` command). */
+  readonly poisonQueues: PoisonQueues;
   readonly subscriptions: TableSubscriptionStore;
   readonly pullGates: TablePullGateStore;
   /** What this process's webhook saw (serve shows it in /api/status). */
@@ -112,6 +117,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
     options.logger.info('storage.embedded', { persistedTo: folder ?? 'memory (nothing persists after this run)' });
   }
   const config = options.config;
+  // Read before anything starts, so a bad value fails the run with a message naming the setting.
+  const uploadConcurrency = readUploadConcurrencyPerDestination(env);
   const counter = options.requestCounter;
   const access = { additionalPolicies: counter === undefined ? [] : [counter.tablePolicy] };
   const mirror = new TableMirrorStore(storage, access);
@@ -149,6 +156,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
   const runtime: ConnectorRuntime = {
     config, storage, embeddedStorage: embedded !== undefined, logger: options.logger,
     mirror, cursors, locks, journal, ledger, outbox, reports, health, conflicts, deletions, audit, queues, subscriptions, pullGates,
+    poisonQueues: new PoisonQueues(storage),
     webhookCounters,
     pullCoalescing: {
       gates: pullGates, queue: queues,
@@ -171,7 +179,11 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
         const destination = config.destinations.find((d) => d.name === name);
         if (destination === undefined) return undefined;
         const log = options.logger.child({ destination: name });
-        client = createHttpDestinationClient(destination, { ...options.destinations, onEvent: (event) => log.info(`destination.${event.type}`, { ...event }) });
+        client = createHttpDestinationClient(destination, {
+          ...options.destinations,
+          uploadSlots: uploadSlotsFor(name, uploadConcurrency),
+          onEvent: (event) => log.info(`destination.${event.type}`, { ...event }),
+        });
         destinations.set(name, client);
       }
       return client;

@@ -22,6 +22,8 @@ export interface DestinationErrorOptions {
   retryAfterInMs?: number | undefined;
   /** HTTP attempts made, retries included. */
   attempts?: number | undefined;
+  /** The destination's own error text from the answer's body (token scrubbed), when it gave one. */
+  serverError?: string | undefined;
   cause?: unknown;
 }
 
@@ -30,6 +32,7 @@ export abstract class DestinationError extends Error {
   readonly status: number | undefined;
   readonly retryAfterInMs: number | undefined;
   readonly attempts: number | undefined;
+  readonly serverError: string | undefined;
 
   protected constructor(message: string, options: DestinationErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -38,6 +41,7 @@ export abstract class DestinationError extends Error {
     this.status = options.status;
     this.retryAfterInMs = options.retryAfterInMs;
     this.attempts = options.attempts;
+    this.serverError = options.serverError;
   }
 
   /** What a log line or status page may show; `cause` only by name and message. */
@@ -50,6 +54,7 @@ export abstract class DestinationError extends Error {
       status: this.status,
       retryAfterInMs: this.retryAfterInMs,
       attempts: this.attempts,
+      serverError: this.serverError,
       ...(cause ? { cause } : {}),
     };
   }

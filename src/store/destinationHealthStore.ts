@@ -1,6 +1,9 @@
-/** Destination health (quarantine after 401/403). Table `Health`, PartitionKey `destination`, RowKey = destination name. */
+/**
+ * Destination health (quarantine after 401/403, an outage outlasting the retries, or a persistent
+ * rejection). Table `Health`, PartitionKey `destination`, RowKey = destination name.
+ */
 import type { TableClient } from '@azure/data-tables';
-import type { DestinationHealth, DestinationHealthStore } from '../sync/ports';
+import type { DestinationHealth, DestinationHealthStore, QuarantineReason } from '../sync/ports';
 import { statusOf, toStorageError, withStorageErrors } from './errors';
 import type { StorageTarget } from './storageAccount';
 import { ensureTable, openTable, type TableAccessOptions } from './tableBatch';
@@ -28,6 +31,7 @@ export class TableDestinationHealthStore implements DestinationHealthStore {
         retryAfter: str('retryAfter'),
         consecutiveFailures: typeof row.consecutiveFailures === 'number' ? row.consecutiveFailures : 0,
         lastError: str('lastError'),
+        reason: asQuarantineReason(str('reason')),
         changedAt: str('changedAt') ?? '',
       };
     } catch (error) {
@@ -38,7 +42,11 @@ export class TableDestinationHealthStore implements DestinationHealthStore {
 
   async put(health: DestinationHealth): Promise<void> {
     await withStorageErrors('write destination health', () =>
-      this.table.upsertEntity({ partitionKey: PARTITION, rowKey: health.destination, v: 1, ...health }, 'Replace'),
+      this.table.upsertEntity({ partitionKey: PARTITION, rowKey: health.destination, v: 1, ...health, reason: health.reason ?? null }, 'Replace'),
     );
   }
+}
+
+function asQuarantineReason(value: string | null): QuarantineReason | null {
+  return value === 'unauthorized' || value === 'unavailable' || value === 'rejected' ? value : null;
 }

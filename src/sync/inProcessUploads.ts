@@ -15,7 +15,7 @@ import type { DeletionStateStore, DestinationClient, DestinationHealthStore, Led
 import { markHealthy, markUnhealthy } from './quarantine';
 import { bucketOfId } from './bucketOf';
 import {
-  MAX_ITEMS_PER_BATCH, bucketPatches, describeItemFailure, emptyExecutionSummary, quarantineReason, sendBatch,
+  MAX_ITEMS_PER_BATCH, QUARANTINE_EVENTS, bucketPatches, classifyUploadFailure, describeItemFailure, emptyExecutionSummary, sendBatch,
   type ExecutionContext, type ExecutionSummary, type KindWork, type SendItem, type UploadExecutor,
 } from './uploadWork';
 
@@ -172,20 +172,22 @@ export class InProcessUploadExecutor implements UploadExecutor {
           if (succeeded < batch.length) logger.warn('upload.itemsFailed', { failed: batch.length - succeeded, succeeded });
           this.options.onBatch?.({ destination, kind, items: batch.length, succeeded, remaining: work.sends.length - start - batch.length });
         } catch (error) {
-          const reason = quarantineReason(error);
-          if (reason !== undefined) {
-            const health = await markUnhealthy(this.deps.health, destination, reason, error instanceof Error ? error.message : String(error), now());
+          const failure = classifyUploadFailure(error, now());
+          if (failure.kind === 'quarantine') {
+            const health = await markUnhealthy(this.deps.health, destination, failure.reason, error instanceof Error ? error.message : String(error), now());
             deferredUntil = health.retryAfter ?? now().toISOString();
             for (const item of batch) outcomes.set(item.id, { item, outcome: { kind: 'deferred', until: deferredUntil } });
             summary.failed += batch.length;
-            summary.quarantinedDestinations.push({ destination, reason });
-            logger.error(reason === 'unauthorized' ? 'upload.unauthorized' : 'upload.destinationUnavailable', { ...errorFields(error), items: batch.length });
-          } else if (error instanceof Error && error.name === 'DestinationRequestError' && (error as { status?: unknown }).status === 400) {
-            // The contract: a 400 means the batch itself is malformed and is not retried as it is. Each
-            // object is recorded as failed (visible in status) and comes due again after its backoff.
-            for (const item of batch) outcomes.set(item.id, { item, outcome: { kind: 'failed', error: `batch rejected: ${error.message}` } });
+            summary.quarantinedDestinations.push({ destination, reason: failure.reason });
+            logger.error(QUARANTINE_EVENTS[failure.reason], { ...errorFields(error), items: batch.length, retryAfter: deferredUntil });
+          } else if (failure.kind === 'throttled') {
+            // The destination asked for longer than a request waits: the rest of its work waits
+            // in the ledger until then (no quarantine; other destinations carry on).
+            deferredUntil = failure.until;
+            for (const item of batch) outcomes.set(item.id, { item, outcome: { kind: 'deferred', until: deferredUntil } });
             summary.failed += batch.length;
-            logger.error('upload.batchRejected', { ...errorFields(error), items: batch.length });
+            summary.quarantinedDestinations.push({ destination, reason: 'throttled' });
+            logger.warn('upload.throttled', { ...errorFields(error), items: batch.length, retryAt: deferredUntil });
           } else {
             // What got through is recorded; the rest is planned again from the journal.
             await flush();

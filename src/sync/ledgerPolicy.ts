@@ -6,7 +6,11 @@
  * When an entry is due (the earliest of):
  * - `r`: a retry after a failure (the next run, then 1 minute doubling to 24 hours) or the end of a quarantine;
  * - `q` + 30 minutes: queued work not acknowledged by then is queued again (a poisoned message);
- * - a pending deletion's grace end (`l` + DeleteAfterDays), or, once the gate held it, `h`.
+ * - a pending deletion's grace end (`l` + DeleteAfterDays), or, once the gate held it, `h`;
+ * - at once (epoch 0) when its fields say work is owed but nothing is scheduled: wanted, not held,
+ *   and neither queued nor retrying; or held, unwanted, and no leave time. Writers that interleave
+ *   (a plan's patch decided on a read that an acknowledgement overtook) can leave that; the next
+ *   plan looks at the object again instead of never.
  * An entry that is acknowledged and wanted, with nothing failed or queued, is never due.
  */
 import type { LedgerBucketSummary, LedgerEntry, LedgerEntryPatch } from './ports';
@@ -71,6 +75,9 @@ export function entryDueAt(entry: LedgerEntry, deleteAfterDays: number): number 
   if (Number.isFinite(retry)) times.push(retry);
   const queued = entry.q === undefined ? Number.NaN : Date.parse(entry.q);
   if (Number.isFinite(queued)) times.push(queued + REQUEUE_AFTER_IN_MS);
+  const unscheduled = entry.q === undefined && entry.r === undefined
+    && (entry.w === 1 ? entry.a === undefined : entry.a !== undefined && entry.l === undefined);
+  if (unscheduled) times.push(0);
   const grace = graceEndsAt(entry, deleteAfterDays);
   if (grace !== null) {
     const recheck = entry.h === undefined ? Number.NaN : Date.parse(entry.h);

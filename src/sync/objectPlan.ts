@@ -53,8 +53,12 @@ export function decideObject(desired: DesiredObject | undefined, entry: LedgerEn
   }
   if (entry === undefined) return { send: false, waiting: false };
   if (entry.a === undefined) {
-    // Never reached the destination and no longer wanted: just forget the wish.
-    return { patch: { w: null }, send: false, waiting: false };
+    // Never reached the destination and no longer wanted: just forget the wish. The leave time
+    // goes with it: should an acknowledgement land between the plan's read and its write (the
+    // write is then applied to the row as the worker left it), the entry is a pending deletion
+    // instead of an object the destination holds and nothing ever deletes. Without `a`, the
+    // patch removes the entry (applyEntryPatch).
+    return { patch: { w: null, l: now.toISOString() }, send: false, waiting: false };
   }
   const leftScopeAt = entry.w !== 1 && entry.l !== undefined ? entry.l : now.toISOString();
   const patch: LedgerEntryPatch = {};

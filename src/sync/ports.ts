@@ -298,6 +298,13 @@ export interface UploadQueue {
   sendUpload(message: { runId: string; source: string; destination: string; kind: UploadKind; ids: string[] }): Promise<void>;
 }
 
+/**
+ * Why a destination is in quarantine: its token was refused (401/403), it stayed unavailable
+ * through every retry (429/5xx/network), or it keeps rejecting requests in a way resending cannot
+ * fix (404, 422, an answer that breaks the contract).
+ */
+export type QuarantineReason = 'unauthorized' | 'unavailable' | 'rejected';
+
 export interface DestinationHealth {
   destination: string;
   healthy: boolean;
@@ -305,6 +312,8 @@ export interface DestinationHealth {
   retryAfter: string | null;
   consecutiveFailures: number;
   lastError: string | null;
+  /** Set while unhealthy (rows written before it existed read as null). */
+  reason?: QuarantineReason | null;
   changedAt: string;
 }
 
@@ -466,4 +475,17 @@ export interface AuditStore {
   record(entry: AuditEntry): Promise<void>;
   /** Newest first. */
   list(options?: { limit?: number }): Promise<AuditEntry[]>;
+}
+
+/** One connector queue's backlog, as the service counts it (approximate). */
+export interface QueueDepth {
+  /** The queue's name without the storage prefix: `uploads`, `pull-requests`, `subscription-events`. */
+  queue: string;
+  messages: number;
+  /** Messages in `<queue>-poison`: they failed every try and wait for an operator. */
+  poisonMessages: number;
+}
+
+export interface QueueDepthReader {
+  depths(): Promise<QueueDepth[]>;
 }

@@ -13,10 +13,10 @@ import { errorFields } from './logger';
 import type { Logger } from './logger';
 import { outcomePatch, patchEntries, summarizeEntries, type ItemOutcome } from './ledgerPolicy';
 import type { UploadRequestedMessage } from './messages';
-import type { DeletionStateStore, DestinationClient, DestinationHealthStore, LedgerEntry, LedgerStore, OutboxItem, OutboxStore } from './ports';
+import type { DeletionStateStore, DestinationClient, DestinationHealthStore, LedgerEntry, LedgerStore, OutboxItem, OutboxStore, QuarantineReason } from './ports';
 import { isQuarantined, markHealthy, markUnhealthy } from './quarantine';
 import { bucketOfId } from './bucketOf';
-import { describeItemFailure, quarantineReason, sendBatch } from './uploadWork';
+import { QUARANTINE_EVENTS, classifyUploadFailure, describeItemFailure, sendBatch } from './uploadWork';
 
 export interface UploadDependencies {
   ledger: LedgerStore;
@@ -41,10 +41,11 @@ export interface UploadOutcome {
   skipped: number;
   /**
    * Set when nothing more should be sent to this destination for now: it rejected the token
-   * (`unauthorized`), stayed unavailable through every retry (`unavailable`), or was already in
+   * (`unauthorized`), stayed unavailable through every retry (`unavailable`), rejects the requests
+   * (`rejected`), asked for a long wait (`throttled`: only this batch waits), or was already in
    * quarantine (`deferred`).
    */
-  quarantined?: 'unauthorized' | 'unavailable' | 'deferred';
+  quarantined?: QuarantineReason | 'throttled' | 'deferred';
 }
 
 /** The item a message should send for one object now, if any. */
@@ -117,16 +118,20 @@ export async function processUpload(message: UploadRequestedMessage, deps: Uploa
       outcomes.set(item.id, { item, outcome: result?.ok === true ? { kind: 'acknowledged' } : { kind: 'failed', error: describeItemFailure(result) } });
     }
   } catch (error) {
-    const reason = quarantineReason(error);
-    if (reason !== undefined) {
-      const marked = await markUnhealthy(deps.health, message.destination, reason, error instanceof Error ? error.message : String(error), now());
+    const failure = classifyUploadFailure(error, now());
+    if (failure.kind === 'quarantine') {
+      // Returned, not thrown: a destination that refuses (token, endpoint, contract) would refuse
+      // the host's five retries too, and the poison queue would fill with one message per batch.
+      const marked = await markUnhealthy(deps.health, message.destination, failure.reason, error instanceof Error ? error.message : String(error), now());
       for (const item of items) outcomes.set(item.id, { item, outcome: { kind: 'deferred', until: marked.retryAfter ?? now().toISOString() } });
-      quarantined = reason;
-      logger.error(reason === 'unauthorized' ? 'upload.unauthorized' : 'upload.destinationUnavailable', { ...errorFields(error), ids: message.ids.length });
-    } else if (error instanceof Error && error.name === 'DestinationRequestError' && (error as { status?: unknown }).status === 400) {
-      // The contract: a 400 means the batch itself is malformed and is not retried as it is.
-      for (const item of items) outcomes.set(item.id, { item, outcome: { kind: 'failed', error: `batch rejected: ${error.message}` } });
-      logger.error('upload.batchRejected', { ...errorFields(error), ids: message.ids.length });
+      quarantined = failure.reason;
+      logger.error(QUARANTINE_EVENTS[failure.reason], { ...errorFields(error), ids: message.ids.length, retryAfter: marked.retryAfter });
+    } else if (failure.kind === 'throttled') {
+      // The message ends here and its objects come due when the destination said: the next plan
+      // queues them then. The destination stays healthy for everything else.
+      for (const item of items) outcomes.set(item.id, { item, outcome: { kind: 'deferred', until: failure.until } });
+      quarantined = 'throttled';
+      logger.warn('upload.throttled', { ...errorFields(error), ids: message.ids.length, retryAt: failure.until });
     } else {
       // The host retries the message (and poisons it after the last try). Failed work must not
       // hide behind its queued marker: the entries come due at once, so the next plan queues them again.
@@ -152,7 +157,7 @@ export async function processUpload(message: UploadRequestedMessage, deps: Uploa
   }, summarize, { preloaded: read });
   await deps.outbox.remove(scope, [...stale, ...acknowledged.map((done) => done.item), ...[...outcomes.values()].filter((done) => done.outcome.kind === 'failed').map((done) => done.item)]);
   // The health read at the start stands for "before": an answer just came back, so it is healthy now.
-  if (quarantined === undefined && health !== undefined && !health.healthy) await markHealthy(deps.health, message.destination, now());
+  if ((quarantined === undefined || quarantined === 'throttled') && health !== undefined && !health.healthy) await markHealthy(deps.health, message.destination, now());
   const failed = items.length - acknowledged.length;
   if (failed > 0) logger.warn('upload.itemsFailed', { failed, succeeded: acknowledged.length });
   logger.info('upload.done', { sent: items.length, succeeded: acknowledged.length, failed, skipped });

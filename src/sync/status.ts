@@ -5,7 +5,7 @@
  */
 import type { ConnectorConfig } from '../config/types';
 import type {
-  ConflictStore, CursorStore, DeletionStateStore, DestinationHealthStore, LedgerEntry, LedgerStore, UploadKind,
+  ConflictStore, CursorStore, DeletionStateStore, DestinationHealthStore, LedgerEntry, LedgerStore, QuarantineReason, QueueDepth, QueueDepthReader, UploadKind,
 } from './ports';
 import { isQuarantined } from './quarantine';
 import type { SubscribedKind, SubscriptionStore } from '../realtime/ports';
@@ -19,6 +19,8 @@ export interface StatusDependencies {
   conflicts: ConflictStore;
   /** The subscription manager's slots; absent: the section is left out. */
   subscriptions?: Pick<SubscriptionStore, 'listSlots'>;
+  /** The queues and their poison queues; absent: the section is left out. */
+  poisonQueues?: QueueDepthReader;
 }
 
 /** Change notifications of one source and kind, as the subscription manager last left them. */
@@ -40,6 +42,8 @@ export interface FailedObject {
   id: string;
   failures: number;
   lastError: string | null;
+  /** When it is tried again (its backoff: the next run, then 1 minute doubling to 24 hours). */
+  nextAttemptAt: string | null;
 }
 
 export interface LedgerCounts {
@@ -56,6 +60,13 @@ export interface DestinationStatus {
   destination: string;
   source: string;
   healthy: boolean;
+  /**
+   * `healthy`, or why nothing is sent: `unauthorized: <error>`, `unavailable: <error>`,
+   * `rejected: <error>` (404/422 or an answer outside the contract; alerts match the log event
+   * `destination.rejected`).
+   */
+  state: string;
+  quarantineReason: QuarantineReason | null;
   quarantinedUntil: string | null;
   lastError: string | null;
   users: LedgerCounts;
@@ -71,6 +82,8 @@ export interface ConnectorStatus {
     changeNotifications?: Record<SubscribedKind, NotificationStatus>;
   }[];
   destinations: DestinationStatus[];
+  /** Backlog per queue; a poison message means a message failed every try (see `s365-connector queues`). */
+  queues?: QueueDepth[];
 }
 
 const FAILED_OBJECTS_SHOWN = 20;
@@ -107,9 +120,12 @@ export async function readConnectorStatus(deps: StatusDependencies, now: Date = 
     for (const destination of deps.config.destinations) {
       const health = await deps.health.get(destination.name);
       const quarantined = isQuarantined(health, now);
+      const reason = health?.healthy === false ? health.reason ?? null : null;
       const entry: DestinationStatus = {
         destination: destination.name, source: source.name,
         healthy: health?.healthy ?? true,
+        state: health?.healthy === false ? `${reason ?? 'unhealthy'}: ${health.lastError ?? ''}` : 'healthy',
+        quarantineReason: reason,
         quarantinedUntil: quarantined ? health?.retryAfter ?? null : null,
         lastError: health?.healthy === false ? health.lastError : null,
         users: { held: 0, owed: 0, pendingDeletes: 0, failed: 0 },
@@ -137,7 +153,7 @@ export async function readConnectorStatus(deps: StatusDependencies, now: Date = 
           const read = await deps.ledger.read(scope, [bucket]);
           for (const [id, ledgerEntry] of [...(read.buckets.get(bucket) ?? new Map<string, LedgerEntry>())].sort(([a], [b]) => (a < b ? -1 : 1))) {
             if ((ledgerEntry.f ?? 0) > 0 && entry.failedObjects.length < FAILED_OBJECTS_SHOWN) {
-              entry.failedObjects.push({ kind, id, failures: ledgerEntry.f ?? 0, lastError: ledgerEntry.e ?? null });
+              entry.failedObjects.push({ kind, id, failures: ledgerEntry.f ?? 0, lastError: ledgerEntry.e ?? null, nextAttemptAt: ledgerEntry.r ?? null });
             }
           }
         }
@@ -147,6 +163,7 @@ export async function readConnectorStatus(deps: StatusDependencies, now: Date = 
       if (touched || !entry.healthy || entry.holds.length > 0) status.destinations.push(entry);
     }
   }
+  if (deps.poisonQueues !== undefined) status.queues = await deps.poisonQueues.depths();
   return status;
 }
 
@@ -170,11 +187,22 @@ export function formatConnectorStatus(status: ConnectorStatus): string {
   }
   for (const d of status.destinations) {
     const counts = (c: LedgerCounts) => `${c.held} held, ${c.owed} to send, ${c.pendingDeletes} to delete later, ${c.failed} failed`;
-    lines.push(`Destination ${d.destination} (from ${d.source}): ${d.healthy ? 'healthy' : `UNHEALTHY${d.quarantinedUntil !== null ? ` until ${d.quarantinedUntil}` : ''}: ${d.lastError ?? ''}`}`);
+    const why = d.quarantineReason === null ? '' : ` (${d.quarantineReason})`;
+    lines.push(`Destination ${d.destination} (from ${d.source}): ${d.healthy ? 'healthy' : `UNHEALTHY${why}${d.quarantinedUntil !== null ? ` until ${d.quarantinedUntil}` : ''}: ${d.lastError ?? ''}`}`);
     lines.push(`  users:  ${counts(d.users)}`);
     lines.push(`  groups: ${counts(d.groups)}`);
     for (const hold of d.holds) lines.push(`  deletions HELD (${hold.kind}): ${hold.held} since ${hold.heldSince}: ${hold.reason} [hold ${hold.holdId}]`);
-    for (const failed of d.failedObjects) lines.push(`  failed ${failed.kind} ${failed.id} (${failed.failures}x): ${failed.lastError ?? ''}`);
+    for (const failed of d.failedObjects) {
+      const next = failed.nextAttemptAt === null ? '' : ` [next attempt ${failed.nextAttemptAt}]`;
+      lines.push(`  failed ${failed.kind} ${failed.id} (${failed.failures}x)${next}: ${failed.lastError ?? ''}`);
+    }
+  }
+  for (const queue of status.queues ?? []) {
+    if (queue.poisonMessages > 0) {
+      lines.push(`Queue ${queue.queue}: ${queue.messages} waiting, ${queue.poisonMessages} POISONED (failed every try): fix the cause, then \`s365-connector queues redrive --queue ${queue.queue}\`, or \`queues clear\``);
+    } else if (queue.messages > 0) {
+      lines.push(`Queue ${queue.queue}: ${queue.messages} waiting`);
+    }
   }
   if (status.sources.length === 0) lines.push('No source configured.');
   return lines.join('\n');

@@ -6,7 +6,7 @@
  */
 import type { Signature365Group, Signature365User } from '../signature365/contract';
 import type { Logger } from './logger';
-import type { DestinationClient, DestinationItemResult, LedgerEntryPatch, LedgerRead, LedgerScope } from './ports';
+import type { DestinationClient, DestinationItemResult, LedgerEntryPatch, LedgerRead, LedgerScope, QuarantineReason } from './ports';
 
 export interface SendItem {
   id: string;
@@ -45,7 +45,8 @@ export interface ExecutionSummary {
   succeeded: number;
   failed: number;
   /** Destinations that went into quarantine during the work, with why. */
-  quarantinedDestinations: { destination: string; reason: 'unauthorized' | 'unavailable' | 'deferred' }[];
+  /** `throttled`: the destination asked for more time (a long Retry-After) than a request waits; its objects wait until then. */
+  quarantinedDestinations: { destination: string; reason: QuarantineReason | 'deferred' | 'throttled' }[];
 }
 
 export function emptyExecutionSummary(): ExecutionSummary {
@@ -88,10 +89,48 @@ export function describeItemFailure(result: DestinationItemResult | undefined): 
   return `${result.status}${result.error !== undefined ? `: ${result.error}` : ''}`.slice(0, 300);
 }
 
-/** Turns a logger-free failure into a destination quarantine reason, or undefined when it is not one. */
-export function quarantineReason(error: unknown): 'unauthorized' | 'unavailable' | undefined {
-  if (!(error instanceof Error)) return undefined;
-  if (error.name === 'DestinationAuthError') return 'unauthorized';
-  if (error.name === 'DestinationUnavailableError') return 'unavailable';
-  return undefined;
+/**
+ * What the upload side does when sending a batch threw (the client's typed errors, recognised by
+ * name so the core does not import the adapter):
+ * - `throttled`: a 429 with a long Retry-After (over LONG_RETRY_AFTER_IN_MS; short ones are waited
+ *   out inside the request): the batch's objects wait until then; the destination is not
+ *   quarantined, since it is only asking for time;
+ * - `quarantine`: the token was refused (`unauthorized`), the destination stayed unavailable
+ *   (`unavailable`), or it rejects the request in a way resending cannot fix (`rejected`: 404,
+ *   422, an answer that breaks the contract; a whole-batch 400 never gets here, the client splits
+ *   it down to the offending item);
+ * - `rethrow`: anything else (storage, a bug): the message fails and the host retries it.
+ */
+export type UploadFailure =
+  | { kind: 'throttled'; until: string }
+  | { kind: 'quarantine'; reason: QuarantineReason }
+  | { kind: 'rethrow' };
+
+/**
+ * A Retry-After longer than this is "long": no request waits that long (the client's default retry
+ * budget is 60 s per call). A shorter one that still ended in a give-up (the retries or the budget
+ * ran out) is an outage as before: the destination is quarantined as `unavailable` (1 minute at first).
+ */
+export const LONG_RETRY_AFTER_IN_MS = 60_000;
+
+export function classifyUploadFailure(error: unknown, now: Date): UploadFailure {
+  if (!(error instanceof Error)) return { kind: 'rethrow' };
+  const fields = error as { status?: unknown; retryAfterInMs?: unknown };
+  if (error.name === 'DestinationAuthError') return { kind: 'quarantine', reason: 'unauthorized' };
+  if (error.name === 'DestinationUnavailableError') {
+    const wait = fields.retryAfterInMs;
+    if (fields.status === 429 && typeof wait === 'number' && wait > LONG_RETRY_AFTER_IN_MS) {
+      return { kind: 'throttled', until: new Date(now.getTime() + wait).toISOString() };
+    }
+    return { kind: 'quarantine', reason: 'unavailable' };
+  }
+  if (error.name === 'DestinationRequestError') return { kind: 'quarantine', reason: 'rejected' };
+  return { kind: 'rethrow' };
 }
+
+/** The stable log event name per quarantine reason (alerts match on these). */
+export const QUARANTINE_EVENTS: Readonly<Record<QuarantineReason, string>> = {
+  unauthorized: 'upload.unauthorized',
+  unavailable: 'upload.destinationUnavailable',
+  rejected: 'destination.rejected',
+};

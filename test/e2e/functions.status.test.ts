@@ -49,8 +49,10 @@ describe('the status endpoint', () => {
     const a = parsed.destinations.find((d) => d.destination === 'TenantA');
     const b = parsed.destinations.find((d) => d.destination === 'TenantB');
     expect(a).toMatchObject({ healthy: true, users: { held: heldUsers(harness, 'TenantA').size, owed: 1, failed: 1 } });
-    expect(a?.failedObjects).toEqual([{ kind: 'users', id: rejected, failures: 1, lastError: expect.stringContaining('mail domain not verified') }]);
-    expect(b).toMatchObject({ healthy: false, quarantinedUntil: expect.any(String), users: { held: 0 } });
+    expect(a?.failedObjects).toEqual([{ kind: 'users', id: rejected, failures: 1, lastError: expect.stringContaining('mail domain not verified'), nextAttemptAt: expect.any(String) }]);
+    expect(b).toMatchObject({ healthy: false, quarantineReason: 'unauthorized', state: expect.stringMatching(/^unauthorized: /), quarantinedUntil: expect.any(String), users: { held: 0 } });
+    // The queues and their poison queues: drained, nothing poisoned (refusals quarantine, they do not throw).
+    expect(parsed.queues).toContainEqual({ queue: 'uploads', messages: 0, poisonMessages: 0 });
     expect(b?.users.owed).toBeGreaterThan(0);
     for (const token of Object.values(harness.tokens)) expect(body).not.toContain(token);
   });

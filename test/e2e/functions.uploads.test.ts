@@ -161,23 +161,36 @@ describe('upload fan-out through syncTimer and uploadWorker', () => {
     expectDestinationsToMatch(harness, mappings);
   });
 
-  it('records a batch the destination refused as a whole (400, not retried per the contract) as failed objects, and the next sync sends them again', async () => {
+  it('splits a batch the destination refused as a whole (400) and lands every object of it in the same run', async () => {
     const { harness, mappings } = await start();
     harness.s365.faults.failNext(1, 400, { match: { path: USERS_BATCH } });
     const drained = await harness.syncAndUpload();
     expect(drained).toMatchObject({ failed: 0, poisoned: 0 });
     expect(harness.capture.errors).toEqual([]);
-    const rejected: string[] = [];
+    expect(harness.s365.requests.filter((r) => r.status === 400)).toHaveLength(1);
     for (const destination of ['TenantA', 'TenantB']) {
-      for (const [id, entry] of await ledgerEntries(harness.ledger, destination, 'Default', 'users')) {
-        if (entry.f === 1 && entry.e?.startsWith('batch rejected') === true) rejected.push(id);
-      }
+      for (const entry of (await ledgerEntries(harness.ledger, destination, 'Default', 'users')).values()) expect(entry.f).toBeUndefined();
     }
-    expect(rejected.length).toBeGreaterThan(0);
-    expect(rejected.length).toBeLessThanOrEqual(100);
-
-    await harness.syncAndUpload();
     expectDestinationsToMatch(harness, mappings);
+  });
+
+  it('leaves no poison message and makes a bounded number of requests when a destination answers 404 to everything', async () => {
+    const { harness, mappings } = await start();
+    harness.s365.faults.failNext(10_000, 404, { match: { tenant: 'TenantB' } });
+
+    const drained = await harness.syncAndUpload();
+
+    // Before issue 16: every TenantB message threw, five tries each, then the poison queue.
+    expect(drained).toMatchObject({ failed: 0, poisoned: 0 });
+    expect(await harness.peek('uploads-poison')).toEqual([]);
+    expect(harness.s365.requests.filter((r) => r.tenant === 'TenantB')).toHaveLength(1);
+    expect(await harness.health.get('TenantB')).toMatchObject({ healthy: false, reason: 'rejected' });
+    expect(harness.capture.logs.filter((line) => line.includes('destination.rejected'))).toHaveLength(1);
+    // The next tick queues nothing for it while it is rejected; TenantA was served in full.
+    const again = await harness.syncAndUpload();
+    expect(again).toMatchObject({ failed: 0, poisoned: 0 });
+    expect(harness.s365.requests.filter((r) => r.tenant === 'TenantB')).toHaveLength(1);
+    expectDestinationsToMatch(harness, mappings.slice(0, 1));
   });
 
   it('quarantines a destination that answers 401 and still delivers the other destination\'s data', async () => {

@@ -5,12 +5,15 @@
  * - Time to live: messages are peeked on the shared Azurite and must not expire (TTL -1) for the
  *   two fronts that enqueue (the syncTimer function and `sync --queues` as a child process); the
  *   queue default of 7 days would drop the work of a destination down for 10.
- * - Poison: one upload message fails its last attempt (a 422 from the destination) and is moved to
+ * - Poison: one upload message fails its last attempt (an unexpected error in the worker; a
+ *   destination's own refusals no longer throw, they quarantine it) and is moved to
  *   the poison queue by hand (what the host does after maxDequeueCount failures); the worker handles the
  *   rest; the next timer run must queue exactly the poisoned ids again and the destination catch up.
  */
 import { QueueClient } from '@azure/storage-queue';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { getProcessLogger } from '../../src/setup/invocationLogger';
+import { getWorkerRuntime } from '../../src/setup/workerRuntime';
 import { FakeTenant, startFakeGraph } from '../fakes/graph';
 import { startFakeSignature365 } from '../fakes/signature365';
 import { SECRET_SETTING, TOKEN_SETTING, configForFakes, newSecrets, tempFolder } from '../support/cliConfig';
@@ -101,9 +104,13 @@ describe('upload messages on the Storage queue', () => {
       if (item === undefined) break;
       const message = decodeHostMessage(item.messageText) as UploadMessage;
       if (message.kind === 'users') {
-        // A message reaches the poison queue only after failed attempts: fail this one once (a 422 the contract does not define, so the handler throws), as the host would see it.
-        harness.s365.faults.failNext(1, 422, { match: { tenant: 'TenantA' } });
-        await expect(harness.deliverUpload(message, 5)).rejects.toThrow();
+        // A message reaches the poison queue only after failed attempts: fail this one once, as the host would see it. Every
+        // answer of the destination is handled without a throw (refusals quarantine it), so the failure is an unexpected
+        // error inside the worker's send (a bug, a crash of the HTTP stack), injected into the worker's own client.
+        const client = (await getWorkerRuntime(getProcessLogger())).destination('TenantA');
+        if (client === undefined) throw new Error('TenantA is not configured');
+        vi.spyOn(client, 'sendUsers').mockRejectedValueOnce(new TypeError('unexpected failure inside the worker'));
+        await expect(harness.deliverUpload(message, 5)).rejects.toThrow('unexpected failure inside the worker');
         await poison.createIfNotExists();
         await poison.sendMessage(item.messageText);
         await uploads.deleteMessage(item.messageId, item.popReceipt);

@@ -93,6 +93,11 @@ export interface FakeFaults {
   slow(count: number, delayInMs: number, match?: FaultMatch): void;
   /** Items with this id (upsert or delete) answer 400 with `reason` inside an otherwise accepted batch. */
   rejectItem(id: string, reason?: string): void;
+  /**
+   * A batch holding this id (upsert or delete) is refused as a whole: 400 with `reason` and no
+   * per-item results, as a destination does with a record it cannot even parse.
+   */
+  rejectBatchWith(id: string, reason?: string): void;
   /** Lowers the batch limits (413 above them), e.g. to make the client split recursively. */
   lowerLimits(limits: { maxItems?: number; maxBytes?: number }): void;
   /** Pending faults not yet used. */
@@ -102,6 +107,12 @@ export interface FakeFaults {
 }
 
 export interface FakeSignature365 {
+  /**
+   * Batch POSTs being handled right now per tenant, and the most seen at once since the start or
+   * the last `resetConcurrency()` (counted from the moment a request arrives to its answer).
+   */
+  concurrency(tenant: string): { current: number; max: number };
+  resetConcurrency(): void;
   /** https://127.0.0.1:<port> */
   readonly endpoint: string;
   /** The CA that signed the server certificate, for clients that cannot use NODE_EXTRA_CA_CERTS. */
@@ -168,6 +179,8 @@ export async function startFakeSignature365(options: StartFakeSignature365Option
   const requests: FakeRequestLogEntry[] = [];
   let faultQueue: PendingFault[] = [];
   const rejectedItems = new Map<string, string>();
+  const batchPoisons = new Map<string, string>();
+  const inFlight = new Map<string, { current: number; max: number }>();
   let limits = { maxItems: CONTRACT_MAX_ITEMS, maxBytes: CONTRACT_MAX_BYTES };
   const timers = new Set<NodeJS.Timeout>();
 
@@ -208,7 +221,9 @@ export async function startFakeSignature365(options: StartFakeSignature365Option
       method, path, source: url.searchParams.get('source'), tenant: tenant?.options.name ?? null,
       upserts: 0, deletes: 0, bytes: 0, status: 0, fault: null, startedAt: startedAt.toISOString(), durationInMs: 0,
     };
+    let leave = (): void => undefined;
     const answer = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
+      leave();
       const text = body === undefined ? '' : JSON.stringify(body);
       entry.status = status;
       entry.durationInMs = Date.now() - startedAt.getTime();
@@ -217,6 +232,22 @@ export async function startFakeSignature365(options: StartFakeSignature365Option
       res.end(text);
     };
 
+    // Counted from arrival, before the body is read, so a client holding many requests open shows.
+    const counted = method === 'POST' && entry.tenant !== null ? entry.tenant : undefined;
+    if (counted !== undefined) {
+      const slot = inFlight.get(counted) ?? { current: 0, max: 0 };
+      slot.current += 1;
+      slot.max = Math.max(slot.max, slot.current);
+      inFlight.set(counted, slot);
+      // Left when the answer is written (before the client can see it), or when the connection drops.
+      let left = false;
+      leave = () => {
+        if (left) return;
+        left = true;
+        slot.current -= 1;
+      };
+      res.once('close', leave);
+    }
     const body = await readBody(req);
     if (body === undefined) {
       entry.status = 413;
@@ -269,6 +300,11 @@ export async function startFakeSignature365(options: StartFakeSignature365Option
           const items = batch.upserts.length + batch.deletes.length;
           if (items > limits.maxItems) {
             return answer(413, { error: `Batch of ${items} items exceeds ${limits.maxItems} items` });
+          }
+          const poisoned = [...batch.upserts.map((record) => record.id), ...batch.deletes].find((id) => batchPoisons.has(id));
+          if (poisoned !== undefined) {
+            entry.fault = `batch rejected for ${poisoned}`;
+            return answer(400, { error: batchPoisons.get(poisoned) ?? 'Rejected by the test' });
           }
           return answer(200, { results: applyBatch(tenant, route.kind, batch) });
         }
@@ -332,6 +368,9 @@ export async function startFakeSignature365(options: StartFakeSignature365Option
     rejectItem(id, reason = 'Rejected by the test') {
       rejectedItems.set(id, reason);
     },
+    rejectBatchWith(id, reason = 'Rejected by the test: the batch cannot be read') {
+      batchPoisons.set(id, reason);
+    },
     lowerLimits(lowered) {
       limits = {
         maxItems: Math.min(limits.maxItems, lowered.maxItems ?? CONTRACT_MAX_ITEMS),
@@ -342,11 +381,16 @@ export async function startFakeSignature365(options: StartFakeSignature365Option
     clear() {
       faultQueue = [];
       rejectedItems.clear();
+      batchPoisons.clear();
       limits = { maxItems: CONTRACT_MAX_ITEMS, maxBytes: CONTRACT_MAX_BYTES };
     },
   };
 
   return {
+    concurrency: (tenant) => ({ ...(inFlight.get(tenant) ?? { current: 0, max: 0 }) }),
+    resetConcurrency() {
+      for (const slot of inFlight.values()) slot.max = slot.current;
+    },
     endpoint: `https://127.0.0.1:${port}`,
     caCertificatePem,
     requests,

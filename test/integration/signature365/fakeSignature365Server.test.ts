@@ -147,6 +147,24 @@ describe('fake Signature 365 server', () => {
     expect(fake.requests.map((r) => r.fault)).toEqual(['status 429', 'status 503', 'status 429', null]);
   });
 
+  it('refuses a whole batch holding a poisoned id with 400 and no results, storing nothing of it', async () => {
+    const [good, bad] = [s365User(), s365User()];
+    fake.faults.rejectBatchWith(bad.id, 'record cannot be read');
+    await expect(postUsers({ source: SOURCE, upserts: [good, bad], deletes: [] })).resolves.toMatchObject({ status: 400, body: { error: 'record cannot be read' } });
+    await expect(postUsers({ source: SOURCE, upserts: [], deletes: [bad.id] })).resolves.toMatchObject({ status: 400 });
+    expect(fake.tenant('Contoso').users(SOURCE)).toEqual([]);
+    await expect(postUsers({ source: SOURCE, upserts: [good], deletes: [] })).resolves.toMatchObject({ status: 200 });
+  });
+
+  it('counts batch requests in flight per tenant', async () => {
+    fake.faults.slow(3, 200);
+    fake.resetConcurrency();
+    await Promise.all([0, 1, 2].map(() => postUsers({ source: SOURCE, upserts: [s365User()], deletes: [] })));
+    expect(fake.concurrency('Contoso')).toEqual({ current: 0, max: 3 });
+    fake.resetConcurrency();
+    expect(fake.concurrency('Contoso').max).toBe(0);
+  });
+
   it('delays a slow request and then handles it', async () => {
     fake.faults.slow(1, 300);
     const started = Date.now();

@@ -260,15 +260,53 @@ describe('HttpDestinationClient against the fake Signature 365 over HTTPS', () =
     expect(results).toEqual([{ id: '99999999-0000-4000-8000-000000000000', op: 'delete', ok: true, status: 404 }]);
   });
 
-  it('throws DestinationRequestError for a whole-request 400 and does not retry it', async () => {
+  it('returns a lone item refused with a whole-request 400 as that item\'s failure, without retrying it', async () => {
     const { mailboxType: _omitted, ...incomplete } = s365User();
 
-    const error = await client().sendUsers(SOURCE, { upserts: [incomplete as Signature365User], deletes: [] }).catch((e: unknown) => e);
+    const results = await client().sendUsers(SOURCE, { upserts: [incomplete as Signature365User], deletes: [] });
 
-    expect(error).toBeInstanceOf(DestinationRequestError);
-    expect(error).toMatchObject({ status: 400 });
-    expect(String(error)).toContain('mailboxType is missing');
+    expect(results).toEqual([expect.objectContaining({ id: incomplete.id, ok: false, status: 400, error: expect.stringContaining('mailboxType is missing') })]);
     expect(fake.requests).toHaveLength(1);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'itemRejected', id: incomplete.id }));
+  });
+
+  it('splits a batch refused as a whole with 400 down to the one bad record; the other 99 land', async () => {
+    const users = s365Users(100);
+    const bad = users[37]?.id ?? '';
+    fake.faults.rejectBatchWith(bad, 'upserts[37].mail is not a mailbox');
+    const c = client();
+
+    const results = await c.sendUsers(SOURCE, { upserts: users, deletes: [] });
+
+    expect(results.filter((r) => !r.ok)).toEqual([expect.objectContaining({ id: bad, status: 400, error: expect.stringContaining('is not a mailbox') })]);
+    expect(held().map((u) => u.id).sort()).toEqual(users.map((u) => u.id).filter((id) => id !== bad).sort());
+    // Halving finds one record in at most 2·ceil(log2 100) + 1 = 15 requests (here 13), never one request per item.
+    expect(batchRequests().length).toBeLessThanOrEqual(15);
+    expect(batchRequests()).toHaveLength(1 + 2 * c.stats().rejectionSplits);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'split', status: 400, items: 100, into: [50, 50] }));
+  });
+
+  it('finds two bad records in one batch, and keeps the answers in input order', async () => {
+    const users = s365Users(20);
+    const [first, second] = [users[3]?.id ?? '', users[16]?.id ?? ''];
+    fake.faults.rejectBatchWith(first);
+    fake.faults.rejectBatchWith(second);
+
+    const results = await client().sendUsers(SOURCE, { upserts: users, deletes: [] });
+
+    expect(results.map((r) => r.id)).toEqual(users.map((u) => u.id));
+    expect(results.filter((r) => !r.ok).map((r) => r.id)).toEqual([first, second]);
+    expect(held()).toHaveLength(18);
+  });
+
+  it('still throws DestinationRequestError for a 404 or 422: resending the same request cannot help', async () => {
+    fake.faults.failNext(1, 404, { match: { path: BATCH_PATH } });
+    const notFound = await client().sendUsers(SOURCE, { upserts: s365Users(3), deletes: [] }).catch((e: unknown) => e);
+    expect(notFound).toBeInstanceOf(DestinationRequestError);
+    expect(notFound).toMatchObject({ status: 404, serverError: 'Injected fault: 404' });
+    fake.faults.failNext(1, 422, { match: { path: BATCH_PATH } });
+    await expect(client().sendUsers(SOURCE, { upserts: s365Users(3), deletes: [] })).rejects.toMatchObject({ name: 'DestinationRequestError', status: 422 });
+    expect(batchRequests()).toHaveLength(2);
   });
 
   it('throws DestinationAuthError for an unknown token, without retrying and without the token anywhere', async () => {

@@ -17,12 +17,14 @@ import { silentLogger } from '../../../src/sync/logger';
 import type { UploadRequestedMessage } from '../../../src/sync/messages';
 import type { LedgerEntry, LedgerRead, LedgerScope, LedgerStore, UploadQueue } from '../../../src/sync/ports';
 import { processUpload } from '../../../src/sync/processUpload';
+import { readConnectorStatus } from '../../../src/sync/status';
+import type { Logger, LogFields } from '../../../src/sync/logger';
 import { QueueUploadExecutor } from '../../../src/sync/queueUploads';
 import { runSync, type SyncRunSummary } from '../../../src/sync/runSync';
 import type { UploadExecutor } from '../../../src/sync/uploadWork';
 import { FakeTenant, startFakeGraph, type FakeGraph } from '../../fakes/graph';
 import { startFakeSignature365, type FakeSignature365 } from '../../fakes/signature365';
-import { ledgerEntry } from '../../support/ledgerView';
+import { ledgerEntries, ledgerEntry } from '../../support/ledgerView';
 import { isolatedStorage } from '../../support/storage';
 
 const DAY_IN_MS = 86_400_000;
@@ -84,7 +86,7 @@ afterEach(async () => {
 });
 
 /** One team of five in TenantB's scope; TenantA takes the whole source. */
-async function start(options: { DeleteAfterDays?: number; FullReconcileHours?: number } = {}): Promise<World> {
+async function start(options: { DeleteAfterDays?: number; FullReconcileHours?: number } = {}, env: NodeJS.ProcessEnv = process.env): Promise<World> {
   const tenant = new FakeTenant({ seed: 41 });
   const team = tenant.addGroup({ displayName: 'Team' }).id;
   const members = Array.from({ length: 5 }, () => tenant.addUser().id);
@@ -106,7 +108,7 @@ async function start(options: { DeleteAfterDays?: number; FullReconcileHours?: n
     Options: options,
   }, {});
   const counter = new StorageRequestCounter();
-  const runtime = await createRuntime({ config, logger: silentLogger, storage: isolatedStorage(), destinations: { retryDelayInMs: 50 }, requestCounter: counter });
+  const runtime = await createRuntime({ config, logger: silentLogger, env, storage: isolatedStorage(), destinations: { retryDelayInMs: 50 }, requestCounter: counter });
   const ledger = new HookedLedger(runtime.ledger);
   const queue = new ListQueue();
   const clock = { now: new Date() };
@@ -133,6 +135,7 @@ async function start(options: { DeleteAfterDays?: number; FullReconcileHours?: n
   return world;
 }
 
+const heldA = (w: World) => new Set(w.s365.tenant('TenantA').users(w.graph.tenantId).map((u) => u.id));
 const heldB = (w: World) => new Set(w.s365.tenant('TenantB').users(w.graph.tenantId).map((u) => u.id));
 const entryB = (w: World, id: string): Promise<LedgerEntry | undefined> => ledgerEntry(w.runtime.ledger, 'TenantB', 'Default', 'users', id);
 const postsSince = (w: World, mark: number) => w.s365.requests.slice(mark).filter((r) => r.method === 'POST');
@@ -270,7 +273,150 @@ describe('the ledger on the queue path', () => {
   });
 });
 
+/** A logger that keeps every line (event and fields), children included. */
+function recordingLogger(lines: { event: string; fields: LogFields }[] = [], base: LogFields = {}): Logger & { lines: typeof lines } {
+  const line = (event: string, fields: LogFields = {}) => { lines.push({ event, fields: { ...base, ...fields } }); };
+  return { lines, debug: line, info: line, warn: line, error: line, child: (fields) => recordingLogger(lines, { ...base, ...fields }) };
+}
+
+/** Each message cut into messages of one id: N messages for N objects. */
+const oneIdEach = (messages: readonly UploadRequestedMessage[]) => messages.flatMap((m) => m.ids.map((id) => ({ ...m, ids: [id] })));
+const postsTo = (w: World, tenant: string, mark: number) => postsSince(w, mark).filter((r) => r.tenant === tenant);
+
+describe('rejections, throttling and concurrency on the queue path', () => {
+  it('sends the others when one record gets a batch refused as a whole (400), and backs that one off, visible in status', async () => {
+    const w = await start();
+    const victim = w.members[2] ?? '';
+    w.s365.faults.rejectBatchWith(victim, 'upserts[2].mail is not a mailbox');
+
+    await w.upload(await w.sync());
+
+    expect(heldB(w)).toEqual(new Set(w.members.filter((id) => id !== victim)));
+    expect(await entryB(w, victim)).toMatchObject({ w: 1, f: 1, e: expect.stringContaining('is not a mailbox') });
+    const b = (await readConnectorStatus(w.runtime, w.clock.now)).destinations.find((d) => d.destination === 'TenantB');
+    expect(b).toMatchObject({ healthy: true, users: { failed: 1 } });
+    expect(b?.failedObjects).toEqual([expect.objectContaining({ id: victim, failures: 1, lastError: expect.stringContaining('is not a mailbox') })]);
+
+    // The next plan sends the one object again, not its batch; a second failure waits a minute, doubling.
+    const retry = (await w.sync()).filter((m) => m.destination === 'TenantB');
+    expect(retry.flatMap((m) => m.ids)).toEqual([victim]);
+    await w.upload(retry);
+    expect(await entryB(w, victim)).toMatchObject({ f: 2 });
+    const backingOff = (await readConnectorStatus(w.runtime, w.clock.now)).destinations.find((d) => d.destination === 'TenantB');
+    expect(backingOff?.failedObjects).toEqual([expect.objectContaining({ id: victim, failures: 2, nextAttemptAt: new Date(w.clock.now.getTime() + 60_000).toISOString() })]);
+    w.clock.now = new Date(w.clock.now.getTime() + 30_000);
+    expect((await w.sync()).filter((m) => m.destination === 'TenantB')).toEqual([]);
+    w.clock.now = new Date(w.clock.now.getTime() + 31_000);
+    w.s365.faults.clear();
+    await w.upload((await w.sync()).filter((m) => m.destination === 'TenantB'));
+    expect(heldB(w)).toEqual(new Set(w.members));
+  });
+
+  it('turns a destination answering 404 into a "rejected" state: N messages, no throw (no poison), one request, logged and in status', async () => {
+    const w = await start();
+    const forB = oneIdEach((await w.sync()).filter((m) => m.destination === 'TenantB'));
+    expect(forB.length).toBeGreaterThanOrEqual(6);
+    w.s365.faults.failNext(1_000, 404, { match: { tenant: 'TenantB' } });
+    const logger = recordingLogger();
+    const mark = w.s365.requests.length;
+
+    for (const message of forB) {
+      // A throw is what the host retries five times and then poisons.
+      await expect(processUpload(message, { ...w.runtime.uploadDependencies(), ledger: w.ledger, logger, now: () => w.clock.now })).resolves.toBeDefined();
+    }
+
+    expect(postsTo(w, 'TenantB', mark)).toHaveLength(1);
+    const health = await w.runtime.health.get('TenantB');
+    expect(health).toMatchObject({ healthy: false, reason: 'rejected', lastError: expect.stringContaining('404') });
+    expect(logger.lines.filter((l) => l.event === 'destination.rejected')).toEqual([
+      expect.objectContaining({ fields: expect.objectContaining({ destination: 'TenantB', status: 404 }) }),
+    ]);
+    const b = (await readConnectorStatus(w.runtime, w.clock.now)).destinations.find((d) => d.destination === 'TenantB');
+    expect(b).toMatchObject({ healthy: false, quarantineReason: 'rejected', state: expect.stringMatching(/^rejected: .*404/), quarantinedUntil: health?.retryAfter });
+    // While rejected, the plan queues nothing for it; once the cause is fixed and the backoff ends, everything goes.
+    expect((await w.sync()).filter((m) => m.destination === 'TenantB')).toEqual([]);
+    w.s365.faults.clear();
+    w.clock.now = new Date(Date.parse(health?.retryAfter ?? '') + 1_000);
+    await w.upload(await w.sync());
+    expect(heldB(w)).toEqual(new Set(w.members));
+    expect(await w.runtime.health.get('TenantB')).toMatchObject({ healthy: true, reason: null });
+  });
+
+  it('waits out a long Retry-After on 429 in the ledger, without quarantining the destination', async () => {
+    const w = await start();
+    const messages = await w.sync();
+    w.s365.faults.throttle(1_000, 600, { tenant: 'TenantB' });
+    const mark = w.s365.requests.length;
+
+    await w.upload(messages);
+
+    // No in-request wait of 10 minutes: one request per message, then the work waits in the ledger.
+    expect(postsTo(w, 'TenantB', mark)).toHaveLength(messages.filter((m) => m.destination === 'TenantB').length);
+    expect((await w.runtime.health.get('TenantB'))?.healthy ?? true).toBe(true);
+    const entry = await entryB(w, w.members[0] ?? '');
+    expect(Date.parse(entry?.r ?? '') - w.clock.now.getTime()).toBeGreaterThanOrEqual(590_000);
+    expect(heldA(w).size).toBeGreaterThan(0);
+
+    w.clock.now = new Date(w.clock.now.getTime() + 300_000);
+    expect((await w.sync()).filter((m) => m.destination === 'TenantB')).toEqual([]);
+    w.s365.faults.clear();
+    w.clock.now = new Date(w.clock.now.getTime() + 301_000);
+    await w.upload(await w.sync());
+    expect(heldB(w)).toEqual(new Set(w.members));
+  });
+
+  it('keeps at most UPLOAD_CONCURRENCY_PER_DESTINATION batches in flight to one destination from one process', async () => {
+    const w = await start({}, { ...process.env, UPLOAD_CONCURRENCY_PER_DESTINATION: '2' });
+    const forA = oneIdEach((await w.sync()).filter((m) => m.destination === 'TenantA' && m.kind === 'users'));
+    expect(forA.length).toBeGreaterThanOrEqual(6);
+    w.s365.faults.slow(1_000, 100, { tenant: 'TenantA' });
+    w.s365.resetConcurrency();
+
+    // As a Functions worker or `serve` runs several queue messages at once.
+    await Promise.all(forA.map((message) => processUpload(message, { ...w.runtime.uploadDependencies(), ledger: w.ledger, now: () => w.clock.now })));
+
+    expect(w.s365.concurrency('TenantA').max).toBe(2);
+    expect(heldA(w).size).toBe(forA.length);
+    // Six workers wrote their acknowledgements at once: none was lost (same-bucket races are driven step by step in ledgerInterleavings.test.ts).
+    const entries = await ledgerEntries(w.runtime.ledger, 'TenantA', 'Default', 'users');
+    for (const { ids: [id] } of forA) expect(entries.get(id ?? '')).toMatchObject({ a: expect.any(String), w: 1 });
+    expect((await w.sync()).filter((m) => m.destination === 'TenantA' && m.kind === 'users')).toEqual([]);
+  });
+
+  it('refuses an UPLOAD_CONCURRENCY_PER_DESTINATION that is not a whole number from 1 to 64, naming the setting', async () => {
+    await expect(start({}, { ...process.env, UPLOAD_CONCURRENCY_PER_DESTINATION: 'eight' })).rejects.toThrow(/UPLOAD_CONCURRENCY_PER_DESTINATION: "eight" must be a whole number from 1 to 64/);
+  });
+});
+
 describe('the ledger on the in-process path', () => {
+  it('records a destination answering 404 as rejected and finishes the run (one request, the other destination served)', async () => {
+    const w = await start();
+    w.s365.faults.failNext(1_000, 404, { match: { tenant: 'TenantB' } });
+    const mark = w.s365.requests.length;
+
+    const summary = await w.syncInProcess();
+
+    expect(summary.plans.flatMap((plan) => plan.uploads?.quarantinedDestinations ?? [])).toEqual([{ destination: 'TenantB', reason: 'rejected' }]);
+    expect(postsTo(w, 'TenantB', mark)).toHaveLength(1);
+    expect(await w.runtime.health.get('TenantB')).toMatchObject({ healthy: false, reason: 'rejected' });
+    expect(heldA(w).size).toBe(w.members.length + 1);
+  });
+
+  it('defers the rest of a destination\'s work past a long Retry-After, without quarantining it', async () => {
+    const w = await start();
+    w.s365.faults.throttle(1_000, 900, { tenant: 'TenantB' });
+
+    const summary = await w.syncInProcess();
+
+    expect(summary.plans.flatMap((plan) => plan.uploads?.quarantinedDestinations ?? [])).toEqual([{ destination: 'TenantB', reason: 'throttled' }]);
+    expect((await w.runtime.health.get('TenantB'))?.healthy ?? true).toBe(true);
+    expect(Date.parse((await entryB(w, w.members[0] ?? ''))?.r ?? '') - w.clock.now.getTime()).toBeGreaterThanOrEqual(890_000);
+    w.s365.faults.clear();
+    w.clock.now = new Date(w.clock.now.getTime() + 901_000);
+    await w.syncInProcess();
+    expect(heldB(w)).toEqual(new Set(w.members));
+  });
+
   it('retries a rejected object with no change pulled: at the next run, then after a backoff', async () => {
     const w = await start();
     const victim = w.members[3] ?? '';

@@ -79,6 +79,13 @@ describe('pending deletions', () => {
 });
 
 describe('entryDueAt', () => {
+  it('is due at once when work is owed but nothing is scheduled (left by interleaved writers)', () => {
+    expect(entryDueAt({ w: 1 }, 7)).toBe(0);
+    expect(entryDueAt({ a: 'h1' }, 7)).toBe(0);
+    expect(entryDueAt({ w: 1, q: minutesAgo(10), qh: 'h1' }, 7)).toBe(ms(minutesFromNow(20)));
+    expect(entryDueAt({ a: 'h1', l: daysAgo(3) }, 7)).toBe(NOW.getTime() + 4 * DAY_IN_MS);
+  });
+
   it('is never for an acknowledged, wanted entry with nothing failed or queued', () => {
     expect(entryDueAt({ a: 'h1', b: 'b1', w: 1 }, 7)).toBeNull();
   });

@@ -93,8 +93,16 @@ describe('decideObject: an object no longer wanted', () => {
   it('forgets the wish for an object the destination never acknowledged, failures and all', () => {
     const neverAcknowledged: LedgerEntry = { w: 1, f: 2, e: '400', r: minutesFromNow(5), q: minutesAgo(3), qh: 'h1' };
     const decision = decideObject(undefined, neverAcknowledged, NOW);
-    expect(decision).toEqual({ patch: { w: null }, send: false, waiting: false });
+    expect(decision).toEqual({ patch: { w: null, l: NOW.toISOString() }, send: false, waiting: false });
     expect(applyEntryPatch(neverAcknowledged, decision.patch ?? {})).toBeUndefined();
+  });
+
+  it('turns "forget" into a pending deletion when an acknowledgement landed after the plan read the entry', () => {
+    const read: LedgerEntry = { w: 1, q: minutesAgo(1), qh: 'h1' };
+    const decision = decideObject(undefined, read, NOW);
+    // What the worker left by the time the plan's write is applied (the ETag made it read again).
+    const acknowledged: LedgerEntry = { w: 1, a: 'h1' };
+    expect(applyEntryPatch(acknowledged, decision.patch ?? {})).toEqual({ a: 'h1', l: NOW.toISOString() });
   });
 
   it('makes an acknowledged object a deletion candidate from the moment it left scope: now', () => {
