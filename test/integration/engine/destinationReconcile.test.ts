@@ -161,6 +161,22 @@ describe('sync --reconcile-destinations', () => {
     expect(await ledgerEntry(connector.ledger, DESTINATION, 'Default', 'users', ORPHAN_ID)).toBeUndefined();
   });
 
+  it('changes nothing when the listing breaks the contract part-way, and fails the run saying so', async () => {
+    const { connector } = await syncedThenTampered({ DeleteAfterDays: 0 });
+    const fake = s365.tenant(DESTINATION);
+    const [template] = fake.users(graph.tenantId);
+    const { mail: _dropped, ...broken } = template ?? { id: 'none' };
+    fake.seed(graph.tenantId, { users: [{ ...broken, id: 'ff000000-0000-4000-8000-0000000000bb' }] });
+
+    const run = await connector.sync({ reconcileDestinations: true });
+    expect(run.summary.failures.map((failure) => [failure.stage, failure.error.message])).toEqual([
+      ['reconcile', expect.stringMatching(/^Tenant1: .*breaks the directory API contract \(value\.\d+\.mail: /) as unknown],
+    ]);
+    expect(run.summary.reconciles[0]?.wholePlanRequested).toBe(false);
+    expect(fake.user(graph.tenantId, ORPHAN_ID)).toBeDefined();
+    expect(await ledgerEntry(connector.ledger, DESTINATION, 'Default', 'users', ORPHAN_ID)).toBeUndefined();
+  });
+
   it('skips a destination in quarantine without asking it', async () => {
     const { connector } = await syncedThenTampered({ DeleteAfterDays: 0 });
     const health = new TableDestinationHealthStore(connector.storage);
