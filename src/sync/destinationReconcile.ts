@@ -18,6 +18,10 @@
  * - in flight: one of the above, but queued less than 30 minutes ago (queue path). Left alone: the
  *   message's acknowledgement is about to change `a`; the next reconcile looks again.
  *
+ * The ledger of a destination and kind is written only after its whole listing was read and
+ * checked: a listing that fails part-way changes nothing. A destination that refuses the listing
+ * (401/403) or stays unavailable through the client's retries is quarantined, as an upload would.
+ *
  * When it changed the ledger, it records "plan the whole source" in the journal: an object the
  * ledger did not know is reached by no change-driven plan. The entry is durable, so a crash between
  * the ledger write and the plan still plans the whole source on the next run.
@@ -37,7 +41,8 @@ import { errorFields, type Logger } from './logger';
 import { heldGroupHash, heldUserHashes } from './payload';
 import { PLANNED_KINDS } from './planTargets';
 import type { ChangeJournal, DestinationHealthStore, DestinationListing, LedgerEntry, LedgerEntryPatch, LedgerStore, UploadKind } from './ports';
-import { isQuarantined } from './quarantine';
+import { isQuarantined, markUnhealthy } from './quarantine';
+import { quarantineReason } from './uploadWork';
 
 /** What the destination holds of one object: the hash the ledger would keep for it. */
 export interface HeldRecord {
@@ -86,9 +91,9 @@ export interface DestinationReconcileSummary {
   destination: string;
   users?: KindReconcileCounts;
   groups?: KindReconcileCounts;
-  /** Set when the destination was not asked (quarantine). */
+  /** Set when the destination was not asked (quarantine), or refused the listing and is quarantined now. */
   skippedBecause?: string;
-  /** Set when listing or recording failed; the other destinations went on. */
+  /** Set when listing or recording failed otherwise; the other destinations went on. */
   error?: string;
 }
 
@@ -105,7 +110,7 @@ export interface SourceReconcileSummary {
 export interface ReconcileDependencies {
   ledger: Pick<LedgerStore, 'read' | 'update'>;
   journal: Pick<ChangeJournal, 'appendWholePlan'>;
-  health: Pick<DestinationHealthStore, 'get'>;
+  health: DestinationHealthStore;
   /** The listing of a configured destination; undefined when it is not configured. */
   destinationListing(name: string): DestinationListing | undefined;
   logger: Logger;
@@ -227,8 +232,18 @@ export async function reconcileDestinations(
         else log.info('reconcile.agrees', fields);
       }
     } catch (error) {
-      result.error = error instanceof Error ? error.message : String(error);
-      log.error('reconcile.failed', errorFields(error));
+      const message = error instanceof Error ? error.message : String(error);
+      const reason = quarantineReason(error);
+      if (reason !== undefined && !dryRun) {
+        // As for an upload: a rejected token or an outage quarantines the destination, and the plan
+        // then defers what it is owed instead of knocking again.
+        const marked = await markUnhealthy(deps.health, destination, reason, message, now);
+        result.skippedBecause = `quarantined until ${marked.retryAfter ?? ''}: ${message}`;
+        log.error(reason === 'unauthorized' ? 'reconcile.unauthorized' : 'reconcile.destinationUnavailable', errorFields(error));
+      } else {
+        result.error = message;
+        log.error('reconcile.failed', errorFields(error));
+      }
     }
   }
   if (changed) {

@@ -117,7 +117,8 @@ async function syncSource(deps: SyncDependencies, options: SyncOptions, source: 
   const keepAlive = keepAliveFor(lock);
   const fullRound = pull.users?.roundKind === 'full' || pull.groups?.roundKind === 'full';
   let reconcileError: Error | undefined;
-  if (options.reconcileDestinations === true || fullRound) {
+  // A dry run calls no destination unless the reconcile was asked for (its calls only read).
+  if (options.reconcileDestinations === true || (fullRound && options.dryRun !== true)) {
     try {
       const reconciled = await reconcileDestinations(source, deps.config, deps, options.runId, { dryRun: options.dryRun === true, keepAlive });
       summary.reconciles.push(reconciled);

@@ -177,6 +177,29 @@ describe('sync --reconcile-destinations', () => {
     expect(await ledgerEntry(connector.ledger, DESTINATION, 'Default', 'users', ORPHAN_ID)).toBeUndefined();
   });
 
+  it('quarantines a destination that refuses the listing (401), as an upload would, and sends it nothing', async () => {
+    const { connector } = await syncedThenTampered({ DeleteAfterDays: 0 });
+    s365.faults.failNext(1, 401, { match: { method: 'GET' } });
+    const mark = s365.requests.length;
+
+    const run = await connector.sync({ reconcileDestinations: true });
+    expect(run.summary.failures).toEqual([]);
+    expect(run.summary.reconciles[0]?.destinations[0]?.skippedBecause).toMatch(/^quarantined until .*401/);
+    const health = new TableDestinationHealthStore(connector.storage);
+    expect(await health.get(DESTINATION)).toMatchObject({ healthy: false, consecutiveFailures: 1 });
+    // Groups are listed first; after the 401 nothing else goes to the destination in this run.
+    expect(requestsSince(mark)).toEqual([`GET ${LIST_PATHS[1] ?? ''}`]);
+  });
+
+  it('asks no destination anything on a --full --dry-run (the reconcile only runs there when asked for)', async () => {
+    const { connector } = await syncedThenTampered({ DeleteAfterDays: 0 });
+    const mark = s365.requests.length;
+    const run = await connector.sync({ forceFull: true, dryRun: true });
+    expect(run.summary.failures).toEqual([]);
+    expect(run.summary.reconciles).toEqual([]);
+    expect(requestsSince(mark)).toEqual([]);
+  });
+
   it('skips a destination in quarantine without asking it', async () => {
     const { connector } = await syncedThenTampered({ DeleteAfterDays: 0 });
     const health = new TableDestinationHealthStore(connector.storage);
