@@ -200,6 +200,26 @@ describe('sync --reconcile-destinations', () => {
     expect(requestsSince(mark)).toEqual([]);
   });
 
+  it('skips a source whose TenantId another source shares: each would take the other\'s objects for orphans', async () => {
+    s365.tenant(DESTINATION).clear();
+    const raw = configForFakes(graph, s365.endpoint, DESTINATION) as { EntraId: Record<string, unknown> };
+    const connector = await inProcessConnector(
+      { ...raw, EntraId: { ...raw.EntraId, Second: raw.EntraId.Default }, Options: { DeleteAfterDays: 0 } },
+      { [SECRET_SETTING]: clientSecret, [TOKEN_SETTING]: token },
+      isolatedStorage(),
+    );
+    s365.tenant(DESTINATION).seed(graph.tenantId, { users: [{ id: ORPHAN_ID, displayName: 'Orphan' }] });
+    const mark = s365.requests.length;
+
+    const run = await connector.sync({ reconcileDestinations: true });
+    expect(run.summary.reconciles.map((r) => [r.source, r.skippedBecause])).toEqual([
+      ['Default', expect.stringContaining('EntraId.Second has the same TenantId') as unknown],
+      ['Second', expect.stringContaining('EntraId.Default has the same TenantId') as unknown],
+    ]);
+    expect(requestsSince(mark).filter((request) => request.startsWith('GET '))).toEqual([]);
+    expect(s365.tenant(DESTINATION).user(graph.tenantId, ORPHAN_ID)).toBeDefined();
+  });
+
   it('skips a destination in quarantine without asking it', async () => {
     const { connector } = await syncedThenTampered({ DeleteAfterDays: 0 });
     const health = new TableDestinationHealthStore(connector.storage);
