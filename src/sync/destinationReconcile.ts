@@ -22,9 +22,9 @@
  * checked: a listing that fails part-way changes nothing. A destination that refuses the listing
  * (401/403) or stays unavailable through the client's retries is quarantined, as an upload would.
  *
- * When it changed the ledger, it records "plan the whole source" in the journal: an object the
- * ledger did not know is reached by no change-driven plan. The entry is durable, so a crash between
- * the ledger write and the plan still plans the whole source on the next run.
+ * Before it changes the ledger, it records "plan the whole source" in the journal: an object the
+ * ledger did not know is reached by no change-driven plan. The entry is durable and written first,
+ * so a crash anywhere between the ledger write and the plan still plans the whole source next run.
  *
  * Not for a source whose TenantId another source shares: both would write under the same `source`
  * at the destination, and each would take the other's objects for unknown ones.
@@ -36,6 +36,7 @@
  */
 import type { ConnectorConfig } from '../config/types';
 import { bucketOfId } from './bucketOf';
+import { failpoint } from './failpoints';
 import { patchEntries, REQUEUE_AFTER_IN_MS, summarizeEntries } from './ledgerPolicy';
 import { errorFields, type Logger } from './logger';
 import { heldGroupHash, heldUserHashes } from './payload';
@@ -178,7 +179,6 @@ export async function reconcileDestinations(
     return summary;
   }
 
-  let changed = false;
   for (const { name: destination } of config.destinations) {
     const result: DestinationReconcileSummary = { destination };
     summary.destinations.push(result);
@@ -216,6 +216,12 @@ export async function reconcileDestinations(
           if (bucketChanges) toWrite.push(bucket);
         }
         if (!dryRun && toWrite.length > 0) {
+          if (!summary.wholePlanRequested) {
+            // Before the first ledger write: an entry adopted here is reached only by a whole plan,
+            // so a crash between this write and the plan must still leave that plan asked for.
+            await deps.journal.appendWholePlan(source, now, `reconcile-${runId}`, 'the reconcile against the destinations corrected the ledger');
+            summary.wholePlanRequested = true;
+          }
           // Decided again on the bucket as stored when written: an acknowledgement that landed
           // since the read is compared, not overwritten with what was decided before it.
           await deps.ledger.update(scope, toWrite, (bucket, entries) => {
@@ -225,7 +231,7 @@ export async function reconcileDestinations(
               if (finding !== undefined && finding.kind !== 'inFlight') patchEntries(entries, id, finding.patch);
             }
           }, (entries) => summarizeEntries(entries, config.options.deleteAfterDays), { preloaded: read });
-          changed = true;
+          failpoint('afterReconcileLedgerWrite');
         }
         const fields = { kind, ...counts };
         if (differencesOf(counts) > 0) log.warn('reconcile.differences', fields);
@@ -245,10 +251,6 @@ export async function reconcileDestinations(
         log.error('reconcile.failed', errorFields(error));
       }
     }
-  }
-  if (changed) {
-    await deps.journal.appendWholePlan(source, now, `reconcile-${runId}`, 'the reconcile against the destinations corrected the ledger');
-    summary.wholePlanRequested = true;
   }
   return summary;
 }
