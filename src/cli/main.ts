@@ -41,6 +41,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('-c, --config <path>', 'config.json to use (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
     .option('--full', 'start full rounds (reconcile) instead of incremental ones')
     .option('--replan', 'plan every object of the source against the ledger, not only what changed or came due')
+    .option('--reconcile-destinations', 'list what each Signature 365 tenant holds and correct the ledger before planning (a full round does this too): unknown objects go through the deletion gate, missing or changed ones are sent again')
     .option('--queues', 'put upload work on the Storage queue for the Functions app instead of uploading in-process')
     .option('--source <name>', 'only this EntraId source (repeatable)', collect, [] as string[])
     .option('--state <folder>', 'when no storage is configured, keep the embedded Azurite data in this folder')
@@ -49,7 +50,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('--batch-size <objects>', 'objects read from Graph before they are written and checkpointed (a crash replays at most this many)', positiveInteger, 6400)
     .option('--log-level <level>', 'debug | info | warn | error | silent (JSON logs on stderr)')
     .option('--dry-run', 'pull, then print what each destination would receive and delete; send, queue and record nothing')
-    .action(async (options: { config?: string; full?: boolean; replan?: boolean; queues?: boolean; source: string[]; state?: string; watch?: boolean; uploadConcurrency: number; batchSize: number; logLevel?: string; dryRun?: boolean }) => {
+    .action(async (options: { config?: string; full?: boolean; replan?: boolean; reconcileDestinations?: boolean; queues?: boolean; source: string[]; state?: string; watch?: boolean; uploadConcurrency: number; batchSize: number; logLevel?: string; dryRun?: boolean }) => {
       setExitCode(await runSyncCommand(options, io));
     });
 

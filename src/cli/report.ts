@@ -4,6 +4,7 @@
  */
 import type { SyncRunSummary } from '../sync/runSync';
 import type { PageProgress } from '../sync/pullSource';
+import { differencesOf, type SourceReconcileSummary } from '../sync/destinationReconcile';
 import type { KindPlanSummary, ScopeConflict } from '../sync/planSource';
 import type { ExecutionSummary } from '../sync/uploadWork';
 
@@ -86,6 +87,7 @@ export function formatSyncSummary(summary: SyncRunSummary, uploads?: ExecutionSu
     }
   }
   if (requests !== undefined) lines.push(`  Graph requests: ${requests.graph}`);
+  for (const reconcile of summary.reconciles) lines.push(...formatReconcile(reconcile));
   for (const plan of summary.plans) {
     if (plan.mode === 'whole') lines.push(`  ${plan.source}: planned the whole source (${plan.reason ?? 'asked for'}): ${plan.evaluated.users} users, ${plan.evaluated.groups} groups`);
     else if (plan.mode === 'changes') lines.push(`  ${plan.source}: planned what changed or came due: ${plan.evaluated.users} users, ${plan.evaluated.groups} groups`);
@@ -134,6 +136,29 @@ export function formatSyncSummary(summary: SyncRunSummary, uploads?: ExecutionSu
   }
   for (const failure of summary.failures) lines.push(`  FAILED ${failure.source} (${failure.stage}): ${failure.error.message}`);
   return lines.join('\n');
+}
+
+function formatReconcile(reconcile: SourceReconcileSummary): string[] {
+  if (reconcile.skippedBecause !== undefined) return [`  ${reconcile.source}: reconcile against the destinations SKIPPED: ${reconcile.skippedBecause}`];
+  const lines: string[] = [];
+  for (const destination of reconcile.destinations) {
+    const head = `  ${reconcile.source} -> ${destination.destination}: reconcile${reconcile.dryRun ? ' [dry run]' : ''}`;
+    if (destination.skippedBecause !== undefined) {
+      lines.push(`${head} skipped: ${destination.skippedBecause}`);
+      continue;
+    }
+    const kinds = (['users', 'groups'] as const).flatMap((label) => {
+      const counts = destination[label];
+      if (counts === undefined) return [];
+      if (differencesOf(counts) === 0 && counts.inFlight === 0) return [`${label} ${counts.held} held, all as recorded`];
+      return [
+        `${label} ${counts.held} held: ${counts.unknownHeld} unknown (${counts.toGate} to the deletion gate), ${counts.missing} missing and ${counts.drifted} changed (sent again), ` +
+          `${counts.gone} already gone${counts.inFlight > 0 ? `, ${counts.inFlight} left alone while in flight` : ''}`,
+      ];
+    });
+    lines.push(`${head}: ${kinds.join('; ')}${destination.error !== undefined ? `; FAILED: ${destination.error}` : ''}`);
+  }
+  return lines;
 }
 
 /** One user mapped to several Signature 365 tenants, as the summary and `validate` print it. */

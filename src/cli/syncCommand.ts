@@ -33,6 +33,8 @@ export interface SyncCommandOptions {
   dryRun?: boolean;
   /** Plan the whole source even when nothing asks for it. */
   replan?: boolean;
+  /** Reconcile the destinations against the ledger before planning (first run of a --watch only). */
+  reconcileDestinations?: boolean;
   /** Objects per pull batch (written and checkpointed together). */
   batchSize?: number;
 }
@@ -97,7 +99,7 @@ export function totalUploads(summary: SyncRunSummary): ExecutionSummary | undefi
 export async function syncOnce(
   runtime: ConnectorRuntime,
   options: {
-    full?: boolean; replan?: boolean; queues?: boolean; sources?: string[]; uploadConcurrency?: number; logger: Logger;
+    full?: boolean; replan?: boolean; reconcileDestinations?: boolean; queues?: boolean; sources?: string[]; uploadConcurrency?: number; logger: Logger;
     progressStream?: NodeJS.WriteStream; dryRun?: boolean; batchObjects?: number;
   },
 ): Promise<SyncOnceResult> {
@@ -106,6 +108,7 @@ export async function syncOnce(
   const executor = options.queues === true ? runtime.queueExecutor() : runtime.inProcessExecutor({ concurrency: options.uploadConcurrency ?? 4 });
   const summary = await runSync({ ...runtime.syncDependencies(executor), logger: options.logger }, {
     runId, holder: `${runtime.holder}:${runId}`, forceFull: options.full, replan: options.replan,
+    ...(options.reconcileDestinations === true ? { reconcileDestinations: true } : {}),
     ...(options.batchObjects !== undefined ? { batchObjects: options.batchObjects } : {}),
     ...(options.sources !== undefined && options.sources.length > 0 ? { sources: options.sources } : {}),
     onPage: (page) => progress.page(page),
@@ -151,7 +154,8 @@ export async function runSyncCommand(options: SyncCommandOptions, io: CliIo): Pr
     try {
       for (let run = 0; ; run += 1) {
         const { summary, uploads } = await syncOnce(runtime, {
-          full: options.full === true && run === 0, replan: options.replan === true && run === 0, queues: options.queues, sources: options.source,
+          full: options.full === true && run === 0, replan: options.replan === true && run === 0,
+          reconcileDestinations: options.reconcileDestinations === true && run === 0, queues: options.queues, sources: options.source,
           uploadConcurrency: options.uploadConcurrency, logger, progressStream: io.progressStream, dryRun: options.dryRun,
           ...(options.batchSize !== undefined ? { batchObjects: options.batchSize } : {}),
         });

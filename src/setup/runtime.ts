@@ -192,6 +192,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
       return {
         config, mirror, cursors, locks, journal, ledger, reports, conflicts, planState: cursors, health, deletions, executor,
         logger: options.logger, readerFor: (name) => runtime.readerFor(name),
+        destinationListing: (name) => runtime.destination(name),
       };
     },
     inProcessExecutor(executorOptions = {}) {

@@ -32,14 +32,15 @@ import {
 import { inspect } from 'node:util';
 import type { z } from 'zod';
 import type { DestinationConfig } from '../config/types';
+import { jsonArrayElements } from './jsonArrayElements';
 import { CONTRACT_BATCH_LIMITS, planBatches, serializeBatch, splitBatchInHalf, type Batch, type BatchLimits } from './batching';
 import {
   DIRECTORY_API_PATHS,
   batchResponseSchema,
   connectionResponseSchema,
   errorResponseSchema,
-  groupListResponseSchema,
-  userListResponseSchema,
+  signature365GroupSchema,
+  signature365UserSchema,
   type Signature365Group,
   type Signature365User,
 } from './contract';
@@ -164,6 +165,8 @@ export interface HttpDestinationClientOptions {
 const RETRIED_STATUSES = new Set([429, 500, 502, 503, 504]);
 const RETRIED_NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
 const ERROR_TEXT_LIMIT = 300;
+/** Records per page handed out by listUsers / listGroups. */
+const LIST_PAGE_RECORDS = 1_000;
 
 /** Per public call: the retry budget is shared by all its requests. */
 interface CallState {
@@ -248,16 +251,16 @@ export class HttpDestinationClient implements DestinationClient {
   }
 
   async *listUsers(source: string, options: SendOptions = {}): AsyncIterable<Signature365User[]> {
-    // The contract answers with everything in one body; one page today, pages if it ever pages.
+    // The contract answers with everything in one body; pages of it are handed out as they are parsed.
     const path = `${DIRECTORY_API_PATHS.users}?source=${encodeURIComponent(requireSource(source))}`;
     const reply = await this.#request('GET', path, undefined, { waitedInMs: 0 }, options);
-    yield this.#parse(reply, userListResponseSchema, 'GET', DIRECTORY_API_PATHS.users).value;
+    yield* this.#parseList(reply, signature365UserSchema, DIRECTORY_API_PATHS.users);
   }
 
   async *listGroups(source: string, options: SendOptions = {}): AsyncIterable<Signature365Group[]> {
     const path = `${DIRECTORY_API_PATHS.groups}?source=${encodeURIComponent(requireSource(source))}`;
     const reply = await this.#request('GET', path, undefined, { waitedInMs: 0 }, options);
-    yield this.#parse(reply, groupListResponseSchema, 'GET', DIRECTORY_API_PATHS.groups).value;
+    yield* this.#parseList(reply, signature365GroupSchema, DIRECTORY_API_PATHS.groups);
   }
 
   toJSON(): Record<string, unknown> {
@@ -482,6 +485,40 @@ export class HttpDestinationClient implements DestinationClient {
       throw this.#contractBroken(method, path, where);
     }
     return parsed.data;
+  }
+
+  /**
+   * A list body's `value`, validated record by record and handed out in pages of LIST_PAGE_RECORDS:
+   * a 100k-user body never becomes 100k objects at once (see jsonArrayElements.ts). A record that
+   * breaks the contract throws after the pages before it were handed out.
+   */
+  *#parseList<T>(reply: Reply, schema: z.ZodType<T>, path: string): Generator<T[], void, undefined> {
+    let page: T[] = [];
+    let index = 0;
+    const elements = jsonArrayElements(reply.bodyText, 'value');
+    for (;;) {
+      let next: IteratorResult<unknown, void>;
+      try {
+        next = elements.next();
+      } catch (error) {
+        throw this.#contractBroken('GET', path, `the body is not a JSON object with a "value" array (${error instanceof Error ? error.message : String(error)})`);
+      }
+      if (next.done === true) break;
+      const parsed = schema.safeParse(next.value);
+      if (!parsed.success) {
+        // Paths only: the values may be user data.
+        const where = parsed.error.issues.slice(0, 3).map((issue) => `value.${index}${issue.path.length > 0 ? `.${issue.path.join('.')}` : ''}: ${issue.message}`).join('; ');
+        throw this.#contractBroken('GET', path, where);
+      }
+      page.push(parsed.data);
+      index += 1;
+      if (page.length === LIST_PAGE_RECORDS) {
+        yield page;
+        page = [];
+      }
+    }
+    // An empty listing is one empty page, as before.
+    if (page.length > 0 || index === 0) yield page;
   }
 
   #contractBroken(method: string, path: string, detail: string): DestinationRequestError {

@@ -15,10 +15,12 @@
  * - afterCursorSave: pullSource, a round's deltaLink is saved (users first, then groups), nothing
  *   planned or dispatched after it yet;
  * - afterUploadBeforeAck: the in-process executor or the upload worker, the destination answered a
- *   batch, the ledger does not yet record the acknowledged hashes.
+ *   batch, the ledger does not yet record the acknowledged hashes;
+ * - afterReconcileLedgerWrite: the reconcile against a destination corrected the ledger, nothing
+ *   planned after it yet.
  */
 
-export const FAILPOINT_NAMES = ['afterMirrorWrite', 'afterCursorSave', 'afterUploadBeforeAck'] as const;
+export const FAILPOINT_NAMES = ['afterMirrorWrite', 'afterCursorSave', 'afterUploadBeforeAck', 'afterReconcileLedgerWrite'] as const;
 export type FailpointName = (typeof FAILPOINT_NAMES)[number];
 
 export const FAILPOINTS_SETTING = 'S365_FAILPOINTS';

@@ -114,3 +114,19 @@ function presentExtensionAttributes(attributes: Record<string, string | null>): 
       .sort(([a], [b]) => compareCodeUnits(a, b)),
   );
 }
+
+/**
+ * The ledger's hash of a User record as the destination holds it (read back by the reconcile):
+ * the same parts and the same hashing as `userRecordHash`, so a record the connector sent and
+ * the destination kept unchanged hashes exactly as the ledger acknowledged it.
+ */
+export function heldUserHashes(record: Signature365User): { hash: string; baseHash: string } {
+  const { manager, groups, ...base } = record;
+  const baseHash = shortHash(canonicalJson(base));
+  return { hash: userRecordHash(baseHash, manager, groups), baseHash };
+}
+
+/** The ledger's hash of a Group record as the destination holds it (see `groupRecordHash`). */
+export function heldGroupHash(record: Signature365Group): string {
+  return shortHash(canonicalJson(record));
+}

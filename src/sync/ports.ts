@@ -343,6 +343,16 @@ export interface DestinationClient {
   sendGroups(source: string, batch: { upserts: readonly Signature365Group[]; deletes: readonly string[] }): Promise<DestinationItemResult[]>;
 }
 
+/**
+ * What a destination holds for one source (`source` is the key the records were sent under), read
+ * back by the reconcile (destinationReconcile.ts). Pages of contract records; the reconcile keeps
+ * only each record's id and hash. The contract answers with one page; a paging API would fit too.
+ */
+export interface DestinationListing {
+  listUsers(source: string): AsyncIterable<readonly Signature365User[]>;
+  listGroups(source: string): AsyncIterable<readonly Signature365Group[]>;
+}
+
 /** A user in scope of mappings to more than one destination, as last planned. */
 export interface RecordedConflict {
   userId: string;

@@ -1,17 +1,20 @@
 /**
  * One sync run over the configured sources: for each source, under its lock, pull into the mirror,
  * then plan and carry out the uploads. The lock covers the plan too: a plan consumes the change
- * journal, so two plans of one source must never overlap. A source that fails does not stop the
+ * journal, so two plans of one source must never overlap. After a pull that completed a full round
+ * (FullReconcileHours, `--full`), or when asked (`--reconcile-destinations`), the destinations are
+ * reconciled against the ledger before the plan (destinationReconcile.ts), under the same lock. A source that fails does not stop the
  * others; its error is in the summary and the front turns it into a non-zero exit or a thrown
  * invocation.
  */
 import type { ConnectorConfig } from '../config/types';
 import type { Logger } from './logger';
 import { errorFields } from './logger';
+import { reconcileDestinations, type SourceReconcileSummary } from './destinationReconcile';
 import { planSource, type SourcePlanSummary } from './planSource';
 import type {
-  ChangeJournal, ConflictStore, CursorStore, DeletionStateStore, DestinationHealthStore, DirectoryReader, HeldLock, LedgerStore, LockStore,
-  MirrorStore, PlanStateStore, ReportsIndex,
+  ChangeJournal, ConflictStore, CursorStore, DeletionStateStore, DestinationHealthStore, DestinationListing, DirectoryReader, HeldLock, LedgerStore,
+  LockStore, MirrorStore, PlanStateStore, ReportsIndex,
 } from './ports';
 import { acquireSourceLock, pullSource, type PageProgress, type PullSummary } from './pullSource';
 import type { UploadExecutor } from './uploadWork';
@@ -29,6 +32,8 @@ export interface SyncDependencies {
   health: DestinationHealthStore;
   deletions: DeletionStateStore;
   readerFor(sourceName: string): DirectoryReader;
+  /** What a configured destination holds, for the reconcile; undefined for a name not configured. */
+  destinationListing(name: string): DestinationListing | undefined;
   executor: UploadExecutor;
   logger: Logger;
   now?: () => Date;
@@ -52,17 +57,21 @@ export interface SyncOptions {
   dryRun?: boolean;
   /** Batch size of the pull in objects (tests use small ones to checkpoint often). */
   batchObjects?: number;
+  /** Reconcile the destinations before the plan even when the pull was not a full round. */
+  reconcileDestinations?: boolean;
 }
 
 export interface SourceFailure {
   source: string;
-  stage: 'pull' | 'plan';
+  stage: 'pull' | 'reconcile' | 'plan';
   error: Error;
 }
 
 export interface SyncRunSummary {
   runId: string;
   pulls: PullSummary[];
+  /** Reconciles against the destinations (after a full round, or when asked). */
+  reconciles: SourceReconcileSummary[];
   plans: SourcePlanSummary[];
   failures: SourceFailure[];
   seconds: number;
@@ -105,21 +114,38 @@ async function syncSource(deps: SyncDependencies, options: SyncOptions, source: 
   // Only a mirror whose rounds completed is planned from: a half-read full round could look
   // like objects leaving scope. The next run finishes the round and plans then.
   if (pull.status !== 'completed') return;
+  const keepAlive = keepAliveFor(lock);
+  const fullRound = pull.users?.roundKind === 'full' || pull.groups?.roundKind === 'full';
+  let reconcileError: Error | undefined;
+  // A dry run calls no destination unless the reconcile was asked for (its calls only read).
+  if (options.reconcileDestinations === true || (fullRound && options.dryRun !== true)) {
+    try {
+      const reconciled = await reconcileDestinations(source, deps.config, deps, options.runId, { dryRun: options.dryRun === true, keepAlive });
+      summary.reconciles.push(reconciled);
+      const failed = reconciled.destinations.filter((destination) => destination.error !== undefined);
+      if (failed.length > 0) reconcileError = new Error(failed.map((destination) => `${destination.destination}: ${destination.error ?? ''}`).join('; '));
+    } catch (error) {
+      reconcileError = asError(error);
+    }
+    if (reconcileError !== undefined) logger.error('sync.reconcileFailed', { source, ...errorFields(reconcileError) });
+  }
+  // A failed reconcile changes nothing it did not finish; the plan goes on with the ledger as it is.
   try {
     summary.plans.push(await planSource(source, deps.config, deps, options.runId, {
-      dryRun: options.dryRun === true, replan: options.replan === true, keepAlive: keepAliveFor(lock),
+      dryRun: options.dryRun === true, replan: options.replan === true, keepAlive,
     }));
   } catch (error) {
     summary.failures.push({ source, stage: 'plan', error: asError(error) });
     logger.error('sync.planFailed', { source, ...errorFields(error) });
   }
+  if (reconcileError !== undefined) summary.failures.push({ source, stage: 'reconcile', error: reconcileError });
 }
 
 export async function runSync(deps: SyncDependencies, options: SyncOptions): Promise<SyncRunSummary> {
   const started = Date.now();
   const logger = deps.logger.child({ runId: options.runId });
   const wanted = options.sources === undefined ? undefined : new Set(options.sources);
-  const summary: SyncRunSummary = { runId: options.runId, pulls: [], plans: [], failures: [], seconds: 0 };
+  const summary: SyncRunSummary = { runId: options.runId, pulls: [], reconciles: [], plans: [], failures: [], seconds: 0 };
   logger.info('sync.start', { sources: deps.config.sources.map((s) => s.name), forceFull: options.forceFull ?? false, dryRun: options.dryRun ?? false });
 
   for (const source of deps.config.sources) {

@@ -58,4 +58,34 @@ describe('s365-connector sync against the fake Graph and Signature 365, with emb
     expect(output).not.toContain(token);
     expect(output).not.toContain('idscl_');
   });
+
+  it('sync --reconcile-destinations finds an orphan, a missing and a changed user at the destination, and says so', async () => {
+    const fake = s365.tenant('Tenant1');
+    const users = fake.users(graph.tenantId);
+    const [missing, drifted, template] = users;
+    if (missing === undefined || drifted === undefined || template === undefined) throw new Error('the first sync sent fewer than 3 users');
+    const orphanId = 'fe000000-0000-4000-8000-0000000000e2';
+    const groups = fake.groups(graph.tenantId);
+    fake.clear();
+    fake.seed(graph.tenantId, {
+      groups,
+      users: [
+        ...users.filter((user) => user.id !== missing.id).map((user) => (user.id === drifted.id ? { ...user, jobTitle: 'Changed at the destination' } : user)),
+        { ...template, id: orphanId, displayName: 'Orphan' },
+      ],
+    });
+    const config = await folder.file('config.json', configForFakes(graph, s365.endpoint));
+    const reconciled = await runCli(
+      ['sync', '--reconcile-destinations', '--config', config, '--state', `${folder.path}/state`],
+      { [SECRET_SETTING]: clientSecret, [TOKEN_SETTING]: token },
+      { timeoutInMs: 45_000 },
+    );
+    expect({ code: reconciled.code, stderrTail: reconciled.code === 0 ? '' : reconciled.stderr.slice(-2000) }).toEqual({ code: 0, stderrTail: '' });
+    expect(reconciled.stdout).toContain(`Default -> Tenant1: reconcile: users ${USERS} held: 1 unknown (1 to the deletion gate), 1 missing and 1 changed (sent again), 0 already gone; groups ${GROUPS} held, all as recorded`);
+    // DeleteAfterDays defaults to 7: the orphan waits out the grace period like any user who left scope.
+    expect(reconciled.stdout).toMatch(/users 2 to send, 0 to delete, \d+ unchanged, 1 waiting out the grace period/);
+    expect(fake.user(graph.tenantId, missing.id)).toBeDefined();
+    expect(fake.user(graph.tenantId, drifted.id)?.jobTitle).not.toBe('Changed at the destination');
+    expect(fake.user(graph.tenantId, orphanId)).toBeDefined();
+  });
 });

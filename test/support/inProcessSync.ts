@@ -24,7 +24,7 @@ export interface InProcessSyncResult {
 export interface InProcessConnector {
   readonly config: ConnectorConfig;
   readonly storage: StorageTarget;
-  sync(options?: { forceFull?: boolean }): Promise<InProcessSyncResult>;
+  sync(options?: { forceFull?: boolean; reconcileDestinations?: boolean; dryRun?: boolean }): Promise<InProcessSyncResult>;
   readonly ledger: TableLedgerStore;
 }
 
@@ -49,6 +49,7 @@ export async function inProcessConnector(
         const runId = randomUUID();
         const summary = await runSync(runtime.syncDependencies(runtime.inProcessExecutor()), {
           runId, holder: `test:${runId}`, forceFull: options.forceFull ?? false, ...(pull.batchObjects !== undefined ? { batchObjects: pull.batchObjects } : {}),
+          ...(options.reconcileDestinations === true ? { reconcileDestinations: true } : {}), ...(options.dryRun === true ? { dryRun: true } : {}),
         });
         return { summary, uploads: totalUploads(summary) ?? emptyExecutionSummary() };
       } finally {

@@ -63,7 +63,7 @@ function burst(count: number, d: PullCoalescerDeps, reason: NotifiedPullReason =
 }
 
 function summary(status: 'locked' | 'completed', source = SOURCE): SyncRunSummary {
-  return { runId: randomUUID(), pulls: [{ source, status, seconds: 0 }], plans: [], failures: [], seconds: 0 };
+  return { runId: randomUUID(), pulls: [{ source, status, seconds: 0 }], reconciles: [], plans: [], failures: [], seconds: 0 };
 }
 
 describe('requestNotifiedPull', () => {

@@ -99,6 +99,33 @@ describe('HttpDestinationClient against the fake Signature 365 over HTTPS', () =
     expect(groups).toEqual([group]);
   });
 
+  it('hands a long listing out in pages of 1,000 records, in the order held', async () => {
+    const users = s365Users(2_500);
+    fake.tenant('Contoso Signatures').seed(SOURCE, { users: users });
+
+    const pages: Signature365User[][] = [];
+    for await (const page of client().listUsers(SOURCE)) pages.push(page);
+
+    expect(pages.map((page) => page.length)).toEqual([1_000, 1_000, 500]);
+    expect(pages.flat()).toEqual(users);
+    expect(fake.requests.filter((request) => request.method === 'GET')).toHaveLength(1);
+  });
+
+  it('refuses a listed record that breaks the contract, naming its place and not its values', async () => {
+    const [first, second] = s365Users(2);
+    if (first === undefined || second === undefined) throw new Error('builder');
+    const { jobTitle: _dropped, ...broken } = second;
+    fake.tenant('Contoso Signatures').seed(SOURCE, { users: [first, { ...broken, displayName: 'Secret Name' }] });
+
+    const read = async () => {
+      for await (const page of client().listUsers(SOURCE)) void page;
+    };
+    const error = await read().then(() => undefined, (thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(DestinationRequestError);
+    expect(String((error as Error).message)).toMatch(/breaks the directory API contract \(value\.1\.jobTitle: /);
+    expect(String((error as Error).message)).not.toContain('Secret Name');
+  });
+
   it('splits more than 100 items into batches of at most 100', async () => {
     const users = s365Users(250);
 
