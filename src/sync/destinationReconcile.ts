@@ -43,7 +43,7 @@ import { heldGroupHash, heldUserHashes } from './payload';
 import { PLANNED_KINDS } from './planTargets';
 import type { ChangeJournal, DestinationHealthStore, DestinationListing, LedgerEntry, LedgerEntryPatch, LedgerStore, UploadKind } from './ports';
 import { isQuarantined, markUnhealthy } from './quarantine';
-import { quarantineReason } from './uploadWork';
+import { classifyUploadFailure } from './uploadWork';
 
 /** What the destination holds of one object: the hash the ledger would keep for it. */
 export interface HeldRecord {
@@ -239,7 +239,10 @@ export async function reconcileDestinations(
       }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      const reason = quarantineReason(error);
+      // Only a refused token or an outage quarantines here; a listing that breaks the contract fails
+      // the reconcile (nothing written) without shutting the destination's uploads.
+      const failure = classifyUploadFailure(error, now);
+      const reason = failure.kind === 'quarantine' && failure.reason !== 'rejected' ? failure.reason : undefined;
       if (reason !== undefined && !dryRun) {
         // As for an upload: a rejected token or an outage quarantines the destination, and the plan
         // then defers what it is owed instead of knocking again.
