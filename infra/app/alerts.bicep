@@ -31,7 +31,7 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(a
 
 // Event names, one list per alert. A run failed: the pull of a source or the planning of its
 // uploads threw, or a delta round failed.
-var failedRunEvents = ['round.failed', 'sync.pullFailed', 'sync.planFailed']
+var failedRunEvents = ['round.failed', 'sync.pullFailed', 'sync.planFailed', 'sync.reconcileFailed']
 // Uploads: a batch refused, items the destination rejected, work dropped, a message poisoned
 // by `serve` (the Functions host logs its own poison moves; matched below by their wording).
 var uploadFailureEvents = ['upload.itemsFailed', 'upload.dropped', 'queue.poisoned']

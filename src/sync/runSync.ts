@@ -138,7 +138,10 @@ async function syncSource(deps: SyncDependencies, options: SyncOptions, source: 
     summary.failures.push({ source, stage: 'plan', error: asError(error) });
     logger.error('sync.planFailed', { source, ...errorFields(error) });
   }
-  if (reconcileError !== undefined) summary.failures.push({ source, stage: 'reconcile', error: reconcileError });
+  // Asked for (`--reconcile-destinations`), a failed reconcile fails the run. Run by itself with a full
+  // round it is logged and reported but fails nothing: a destination whose listing is broken must not
+  // turn every periodic full round into a failed run (and, on the queue path, a poisoned message).
+  if (reconcileError !== undefined && options.reconcileDestinations === true) summary.failures.push({ source, stage: 'reconcile', error: reconcileError });
 }
 
 export async function runSync(deps: SyncDependencies, options: SyncOptions): Promise<SyncRunSummary> {
