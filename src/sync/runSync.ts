@@ -13,7 +13,8 @@ import type {
   ChangeJournal, ConflictStore, CursorStore, DeletionStateStore, DestinationHealthStore, DirectoryReader, HeldLock, LedgerStore, LockStore,
   MirrorStore, PlanStateStore, ReportsIndex,
 } from './ports';
-import { acquireSourceLock, pullSource, type PageProgress, type PullSummary } from './pullSource';
+import { acquireSourceLock, pullSource, SOURCE_LOCK_TTL_IN_MS, type PageProgress, type PullSummary } from './pullSource';
+import { isLockLost, keepLeaseFresh, type LeaseKeeper } from './leaseKeeper';
 import type { UploadExecutor } from './uploadWork';
 
 export interface SyncDependencies {
@@ -52,6 +53,8 @@ export interface SyncOptions {
   dryRun?: boolean;
   /** Batch size of the pull in objects (tests use small ones to checkpoint often). */
   batchObjects?: number;
+  /** The source lock's lease (default 5 minutes; tests shorten it). */
+  lockTtlInMs?: number;
 }
 
 export interface SourceFailure {
@@ -68,22 +71,7 @@ export interface SyncRunSummary {
   seconds: number;
 }
 
-/** Keeps the source lock's lease fresh during a plan: at most one renewal at a time, at most one a minute. */
-function keepAliveFor(lock: HeldLock): () => Promise<void> {
-  let renewedAt = Date.now();
-  let renewing: Promise<void> | undefined;
-  return () => {
-    if (renewing !== undefined) return renewing;
-    if (Date.now() - renewedAt < 60_000) return Promise.resolve();
-    renewing = lock.renew().finally(() => {
-      renewedAt = Date.now();
-      renewing = undefined;
-    });
-    return renewing;
-  };
-}
-
-async function syncSource(deps: SyncDependencies, options: SyncOptions, source: string, lock: HeldLock, logger: Logger, summary: SyncRunSummary): Promise<void> {
+async function syncSource(deps: SyncDependencies, options: SyncOptions, source: string, lease: LeaseKeeper, logger: Logger, summary: SyncRunSummary): Promise<void> {
   let pull: PullSummary;
   try {
     pull = await pullSource(source, { ...deps, reader: deps.readerFor(source), logger }, {
@@ -92,7 +80,7 @@ async function syncSource(deps: SyncDependencies, options: SyncOptions, source: 
       deadlineAt: options.deadlineAt,
       ...(options.stopSignal !== undefined ? { stopSignal: options.stopSignal } : {}),
       holder: options.holder,
-      heldLock: lock,
+      heldLease: lease,
       onPage: options.onPage,
       ...(options.batchObjects !== undefined ? { batchObjects: options.batchObjects } : {}),
     });
@@ -106,10 +94,18 @@ async function syncSource(deps: SyncDependencies, options: SyncOptions, source: 
   // like objects leaving scope. The next run finishes the round and plans then.
   if (pull.status !== 'completed') return;
   try {
+    // Planned under the same lease as the pull: two plans of one source never run at once.
+    lease.assertHeld();
     summary.plans.push(await planSource(source, deps.config, deps, options.runId, {
-      dryRun: options.dryRun === true, replan: options.replan === true, keepAlive: keepAliveFor(lock),
+      dryRun: options.dryRun === true, replan: options.replan === true,
+      keepAlive: () => { lease.assertHeld(); return Promise.resolve(); },
     }));
   } catch (error) {
+    if (isLockLost(error)) {
+      // The instance that took the source over plans it; what this plan recorded is idempotent to plan again.
+      logger.warn('plan.stopped', { source, reason: 'the source lock was taken over', ...errorFields(error) });
+      return;
+    }
     summary.failures.push({ source, stage: 'plan', error: asError(error) });
     logger.error('sync.planFailed', { source, ...errorFields(error) });
   }
@@ -137,9 +133,16 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
       summary.pulls.push({ source: source.name, status: 'locked', seconds: 0 });
       continue;
     }
+    const sourceLogger = logger.child({ source: source.name });
+    const lease = keepLeaseFresh(lock, {
+      ttlInMs: options.lockTtlInMs ?? SOURCE_LOCK_TTL_IN_MS,
+      onRenewFailed: (error) => sourceLogger.warn('lock.renewFailed', { ...errorFields(error), retry: 'at the next tick' }),
+      onLost: (error) => sourceLogger.warn('lock.lost', { ...errorFields(error) }),
+    });
     try {
-      await syncSource(deps, options, source.name, lock, logger.child({ source: source.name }), summary);
+      await syncSource(deps, options, source.name, lease, sourceLogger, summary);
     } finally {
+      await lease.stop();
       const held = lock;
       await held.release().catch((error: unknown) => logger.warn('lock.releaseFailed', { source: source.name, ...errorFields(error) }));
     }
