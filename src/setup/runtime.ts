@@ -184,7 +184,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
     },
     syncDependencies(executor) {
       return {
-        config, mirror, cursors, locks, journal, ledger, reports, conflicts, planState: cursors, health, deletions, executor,
+        config, mirror, cursors, locks, journal, ledger, reports, conflicts, planState: cursors, dispatches: cursors, health, deletions, executor,
         logger: options.logger, readerFor: (name) => runtime.readerFor(name),
       };
     },
@@ -196,7 +196,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
       }, executorOptions);
     },
     queueExecutor() {
-      return new QueueUploadExecutor({ ledger, outbox, queue: queues });
+      return new QueueUploadExecutor({ ledger, outbox, queue: queues, dispatches: cursors });
     },
     uploadDependencies() {
       return {

@@ -11,7 +11,7 @@
  */
 import type { TableClient } from '@azure/data-tables';
 import type { DirectoryKind } from '../sync/directory';
-import type { CursorStore, DeltaCursor, DeltaRound, HeldLock, PlanState, PlanStateStore } from '../sync/ports';
+import type { CursorStore, DeltaCursor, DeltaRound, DispatchMarker, DispatchMarkerStore, HeldLock, PlanState, PlanStateStore } from '../sync/ports';
 import type { StorageTarget } from './storageAccount';
 import { COLUMN, SCHEMA_VERSION, TABLE_NAMES, assertSourceName, jsonColumn, readJsonColumn } from './entityCodec';
 import { ensureTable, getRowOrUndefined, openTable, type TableAccessOptions } from './tableBatch';
@@ -38,10 +38,12 @@ function isUnreachable(value: unknown): value is PlanState['unreachable'][number
 
 /** The plan state lives beside the cursors: PartitionKey source, RowKey `plan`. */
 const PLAN_ROW = 'plan';
+/** So does a queue dispatch under way: RowKey `dispatch`. */
+const DISPATCH_ROW = 'dispatch';
 /** Rounds of read, check and conditional write before a fenced write gives up on a row others keep changing. */
 const MAX_FENCED_WRITE_ATTEMPTS = 4;
 
-export class TableCursorStore implements CursorStore, PlanStateStore {
+export class TableCursorStore implements CursorStore, PlanStateStore, DispatchMarkerStore {
   private readonly table: TableClient;
   /** `source|kind` → the ETag this store last read or wrote, and the fence in that row. */
   private readonly known = new Map<string, { etag: string; fence: number }>();
@@ -157,4 +159,41 @@ export class TableCursorStore implements CursorStore, PlanStateStore {
         ...jsonColumn('unreachable', state.unreachable),
       }, 'Replace'));
   }
+
+  async getDispatch(source: string): Promise<DispatchMarker | undefined> {
+    assertSourceName(source);
+    return withStorageErrors('get dispatch marker', async () => {
+      const row = await getRowOrUndefined(this.table, source, DISPATCH_ROW);
+      if (row === undefined || typeof row.q !== 'string') return undefined;
+      const scopes = readJsonColumn(row, 'scopes');
+      return { q: row.q, scopes: Array.isArray(scopes) ? scopes.filter(isDispatchScope) : [] };
+    });
+  }
+
+  async putDispatch(source: string, marker: DispatchMarker): Promise<void> {
+    assertSourceName(source);
+    await withStorageErrors('put dispatch marker', () =>
+      this.table.upsertEntity({ partitionKey: source, rowKey: DISPATCH_ROW, [COLUMN.version]: SCHEMA_VERSION, q: marker.q, ...jsonColumn('scopes', marker.scopes) }, 'Replace'));
+  }
+
+  async clearDispatch(source: string, q: string): Promise<void> {
+    assertSourceName(source);
+    await withStorageErrors('clear dispatch marker', async () => {
+      const row = await getRowOrUndefined(this.table, source, DISPATCH_ROW);
+      if (row === undefined || row.q !== q) return;
+      try {
+        await this.table.deleteEntity(source, DISPATCH_ROW, { etag: typeof row.etag === 'string' ? row.etag : '*' });
+      } catch (error) {
+        const status = statusOf(error);
+        if (status !== 404 && status !== 412) throw error; // gone, or replaced by a newer dispatch: not ours to clear
+      }
+    });
+  }
+}
+
+function isDispatchScope(value: unknown): value is DispatchMarker['scopes'][number] {
+  if (typeof value !== 'object' || value === null) return false;
+  const scope = value as Record<string, unknown>;
+  return typeof scope.destination === 'string' && (scope.kind === 'users' || scope.kind === 'groups')
+    && Array.isArray(scope.buckets) && scope.buckets.every((bucket) => typeof bucket === 'string');
 }

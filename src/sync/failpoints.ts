@@ -15,10 +15,12 @@
  * - afterCursorSave: pullSource, a round's deltaLink is saved (users first, then groups), nothing
  *   planned or dispatched after it yet;
  * - afterUploadBeforeAck: the in-process executor or the upload worker, the destination answered a
- *   batch, the ledger does not yet record the acknowledged hashes.
+ *   batch, the ledger does not yet record the acknowledged hashes;
+ * - afterQueueMarkBeforeSend: the queue executor, a destination's ledger entries are marked queued,
+ *   none of their upload messages is sent yet.
  */
 
-export const FAILPOINT_NAMES = ['afterMirrorWrite', 'afterCursorSave', 'afterUploadBeforeAck'] as const;
+export const FAILPOINT_NAMES = ['afterMirrorWrite', 'afterCursorSave', 'afterUploadBeforeAck', 'afterQueueMarkBeforeSend'] as const;
 export type FailpointName = (typeof FAILPOINT_NAMES)[number];
 
 export const FAILPOINTS_SETTING = 'S365_FAILPOINTS';

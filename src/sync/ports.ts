@@ -395,6 +395,23 @@ export interface PlanStateStore {
 }
 
 /**
+ * A queue dispatch under way: the ledger entries of these buckets marked queued at `q` may have no
+ * upload message yet. Written before the marks, cleared once every message is sent; one found by
+ * the next plan was left by a dispatch that crashed in between (see queueUploads.ts).
+ */
+export interface DispatchMarker {
+  q: string;
+  scopes: { destination: string; kind: UploadKind; buckets: string[] }[];
+}
+
+export interface DispatchMarkerStore {
+  getDispatch(source: string): Promise<DispatchMarker | undefined>;
+  putDispatch(source: string, marker: DispatchMarker): Promise<void>;
+  /** Removes the marker if it is still the one of `q`; succeeds when it is gone. */
+  clearDispatch(source: string, q: string): Promise<void>;
+}
+
+/**
  * Deletions the deletion gate stopped, for one destination, source and kind, as the last plan
  * left them. Replaced by every plan that holds, removed by the first that does not.
  */

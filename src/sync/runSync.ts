@@ -8,9 +8,9 @@
 import type { ConnectorConfig } from '../config/types';
 import type { Logger } from './logger';
 import { errorFields } from './logger';
-import { planSource, type SourcePlanSummary } from './planSource';
+import { isPlanDeadlineReached, planSource, type SourcePlanSummary } from './planSource';
 import type {
-  ChangeJournal, ConflictStore, CursorStore, DeletionStateStore, DestinationHealthStore, DirectoryReader, HeldLock, LedgerStore, LockStore,
+  ChangeJournal, ConflictStore, CursorStore, DeletionStateStore, DispatchMarkerStore, DestinationHealthStore, DirectoryReader, HeldLock, LedgerStore, LockStore,
   MirrorStore, PlanStateStore, ReportsIndex,
 } from './ports';
 import { acquireSourceLock, pullSource, SOURCE_LOCK_TTL_IN_MS, type PageProgress, type PullSummary } from './pullSource';
@@ -27,6 +27,8 @@ export interface SyncDependencies {
   reports: ReportsIndex;
   conflicts: ConflictStore;
   planState: PlanStateStore;
+  /** Where the queue executor leaves a dispatch under way (absent: nothing to recover, e.g. in-process only). */
+  dispatches?: DispatchMarkerStore;
   health: DestinationHealthStore;
   deletions: DeletionStateStore;
   readerFor(sourceName: string): DirectoryReader;
@@ -99,8 +101,14 @@ async function syncSource(deps: SyncDependencies, options: SyncOptions, source: 
     summary.plans.push(await planSource(source, deps.config, deps, options.runId, {
       dryRun: options.dryRun === true, replan: options.replan === true,
       keepAlive: () => { lease.assertHeld(); return Promise.resolve(); },
+      // The run's budget: a plan that would outlast it stops at a checkpoint instead of being killed.
+      ...(options.deadlineAt !== undefined ? { deadlineAt: options.deadlineAt } : {}),
     }));
   } catch (error) {
+    if (isPlanDeadlineReached(error)) {
+      logger.info('plan.paused', { source, reason: 'deadline', action: 'the next run plans the rest' });
+      return;
+    }
     if (isLockLost(error)) {
       // The instance that took the source over plans it; what this plan recorded is idempotent to plan again.
       logger.warn('plan.stopped', { source, reason: 'the source lock was taken over', ...errorFields(error) });
