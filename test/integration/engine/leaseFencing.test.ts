@@ -20,8 +20,8 @@ import { SOURCE, startEngineHarness, type EngineHarness } from '../../support/en
 import { isolatedStorage } from '../../support/storage';
 
 const LOCK = `pull|${SOURCE}`;
-/** Short leases so that "longer than the lease" takes a second, not minutes. */
-const TTL_IN_MS = 800;
+/** Short leases so that "longer than the lease" takes seconds, not minutes (long enough for a renewal on a loaded machine). */
+const TTL_IN_MS = 1_500;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -37,14 +37,14 @@ describe('a page slower than the lease', () => {
   it('keeps the lease renewed while the page is read, so a second instance cannot take the source over', async () => {
     const h = await startEngineHarness({ users: 60, groups: 4, seed: 5 });
     engine = h;
-    // Page 1 as usual, then page 2 takes almost four leases.
-    h.graph.faults.add({ target: 'users' }).add({ target: 'users', delayMs: TTL_IN_MS * 3.75 });
+    // Page 1 as usual, then page 2 takes three leases.
+    h.graph.faults.add({ target: 'users' }).add({ target: 'users', delayMs: TTL_IN_MS * 3 });
     const pulling = h.pull({ holder: 'instance-a', lockTtlInMs: TTL_IN_MS });
 
     const other = new TableLockStore(h.storage);
     const attempts: boolean[] = [];
-    const until = Date.now() + TTL_IN_MS * 3;
-    await sleep(TTL_IN_MS * 1.5);
+    const until = Date.now() + TTL_IN_MS * 2.8;
+    await sleep(TTL_IN_MS * 1.3);
     while (Date.now() < until) {
       const taken = await other.tryAcquire(LOCK, 'instance-b', 60_000);
       attempts.push(taken !== undefined);
