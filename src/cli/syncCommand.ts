@@ -14,7 +14,7 @@ import { processScrubber } from '../setup/secretScrubber';
 import { assertNoUnresolvedKeyVaultReferences, UnresolvedKeyVaultReferenceError } from '../setup/unresolvedSettings';
 import { isDeadLocalHolder } from '../setup/localHolder';
 import { emptyExecutionSummary, type ExecutionSummary } from '../sync/uploadWork';
-import type { Logger } from '../sync/logger';
+import { errorFields, type Logger } from '../sync/logger';
 import { runSync, type SyncRunSummary } from '../sync/runSync';
 import { createProgressPrinter, formatSyncSummary } from './report';
 
@@ -114,11 +114,22 @@ export async function syncOnce(
     onPage: (page) => progress.page(page),
     dryRun: options.dryRun === true,
     // A CLI run that crashed on this machine leaves its lock behind; the next run takes it over.
-    lockHolderIsGone: (holder) => isDeadLocalHolder(holder),
+    // So does an earlier run of this process whose release failed (storage was down): the
+    // runs of one CLI process never overlap, so that lease has no live holder.
+    lockHolderIsGone: (holder) => isDeadLocalHolder(holder) || (holder.startsWith(`${runtime.holder}:`) && holder !== `${runtime.holder}:${runId}`),
   });
   progress.done();
   const uploads = totalUploads(summary);
   return uploads === undefined ? { summary } : { summary, uploads };
+}
+
+/** After a failed `--watch` run the next comes after 5 s, doubling, at most the usual interval (then the usual interval again once a run succeeds). */
+const WATCH_RETRY_FIRST_IN_MS = 5_000;
+
+/** When the next `--watch` run starts, after `consecutiveFailures` failed runs in a row (0: the last run succeeded). */
+export function nextWatchRunInMs(consecutiveFailures: number, intervalInMs: number): number {
+  if (consecutiveFailures <= 0) return intervalInMs;
+  return Math.min(WATCH_RETRY_FIRST_IN_MS * 2 ** Math.min(consecutiveFailures - 1, 20), intervalInMs);
 }
 
 export async function runSyncCommand(options: SyncCommandOptions, io: CliIo): Promise<number> {
@@ -152,23 +163,41 @@ export async function runSyncCommand(options: SyncCommandOptions, io: CliIo): Pr
       process.on('SIGTERM', onSignal);
     }
     try {
+      let consecutiveFailures = 0;
       for (let run = 0; ; run += 1) {
-        const { summary, uploads } = await syncOnce(runtime, {
-          full: options.full === true && run === 0, replan: options.replan === true && run === 0,
-          reconcileDestinations: options.reconcileDestinations === true && run === 0, queues: options.queues, sources: options.source,
-          uploadConcurrency: options.uploadConcurrency, logger, progressStream: io.progressStream, dryRun: options.dryRun,
-          ...(options.batchSize !== undefined ? { batchObjects: options.batchSize } : {}),
-        });
-        const graphRequests = config.sources.reduce((sum, source) => sum + runtime.readerFor(source.name).stats().requests, 0);
-        io.out(`${processScrubber.scrub(formatSyncSummary(summary, options.queues === true ? undefined : uploads, { graph: graphRequests }))}\n`);
-        if (options.dryRun === true) io.out('  Dry run: nothing was recorded, queued or sent.\n');
-        else if (options.queues === true) io.out(`  Upload work queued on ${runtime.queues.uploads.name}; the uploadWorker function processes it.\n`);
-        // A skipped (locked) source did not sync: for a person at a prompt that is not success.
-        const skipped = summary.pulls.some((pull) => pull.status === 'locked');
-        exitCode = summary.failures.length > 0 || skipped || (options.queues !== true && (uploads?.failed ?? 0) > 0) ? EXIT.failed : EXIT.ok;
+        let failed: boolean;
+        try {
+          const { summary, uploads } = await syncOnce(runtime, {
+            full: options.full === true && run === 0, replan: options.replan === true && run === 0,
+            reconcileDestinations: options.reconcileDestinations === true && run === 0, queues: options.queues, sources: options.source,
+            uploadConcurrency: options.uploadConcurrency, logger, progressStream: io.progressStream, dryRun: options.dryRun,
+            ...(options.batchSize !== undefined ? { batchObjects: options.batchSize } : {}),
+          });
+          const graphRequests = config.sources.reduce((sum, source) => sum + runtime.readerFor(source.name).stats().requests, 0);
+          io.out(`${processScrubber.scrub(formatSyncSummary(summary, options.queues === true ? undefined : uploads, { graph: graphRequests }))}\n`);
+          if (options.dryRun === true) io.out('  Dry run: nothing was recorded, queued or sent.\n');
+          else if (options.queues === true) io.out(`  Upload work queued on ${runtime.queues.uploads.name}; the uploadWorker function processes it.\n`);
+          // A skipped (locked) source did not sync: for a person at a prompt that is not success.
+          const skipped = summary.pulls.some((pull) => pull.status === 'locked');
+          exitCode = summary.failures.length > 0 || skipped || (options.queues !== true && (uploads?.failed ?? 0) > 0) ? EXIT.failed : EXIT.ok;
+          failed = summary.failures.length > 0;
+        } catch (error) {
+          // A one-shot run reports it as before; --watch must outlive a storage or network outage.
+          if (options.watch !== true) throw error;
+          logger.error('watch.runFailed', { ...errorFields(error) });
+          io.err(`Run failed: ${processScrubber.scrub(error instanceof Error ? error.message : String(error))}\n`);
+          exitCode = EXIT.failed;
+          failed = true;
+        }
         if (options.watch !== true || stop.signal.aborted) break;
-        const waitInMs = config.options.deltaIntervalMinutes * 60_000;
-        io.err(`Next run in ${config.options.deltaIntervalMinutes} minute(s); Ctrl+C to stop.\n`);
+        consecutiveFailures = failed ? consecutiveFailures + 1 : 0;
+        const waitInMs = nextWatchRunInMs(consecutiveFailures, config.options.deltaIntervalMinutes * 60_000);
+        if (failed) {
+          logger.warn('watch.backoff', { consecutiveFailures, nextRunInMs: waitInMs });
+          io.err(`Run failed; next run in ${Math.round(waitInMs / 1000)} s (retrying sooner after a failure, backing off while it lasts); Ctrl+C to stop.\n`);
+        } else {
+          io.err(`Next run in ${config.options.deltaIntervalMinutes} minute(s); Ctrl+C to stop.\n`);
+        }
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, waitInMs);
           stop.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });

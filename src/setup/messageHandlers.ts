@@ -10,6 +10,7 @@ import type { MaintenanceSummary } from '../realtime/subscriptionManager';
 import type { Logger } from '../sync/logger';
 import type { PullRequestedMessage, SubscriptionEventMessage, UploadRequestedMessage } from '../sync/messages';
 import { processUpload } from '../sync/processUpload';
+import { lockedPullRetries, MAX_LOCKED_PULL_REQUEUES } from '../sync/lockedPullRetry';
 import { describeFailures, runSync, type SyncOptions, type SyncRunSummary } from '../sync/runSync';
 import { parseSyncNowRequest } from '../sync/syncNowRequest';
 import type { ConnectorRuntime } from './runtime';
@@ -60,9 +61,27 @@ export async function runPullMessage(runtime: ConnectorRuntime, message: PullReq
   );
   const source = message.source;
   const reason = message.reason;
-  const summary = source !== undefined && (reason === 'changeNotification' || reason === 'subscriptionCatchUp')
-    ? await runNotifiedPull(source, reason, { ...runtime.pullCoalescing, logger, runSync: sync })
-    : await sync();
+  if (source !== undefined && (reason === 'changeNotification' || reason === 'subscriptionCatchUp')) {
+    const notified = await runNotifiedPull(source, reason, { ...runtime.pullCoalescing, logger, runSync: sync });
+    failIfAnyFailed(message.runId, notified);
+    return notified;
+  }
+  const summary = await sync();
+  // Put back before this message is completed: the caller was told 202 and must not lose the request.
+  const { retries, dropped } = lockedPullRetries(message, summary);
+  for (const retry of retries) {
+    await runtime.queues.send(runtime.queues.pullRequests, retry, runtime.lockedPullRetryDelayInSeconds);
+    logger.info('pull.requeued', {
+      source: retry.source, full: retry.full, reason: retry.reason, requeues: retry.requeues,
+      delayInSeconds: runtime.lockedPullRetryDelayInSeconds, why: 'another run holds the source',
+    });
+  }
+  if (dropped.length > 0) {
+    logger.error('pull.requestDropped', {
+      sources: dropped, full: message.full, reason: message.reason, requeues: message.requeues ?? 0,
+      why: `the source stayed locked through ${MAX_LOCKED_PULL_REQUEUES} tries; the timer's next run syncs it (ask again for a full round)`,
+    });
+  }
   failIfAnyFailed(message.runId, summary);
   return summary;
 }

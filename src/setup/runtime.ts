@@ -41,6 +41,7 @@ import { startEmbeddedAzurite, type EmbeddedAzurite } from './embeddedAzurite';
 import { localHolderPrefix } from './localHolder';
 import { storageTargetFromSettings } from './storageTarget';
 import { processScrubber } from './secretScrubber';
+import { LOCKED_PULL_RETRY_DELAY_IN_SECONDS } from '../sync/lockedPullRetry';
 
 export interface RuntimeOptions {
   config: ConnectorConfig;
@@ -56,6 +57,8 @@ export interface RuntimeOptions {
   requestCounter?: StorageRequestCounter;
   /** Notified pulls of a source start at least this far apart (default 10 s; tests shorten it). */
   minMsBetweenNotifiedPulls?: number;
+  /** How long a requested pull that found its source locked waits on the queue before it tries again (default 60 s; tests shorten it). */
+  lockedPullRetryDelayInSeconds?: number;
 }
 
 export interface ConnectorRuntime {
@@ -84,6 +87,8 @@ export interface ConnectorRuntime {
   readonly webhookCounters: WebhookCounters;
   /** The coalescing gate of notified pulls, as every user of it must see it (same spacing). */
   readonly pullCoalescing: PullCoalescerDeps;
+  /** See RuntimeOptions.lockedPullRetryDelayInSeconds. */
+  readonly lockedPullRetryDelayInSeconds: number;
   /** Who holds locks taken by this process. */
   readonly holder: string;
   readerFor(sourceName: string): GraphDirectoryReader;
@@ -162,6 +167,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
       gates: pullGates, queue: queues,
       ...(options.minMsBetweenNotifiedPulls !== undefined ? { minIntervalMs: options.minMsBetweenNotifiedPulls } : {}),
     },
+    lockedPullRetryDelayInSeconds: options.lockedPullRetryDelayInSeconds ?? LOCKED_PULL_RETRY_DELAY_IN_SECONDS,
     holder: localHolderPrefix(),
     readerFor(sourceName) {
       let reader = readers.get(sourceName);
@@ -190,7 +196,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
     },
     syncDependencies(executor) {
       return {
-        config, mirror, cursors, locks, journal, ledger, reports, conflicts, planState: cursors, health, deletions, executor,
+        config, mirror, cursors, locks, journal, ledger, reports, conflicts, planState: cursors, dispatches: cursors, health, deletions, executor,
         logger: options.logger, readerFor: (name) => runtime.readerFor(name),
         destinationListing: (name) => runtime.destination(name),
       };
@@ -203,7 +209,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
       }, executorOptions);
     },
     queueExecutor() {
-      return new QueueUploadExecutor({ ledger, outbox, queue: queues });
+      return new QueueUploadExecutor({ ledger, outbox, queue: queues, dispatches: cursors });
     },
     uploadDependencies() {
       return {

@@ -18,9 +18,11 @@
  *   batch, the ledger does not yet record the acknowledged hashes;
  * - afterReconcileLedgerWrite: the reconcile against a destination corrected the ledger, nothing
  *   planned after it yet.
+ * - afterQueueMarkBeforeSend: the queue executor, a destination's ledger entries are marked queued,
+ *   none of their upload messages is sent yet.
  */
 
-export const FAILPOINT_NAMES = ['afterMirrorWrite', 'afterCursorSave', 'afterUploadBeforeAck', 'afterReconcileLedgerWrite'] as const;
+export const FAILPOINT_NAMES = ['afterMirrorWrite', 'afterCursorSave', 'afterUploadBeforeAck', 'afterReconcileLedgerWrite', 'afterQueueMarkBeforeSend'] as const;
 export type FailpointName = (typeof FAILPOINT_NAMES)[number];
 
 export const FAILPOINTS_SETTING = 'S365_FAILPOINTS';

@@ -108,6 +108,19 @@ export function summarizeEntries(entries: ReadonlyMap<string, LedgerEntry>, dele
   return summary;
 }
 
+/**
+ * The planner's patch for an entry marked queued at `q` by a dispatch that crashed before sending
+ * its messages (a dispatch marker was left): the mark is dated back by the re-queue time, so the
+ * entry is due now and no longer counts as in flight, and the next plan queues its work again
+ * instead of waiting 30 minutes. Undefined for an entry not marked at `q` (acknowledged or failed
+ * since, or marked by a later dispatch).
+ */
+export function unsentDispatchPatch(entry: LedgerEntry, q: string): LedgerEntryPatch | undefined {
+  if (entry.q !== q) return undefined;
+  const at = Date.parse(q);
+  return { q: new Date((Number.isFinite(at) ? at : 0) - REQUEUE_AFTER_IN_MS).toISOString() };
+}
+
 /** How one sent (or deferred) item ended, for the ledger. */
 export type ItemOutcome =
   | { kind: 'acknowledged' }

@@ -27,6 +27,8 @@ export const pullRequestedMessage = z.object({
   full: z.boolean(),
   reason: z.enum(['syncNow', 'changeNotification', 'subscriptionCatchUp', 'timer', 'cli']),
   requestedAt: z.string(),
+  /** How many times this request was put back because another run held its source (absent: never). */
+  requeues: z.number().int().min(1).max(1_000).optional(),
 }).strict();
 
 export const uploadRequestedMessage = z.object({

@@ -23,15 +23,25 @@
  * A crash anywhere before the last step plans the same entries again, which is idempotent.
  *
  * Dry run: the same plan, with nothing written and nothing sent.
+ *
+ * Run budget: with `deadlineAt` (the Functions run's), a plan that has not finished by then stops
+ * at its next checkpoint: before it writes anything, between destinations and kinds of the queue
+ * executor, or after a ledger write of the in-process executor. What it recorded stands, the
+ * journal is kept, and the next run plans the rest (queued work already marked is not queued twice).
+ *
+ * A queue dispatch that crashed between marking entries queued and sending their messages left a
+ * dispatch marker (queueUploads.ts): the plan first makes those marks due, so their work is queued
+ * again now rather than after the 30-minute re-queue check.
  */
 import { createHash } from 'node:crypto';
 import type { ConnectorConfig } from '../config/types';
 import { isEmpty, mergeJournal } from './changeImpact';
 import type { Logger } from './logger';
 import type {
-  ChangeJournal, ConflictStore, DeletionApproval, DeletionStateStore, DestinationHealth, DestinationHealthStore, JournalEntry, LedgerBucketSummary,
-  LedgerStore, MirrorStore, PlanStateStore, ReportsIndex, UploadKind,
+  ChangeJournal, ConflictStore, DeletionApproval, DeletionStateStore, DestinationHealth, DestinationHealthStore, DispatchMarkerStore, JournalEntry,
+  LedgerBucketSummary, LedgerStore, MirrorStore, PlanStateStore, ReportsIndex, UploadKind,
 } from './ports';
+import { patchEntries, summarizeEntries, unsentDispatchPatch } from './ledgerPolicy';
 import { PLANNED_KINDS, loadDirectoryGraph, planFromChanges, planWholeSource, type PlannedTargets } from './planTargets';
 import { emptyKindSummary, decideScope, type HoldWrite, type KindPlanSummary } from './scopeDecisions';
 import { buildScopeModel, type ScopeModel } from './scopeModel';
@@ -50,8 +60,38 @@ export interface PlanDependencies {
   health: DestinationHealthStore;
   deletions: DeletionStateStore;
   executor: UploadExecutor;
+  /** Where the queue executor leaves a dispatch under way; absent: no recovery (nothing writes one). */
+  dispatches?: DispatchMarkerStore;
   logger: Logger;
   now?: () => Date;
+}
+
+/** The plan ran out of its run budget and stopped at a checkpoint; the next run plans the rest. */
+export class PlanDeadlineReached extends Error {
+  override readonly name = 'PlanDeadlineReached';
+}
+
+export function isPlanDeadlineReached(error: unknown): boolean {
+  return error instanceof Error && error.name === 'PlanDeadlineReached';
+}
+
+/** Makes the marks of a dispatch that crashed before sending its messages due now (see the header). */
+async function recoverUnsentDispatch(source: string, deps: PlanDependencies & { dispatches: DispatchMarkerStore }, deleteAfterDays: number, logger: Logger): Promise<void> {
+  const marker = await deps.dispatches.getDispatch(source);
+  if (marker === undefined) return;
+  let entries = 0;
+  for (const { destination, kind, buckets } of marker.scopes) {
+    await deps.ledger.update({ destination, source, kind }, buckets, (_bucket, bucketEntries) => {
+      for (const [id, entry] of [...bucketEntries]) {
+        const patch = unsentDispatchPatch(entry, marker.q);
+        if (patch === undefined) continue;
+        patchEntries(bucketEntries, id, patch);
+        entries += 1;
+      }
+    }, (bucketEntries) => summarizeEntries(bucketEntries, deleteAfterDays));
+  }
+  await deps.dispatches.clearDispatch(source, marker.q);
+  logger.warn('plan.unsentDispatchRecovered', { queuedAt: marker.q, entries, why: 'a dispatch stopped between marking work queued and sending its messages; it is queued again now' });
 }
 
 export interface PlanOptions {
@@ -61,8 +101,10 @@ export interface PlanOptions {
   replan?: boolean;
   /** How many names (UPNs, group names) each summary lists per list. Default 10. */
   sampleSize?: number;
-  /** Renews the source lock during long work. */
+  /** Checks the source lock between steps of long work (throws when it was lost). */
   keepAlive?: () => Promise<void>;
+  /** Stop at the next checkpoint once this time (ms since epoch) has passed (see the header). */
+  deadlineAt?: number;
 }
 
 export interface DestinationPlanSummary {
@@ -149,6 +191,13 @@ export async function planSource(
   const now = (deps.now ?? (() => new Date()))();
   const dryRun = options.dryRun === true;
   const logger = deps.logger.child({ source, runId, ...(dryRun ? { dryRun } : {}) });
+  const checkDeadline = () => {
+    if (options.deadlineAt !== undefined && Date.now() >= options.deadlineAt) {
+      throw new PlanDeadlineReached(`The plan of source ${source} ran out of its run budget; the next run plans the rest`);
+    }
+  };
+  checkDeadline();
+  if (!dryRun && deps.dispatches !== undefined) await recoverUnsentDispatch(source, { ...deps, dispatches: deps.dispatches }, config.options.deleteAfterDays, logger);
   const journal = await deps.journal.pending(source);
   const configHash = planConfigHash(config, source);
   const state = await deps.planState.getPlanState(source);
@@ -193,6 +242,7 @@ export async function planSource(
     planned = await planWholeSource(source, configured, model, deps);
   }
   if (mode === 'whole') logger.info('plan.whole', { reason });
+  checkDeadline();
 
   // Decide per destination and kind.
   const works: KindWork[] = [];
@@ -200,6 +250,7 @@ export async function planSource(
   const holdWrites: { destination: string; kind: UploadKind; write: HoldWrite }[] = [];
   const health = new Map<string, Promise<DestinationHealth | undefined>>();
   for (const plan of planned.scopes) {
+    checkDeadline();
     const { destination, kind } = plan.scope;
     const missingGroups = plan.mapped ? [...(model.missingGroupsByDestination.get(destination) ?? [])] : [];
     const decision = await decideScope(plan, {
@@ -253,7 +304,12 @@ export async function planSource(
   if (dryRun) return result;
 
   // Records first, then what derives from this plan, then the journal.
-  result.uploads = await deps.executor.execute(works, { runId, deleteAfterDays: config.options.deleteAfterDays, logger, ...(options.keepAlive !== undefined ? { keepAlive: options.keepAlive } : {}) });
+  checkDeadline();
+  const keepAlive = async () => {
+    await options.keepAlive?.();
+    checkDeadline();
+  };
+  result.uploads = await deps.executor.execute(works, { runId, deleteAfterDays: config.options.deleteAfterDays, logger, keepAlive });
   for (const work of works) {
     const summary = summaries.get(work.scope.destination);
     if (summary !== undefined) summary.messages += Math.ceil(work.sends.length / 100);

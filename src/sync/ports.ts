@@ -156,11 +156,23 @@ export interface DeltaCursor {
 export interface CursorStore {
   initialize(): Promise<void>;
   get(source: string, kind: DirectoryKind): Promise<DeltaCursor | undefined>;
-  put(source: string, kind: DirectoryKind, cursor: DeltaCursor): Promise<void>;
+  /**
+   * Replaces the cursor. With `fencedBy`, only while no holder with a higher fencing token has
+   * written it: a holder whose lease was taken over cannot move the cursor back (it gets a
+   * LockLostError, and the row keeps what the newer holder wrote).
+   */
+  put(source: string, kind: DirectoryKind, cursor: DeltaCursor, fencedBy?: HeldLock): Promise<void>;
 }
 
 export interface HeldLock {
-  /** Extends the lease; throws LockLostError when another holder took it over. */
+  readonly name: string;
+  readonly holder: string;
+  /**
+   * Fencing token: larger for every later holder of this lock (taking a lock over raises it), so
+   * storage can refuse a write from a holder that lost its lease without knowing it yet.
+   */
+  readonly fence: number;
+  /** Extends the lease; throws LockLostError when another holder took it over. Concurrent calls share one renewal. */
   renew(): Promise<void>;
   /** Gives the lock up; succeeds when already released or expired. */
   release(): Promise<void>;
@@ -399,6 +411,23 @@ export interface PlanState {
 export interface PlanStateStore {
   getPlanState(source: string): Promise<PlanState | undefined>;
   putPlanState(source: string, state: PlanState): Promise<void>;
+}
+
+/**
+ * A queue dispatch under way: the ledger entries of these buckets marked queued at `q` may have no
+ * upload message yet. Written before the marks, cleared once every message is sent; one found by
+ * the next plan was left by a dispatch that crashed in between (see queueUploads.ts).
+ */
+export interface DispatchMarker {
+  q: string;
+  scopes: { destination: string; kind: UploadKind; buckets: string[] }[];
+}
+
+export interface DispatchMarkerStore {
+  getDispatch(source: string): Promise<DispatchMarker | undefined>;
+  putDispatch(source: string, marker: DispatchMarker): Promise<void>;
+  /** Removes the marker if it is still the one of `q`; succeeds when it is gone. */
+  clearDispatch(source: string, q: string): Promise<void>;
 }
 
 /**

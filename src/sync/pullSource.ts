@@ -21,6 +21,7 @@ import type {
   ApplyCounts, ChangeJournal, CursorStore, DeltaCursor, DeltaRound, DirectoryReader, HeldLock, LockStore, MirrorStore,
 } from './ports';
 import { groupRoundWriter, userRoundWriter, type RoundCounts, type RoundWriter, type RoundWriterContext } from './roundWriter';
+import { isLockLost, keepLeaseFresh, type LeaseKeeper } from './leaseKeeper';
 
 /** Thrown by a DirectoryReader when Graph no longer knows the delta/skip token (HTTP 410, 7-day lifetime). */
 export function isDeltaTokenExpired(error: unknown): boolean {
@@ -41,8 +42,8 @@ export interface PullDependencies {
 export const DEFAULT_BATCH_OBJECTS = 6_400;
 /** Batches at least this large hold back short partition tails (see PullOptions.fillTransactions). */
 const FILL_TRANSACTIONS_FROM_BATCH = 3_200;
-/** The source lock's lease is renewed at least this often while a round reads pages. */
-const LOCK_RENEW_EVERY_IN_MS = 60_000;
+/** The source lock's lease: renewed from a timer every fifth of it (leaseKeeper.ts). */
+export const SOURCE_LOCK_TTL_IN_MS = 5 * 60_000;
 /** Pages per batch at most, so a slow tenant still checkpoints regularly. */
 export const DEFAULT_BATCH_PAGES = 200;
 
@@ -60,8 +61,8 @@ export interface PullOptions {
   lockTtlInMs?: number;
   /** Lets a front say that the holder of an unexpired lock is gone (the CLI: a crashed process on this machine). */
   lockHolderIsGone?: (holder: string) => boolean;
-  /** A lock the caller already holds (runSync keeps it through the plan); the pull then neither takes nor releases it. */
-  heldLock?: HeldLock;
+  /** A lease the caller already holds and keeps fresh (runSync keeps it through the plan); the pull then neither takes nor releases it. */
+  heldLease?: LeaseKeeper;
   onPage?: (progress: PageProgress) => void;
   /** Batch size in objects and in pages (tests use 1 to checkpoint every page). */
   batchObjects?: number;
@@ -157,7 +158,7 @@ async function pullKind<TChange extends { id: string }>(
   source: string,
   deps: PullDependencies,
   options: PullOptions,
-  lock: HeldLock,
+  lease: LeaseKeeper,
   read: (link: string | undefined) => AsyncIterable<DeltaPage<TChange>>,
   writerFor: (context: RoundWriterContext) => RoundWriter<TChange>,
 ): Promise<KindPullSummary> {
@@ -190,7 +191,6 @@ async function pullKind<TChange extends { id: string }>(
       await writer.start();
       let buffer: TChange[] = [];
       let bufferedPages = 0;
-      let renewedAt = Date.now();
       // Which page each object not yet written came from, and the link each page was read with:
       // the checkpoint never passes an object that is not written.
       const pageOf = new Map<string, number>();
@@ -198,11 +198,8 @@ async function pullKind<TChange extends { id: string }>(
       let link = plan.link;
       let checkpointedPage = round.pages;
       for await (const page of read(plan.link)) {
-        // A batch spans many pages: keep the lease fresh while reading them.
-        if (Date.now() - renewedAt > LOCK_RENEW_EVERY_IN_MS) {
-          await lock.renew();
-          renewedAt = Date.now();
-        }
+        // The lease is renewed from a timer; a page that arrives after it was taken over is not written.
+        lease.assertHeld();
         bufferedPages += 1;
         summary.pages += 1;
         round.pages += 1;
@@ -234,25 +231,24 @@ async function pullKind<TChange extends { id: string }>(
             round: null,
             lastFullRoundCompletedAt: round.kind === 'full' ? completedAt : cursor.lastFullRoundCompletedAt,
             lastRoundCompletedAt: completedAt,
-          });
+          }, lease.lock);
           failpoint('afterCursorSave');
           summary.completed = true;
           if (round.kind === 'full') await deps.journal.clearSeen(source);
           logger.info('round.completed', { roundId: round.id, roundKind: round.kind, pages: round.pages, swept: summary.swept });
         } else if (oldestHeld === undefined && page.nextLink !== undefined) {
-          await deps.cursors.put(source, kind, { ...cursor, nextLink: page.nextLink, round });
+          await deps.cursors.put(source, kind, { ...cursor, nextLink: page.nextLink, round }, lease.lock);
           checkpointedPage = round.pages;
         } else if (oldestHeld !== undefined && oldestHeld - 1 > checkpointedPage) {
           // Resume at the first page holding an object not written yet.
           const resumeLink = linkOfPage.get(oldestHeld);
           if (resumeLink !== undefined) {
-            await deps.cursors.put(source, kind, { ...cursor, nextLink: resumeLink, round: { ...round, pages: oldestHeld - 1 } });
+            await deps.cursors.put(source, kind, { ...cursor, nextLink: resumeLink, round: { ...round, pages: oldestHeld - 1 } }, lease.lock);
             checkpointedPage = oldestHeld - 1;
           }
         }
         for (const page of [...linkOfPage.keys()]) if (oldestHeld === undefined || page < oldestHeld) linkOfPage.delete(page);
-        await lock.renew();
-        renewedAt = Date.now();
+        lease.assertHeld();
         if (!summary.completed && pastDeadline) throw new DeadlineReached();
       }
       if (!summary.completed) {
@@ -269,11 +265,16 @@ async function pullKind<TChange extends { id: string }>(
       }
       if (isDeltaTokenExpired(error) && attempt === 0) {
         logger.warn('round.tokenExpired', { roundId: round.id, roundKind: round.kind, action: 'starting a full round' });
-        await deps.cursors.put(source, kind, { ...cursor, nextLink: null, deltaLink: null, round: null });
+        await deps.cursors.put(source, kind, { ...cursor, nextLink: null, deltaLink: null, round: null }, lease.lock);
         restartedAfterExpiry = true;
         continue;
       }
-      logger.error('round.failed', { roundId: round.id, pages: round.pages, ...errorFields(error) });
+      if (isLockLost(error)) {
+        // Another instance holds the source now and carries the round on; nothing after the last checkpoint is kept.
+        logger.warn('round.stopped', { roundId: round.id, pages: round.pages, reason: 'the source lock was taken over', ...errorFields(error) });
+      } else {
+        logger.error('round.failed', { roundId: round.id, pages: round.pages, ...errorFields(error) });
+      }
       throw error;
     }
   }
@@ -286,32 +287,48 @@ export class SourceLockedError extends Error {
 
 /** Takes the source's lock (one pull and plan per source at a time across instances); undefined when another holds it. */
 export async function acquireSourceLock(locks: LockStore, source: string, options: Pick<PullOptions, 'holder' | 'lockTtlInMs' | 'lockHolderIsGone'>): Promise<HeldLock | undefined> {
-  return locks.tryAcquire(`pull|${source}`, options.holder, options.lockTtlInMs ?? 5 * 60_000, {
+  return locks.tryAcquire(`pull|${source}`, options.holder, options.lockTtlInMs ?? SOURCE_LOCK_TTL_IN_MS, {
     ...(options.lockHolderIsGone !== undefined ? { holderIsGone: options.lockHolderIsGone } : {}),
   });
 }
 
 /**
  * Pulls users and groups of one source. Returns status `locked` when another instance holds
- * the source, `partial` when the deadline stopped a round (it resumes next time).
+ * the source (or took it over during this pull), `partial` when the deadline stopped a round (it
+ * resumes next time).
  */
 export async function pullSource(source: string, deps: PullDependencies, options: PullOptions): Promise<PullSummary> {
   const started = Date.now();
   const logger = deps.logger.child({ source });
-  const lock = options.heldLock ?? (await acquireSourceLock(deps.locks, source, options));
-  if (lock === undefined) {
-    logger.info('pull.skipped', { reason: 'another instance is pulling this source' });
-    return { source, status: 'locked', seconds: 0 };
+  let lease = options.heldLease;
+  if (lease === undefined) {
+    const lock = await acquireSourceLock(deps.locks, source, options);
+    if (lock === undefined) {
+      logger.info('pull.skipped', { reason: 'another instance is pulling this source' });
+      return { source, status: 'locked', seconds: 0 };
+    }
+    lease = keepLeaseFresh(lock, {
+      ttlInMs: options.lockTtlInMs ?? SOURCE_LOCK_TTL_IN_MS,
+      onRenewFailed: (error) => logger.warn('lock.renewFailed', { ...errorFields(error), retry: 'at the next tick' }),
+    });
   }
   const kindDeps = { ...deps, logger };
   try {
-    const users = await pullKind<UserChange>('users', source, kindDeps, options, lock, (link) => deps.reader.readUsers(link), userRoundWriter);
+    const users = await pullKind<UserChange>('users', source, kindDeps, options, lease, (link) => deps.reader.readUsers(link), userRoundWriter);
     if (!users.completed) {
       return { source, status: 'partial', users, seconds: (Date.now() - started) / 1000 };
     }
-    const groups = await pullKind<GroupChange>('groups', source, kindDeps, options, lock, (link) => deps.reader.readGroups(link), groupRoundWriter);
+    const groups = await pullKind<GroupChange>('groups', source, kindDeps, options, lease, (link) => deps.reader.readGroups(link), groupRoundWriter);
     return { source, status: groups.completed ? 'completed' : 'partial', users, groups, seconds: (Date.now() - started) / 1000 };
+  } catch (error) {
+    if (!isLockLost(error)) throw error;
+    // Not a failure: another instance took the source over (this lease ran out unnoticed) and pulls it now.
+    logger.warn('pull.lockLost', { ...errorFields(error), action: 'stopped; the instance holding the source now carries on' });
+    return { source, status: 'locked', seconds: (Date.now() - started) / 1000 };
   } finally {
-    if (options.heldLock === undefined) await lock.release();
+    if (options.heldLease === undefined) {
+      await lease.stop();
+      await lease.lock.release();
+    }
   }
 }

@@ -1,12 +1,21 @@
 /**
  * Carries out a plan's upload work through the queue (the Functions app): the records go to the
  * Outbox table, the ledger entries are marked queued (`q`, `qh`), then the ids are queued in
- * messages of up to 100 consecutive ids. In that order: a crash before the messages leaves marked
- * entries that come due 30 minutes later and are queued again; a message whose record is gone
- * (sent already, or superseded) finds nothing to do.
+ * messages of up to 100 consecutive ids. A message whose record is gone (sent already, or
+ * superseded) finds nothing to do.
+ *
+ * The marks come before the messages (a worker must find the mark to send anything), so a crash
+ * between the two would leave marked entries without a message, waiting 30 minutes for the
+ * re-queue check. So a dispatch marker is written first (per destination and kind), naming the
+ * time of the marks and the buckets they are in, and cleared once its messages are sent (two
+ * requests per destination and kind with work): the next plan that finds it
+ * (planSource.ts) makes those marks due at once, and their work is queued again by that plan.
+ * A dispatch that did send some messages before the crash only costs duplicates the worker
+ * ignores (it sends what is owed, once).
  */
 import { patchEntries, summarizeEntries } from './ledgerPolicy';
-import type { LedgerEntryPatch, LedgerStore, OutboxItem, OutboxStore, UploadQueue } from './ports';
+import { failpoint } from './failpoints';
+import type { DispatchMarker, DispatchMarkerStore, LedgerEntryPatch, LedgerStore, OutboxItem, OutboxStore, UploadQueue } from './ports';
 import { bucketOfId } from './bucketOf';
 import {
   MAX_ITEMS_PER_BATCH, bucketPatches, emptyExecutionSummary,
@@ -20,6 +29,7 @@ export interface QueueUploadDependencies {
   ledger: LedgerStore;
   outbox: OutboxStore;
   queue: UploadQueue;
+  dispatches: DispatchMarkerStore;
   now?: () => Date;
 }
 
@@ -32,6 +42,12 @@ export class QueueUploadExecutor implements UploadExecutor {
     const summary = emptyExecutionSummary();
     const now = (this.deps.now ?? (() => new Date()))();
     for (const work of works) {
+      // One marker per destination and kind, so a plan stopped between them (deadline, lost lease) leaves none behind.
+      const marker: DispatchMarker | undefined = work.sends.length === 0 ? undefined : {
+        q: now.toISOString(),
+        scopes: [{ destination: work.scope.destination, kind: work.scope.kind, buckets: [...new Set(work.sends.map((item) => bucketOfId(item.id)))].sort() }],
+      };
+      if (marker !== undefined) await this.deps.dispatches.putDispatch(work.scope.source, marker);
       for (let start = 0; start < work.sends.length; start += OUTBOX_CHUNK) {
         const items: OutboxItem[] = [];
         for (const item of work.sends.slice(start, start + OUTBOX_CHUNK)) {
@@ -50,11 +66,13 @@ export class QueueUploadExecutor implements UploadExecutor {
         for (const [id, patch] of bucketPatches(work, bucket)) patchEntries(entries, id, patch);
         for (const [id, patch] of queued) if (bucketOfId(id) === bucket) patchEntries(entries, id, patch);
       }, (entries) => summarizeEntries(entries, context.deleteAfterDays), work.preloaded === undefined ? {} : { preloaded: work.preloaded });
+      if (work.sends.length > 0) failpoint('afterQueueMarkBeforeSend');
       for (let start = 0; start < work.sends.length; start += MAX_ITEMS_PER_BATCH) {
         const ids = work.sends.slice(start, start + MAX_ITEMS_PER_BATCH).map((item) => item.id);
         await this.deps.queue.sendUpload({ runId: context.runId, source: work.scope.source, destination: work.scope.destination, kind: work.scope.kind, ids });
         summary.messages += 1;
       }
+      if (marker !== undefined) await this.deps.dispatches.clearDispatch(work.scope.source, marker.q);
       await context.keepAlive?.();
     }
     return summary;

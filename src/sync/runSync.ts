@@ -11,12 +11,13 @@ import type { ConnectorConfig } from '../config/types';
 import type { Logger } from './logger';
 import { errorFields } from './logger';
 import { reconcileDestinations, type SourceReconcileSummary } from './destinationReconcile';
-import { planSource, type SourcePlanSummary } from './planSource';
+import { isPlanDeadlineReached, planSource, type SourcePlanSummary } from './planSource';
 import type {
-  ChangeJournal, ConflictStore, CursorStore, DeletionStateStore, DestinationHealthStore, DestinationListing, DirectoryReader, HeldLock, LedgerStore,
-  LockStore, MirrorStore, PlanStateStore, ReportsIndex,
+  ChangeJournal, ConflictStore, CursorStore, DeletionStateStore, DispatchMarkerStore, DestinationHealthStore, DestinationListing, DirectoryReader, HeldLock,
+  LedgerStore, LockStore, MirrorStore, PlanStateStore, ReportsIndex,
 } from './ports';
-import { acquireSourceLock, pullSource, type PageProgress, type PullSummary } from './pullSource';
+import { acquireSourceLock, pullSource, SOURCE_LOCK_TTL_IN_MS, type PageProgress, type PullSummary } from './pullSource';
+import { isLockLost, keepLeaseFresh, type LeaseKeeper } from './leaseKeeper';
 import type { UploadExecutor } from './uploadWork';
 
 export interface SyncDependencies {
@@ -29,6 +30,8 @@ export interface SyncDependencies {
   reports: ReportsIndex;
   conflicts: ConflictStore;
   planState: PlanStateStore;
+  /** Where the queue executor leaves a dispatch under way (absent: nothing to recover, e.g. in-process only). */
+  dispatches?: DispatchMarkerStore;
   health: DestinationHealthStore;
   deletions: DeletionStateStore;
   readerFor(sourceName: string): DirectoryReader;
@@ -59,6 +62,8 @@ export interface SyncOptions {
   batchObjects?: number;
   /** Reconcile the destinations before the plan even when the pull was not a full round. */
   reconcileDestinations?: boolean;
+  /** The source lock's lease (default 5 minutes; tests shorten it). */
+  lockTtlInMs?: number;
 }
 
 export interface SourceFailure {
@@ -77,22 +82,7 @@ export interface SyncRunSummary {
   seconds: number;
 }
 
-/** Keeps the source lock's lease fresh during a plan: at most one renewal at a time, at most one a minute. */
-function keepAliveFor(lock: HeldLock): () => Promise<void> {
-  let renewedAt = Date.now();
-  let renewing: Promise<void> | undefined;
-  return () => {
-    if (renewing !== undefined) return renewing;
-    if (Date.now() - renewedAt < 60_000) return Promise.resolve();
-    renewing = lock.renew().finally(() => {
-      renewedAt = Date.now();
-      renewing = undefined;
-    });
-    return renewing;
-  };
-}
-
-async function syncSource(deps: SyncDependencies, options: SyncOptions, source: string, lock: HeldLock, logger: Logger, summary: SyncRunSummary): Promise<void> {
+async function syncSource(deps: SyncDependencies, options: SyncOptions, source: string, lease: LeaseKeeper, logger: Logger, summary: SyncRunSummary): Promise<void> {
   let pull: PullSummary;
   try {
     pull = await pullSource(source, { ...deps, reader: deps.readerFor(source), logger }, {
@@ -101,7 +91,7 @@ async function syncSource(deps: SyncDependencies, options: SyncOptions, source: 
       deadlineAt: options.deadlineAt,
       ...(options.stopSignal !== undefined ? { stopSignal: options.stopSignal } : {}),
       holder: options.holder,
-      heldLock: lock,
+      heldLease: lease,
       onPage: options.onPage,
       ...(options.batchObjects !== undefined ? { batchObjects: options.batchObjects } : {}),
     });
@@ -114,7 +104,8 @@ async function syncSource(deps: SyncDependencies, options: SyncOptions, source: 
   // Only a mirror whose rounds completed is planned from: a half-read full round could look
   // like objects leaving scope. The next run finishes the round and plans then.
   if (pull.status !== 'completed') return;
-  const keepAlive = keepAliveFor(lock);
+  // The lease is renewed by its timer; between steps the work checks it was not taken over.
+  const keepAlive = (): Promise<void> => { lease.assertHeld(); return Promise.resolve(); };
   const fullRound = pull.users?.roundKind === 'full' || pull.groups?.roundKind === 'full';
   let reconcileError: Error | undefined;
   // A dry run calls no destination unless the reconcile was asked for (its calls only read).
@@ -128,20 +119,34 @@ async function syncSource(deps: SyncDependencies, options: SyncOptions, source: 
       reconcileError = asError(error);
     }
     if (reconcileError !== undefined) logger.error('sync.reconcileFailed', { source, ...errorFields(reconcileError) });
+    // Asked for (`--reconcile-destinations`), a failed reconcile fails the run. Run by itself with a full
+    // round it is logged and reported but fails nothing: a destination whose listing is broken must not
+    // turn every periodic full round into a failed run (and, on the queue path, a poisoned message).
+    if (reconcileError !== undefined && options.reconcileDestinations === true) summary.failures.push({ source, stage: 'reconcile', error: reconcileError });
   }
   // A failed reconcile changes nothing it did not finish; the plan goes on with the ledger as it is.
   try {
+    // Planned under the same lease as the pull: two plans of one source never run at once.
+    lease.assertHeld();
     summary.plans.push(await planSource(source, deps.config, deps, options.runId, {
-      dryRun: options.dryRun === true, replan: options.replan === true, keepAlive,
+      dryRun: options.dryRun === true, replan: options.replan === true,
+      keepAlive,
+      // The run's budget: a plan that would outlast it stops at a checkpoint instead of being killed.
+      ...(options.deadlineAt !== undefined ? { deadlineAt: options.deadlineAt } : {}),
     }));
   } catch (error) {
+    if (isPlanDeadlineReached(error)) {
+      logger.info('plan.paused', { source, reason: 'deadline', action: 'the next run plans the rest' });
+      return;
+    }
+    if (isLockLost(error)) {
+      // The instance that took the source over plans it; what this plan recorded is idempotent to plan again.
+      logger.warn('plan.stopped', { source, reason: 'the source lock was taken over', ...errorFields(error) });
+      return;
+    }
     summary.failures.push({ source, stage: 'plan', error: asError(error) });
     logger.error('sync.planFailed', { source, ...errorFields(error) });
   }
-  // Asked for (`--reconcile-destinations`), a failed reconcile fails the run. Run by itself with a full
-  // round it is logged and reported but fails nothing: a destination whose listing is broken must not
-  // turn every periodic full round into a failed run (and, on the queue path, a poisoned message).
-  if (reconcileError !== undefined && options.reconcileDestinations === true) summary.failures.push({ source, stage: 'reconcile', error: reconcileError });
 }
 
 export async function runSync(deps: SyncDependencies, options: SyncOptions): Promise<SyncRunSummary> {
@@ -166,9 +171,16 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
       summary.pulls.push({ source: source.name, status: 'locked', seconds: 0 });
       continue;
     }
+    const sourceLogger = logger.child({ source: source.name });
+    const lease = keepLeaseFresh(lock, {
+      ttlInMs: options.lockTtlInMs ?? SOURCE_LOCK_TTL_IN_MS,
+      onRenewFailed: (error) => sourceLogger.warn('lock.renewFailed', { ...errorFields(error), retry: 'at the next tick' }),
+      onLost: (error) => sourceLogger.warn('lock.lost', { ...errorFields(error) }),
+    });
     try {
-      await syncSource(deps, options, source.name, lock, logger.child({ source: source.name }), summary);
+      await syncSource(deps, options, source.name, lease, sourceLogger, summary);
     } finally {
+      await lease.stop();
       const held = lock;
       await held.release().catch((error: unknown) => logger.warn('lock.releaseFailed', { source: source.name, ...errorFields(error) }));
     }

@@ -2,6 +2,15 @@ import { describe, expect, it } from 'vitest';
 import type { DeltaCursor } from '../../../src/sync/ports';
 import { TableCursorStore } from '../../../src/store/cursorStore';
 import { isolatedStorage } from '../../support/storage';
+import { TableLockStore } from '../../../src/store/lockStore';
+import { LockLostError } from '../../../src/store/errors';
+import type { StorageTarget } from '../../../src/store/storageAccount';
+
+async function freshCursorsOn(target: StorageTarget): Promise<TableCursorStore> {
+  const store = new TableCursorStore(target);
+  await store.initialize();
+  return store;
+}
 
 async function freshCursors(): Promise<TableCursorStore> {
   const store = new TableCursorStore(isolatedStorage());
@@ -41,4 +50,25 @@ describe('TableCursorStore', () => {
     const store = await freshCursors();
     await expect(store.initialize()).resolves.toBeUndefined();
   });
+
+  it('refuses a fenced write from a holder older than the one that last wrote, and keeps the newer cursor', async () => {
+    const target = isolatedStorage();
+    const locks = new TableLockStore(target);
+    await locks.initialize();
+    const older = await locks.tryAcquire('pull|contoso', 'instance-a', 60_000);
+    const newer = await locks.tryAcquire('pull|contoso', 'instance-b', 60_000, { holderIsGone: () => true });
+    if (older === undefined || newer === undefined) throw new Error('locks not acquired');
+    const storeOfA = await freshCursorsOn(target);
+    const storeOfB = await freshCursorsOn(target);
+    const cursor = (link: string): DeltaCursor => ({ nextLink: link, deltaLink: null, round: null, lastFullRoundCompletedAt: null, lastRoundCompletedAt: null });
+
+    await storeOfA.put('contoso', 'users', cursor('a-1'), older);
+    await storeOfB.put('contoso', 'users', cursor('b-7'), newer);
+    await expect(storeOfA.put('contoso', 'users', cursor('a-2'), older)).rejects.toThrow(LockLostError);
+    expect(await storeOfB.get('contoso', 'users')).toEqual(cursor('b-7'));
+    // The newer holder goes on writing (its cached ETag was not disturbed by the refused write).
+    await storeOfB.put('contoso', 'users', cursor('b-8'), newer);
+    expect(await storeOfA.get('contoso', 'users')).toEqual(cursor('b-8'));
+  });
 });
+

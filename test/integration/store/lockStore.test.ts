@@ -3,6 +3,10 @@ import { TableLockStore } from '../../../src/store/lockStore';
 import { LockLostError } from '../../../src/store/errors';
 import type { StorageTarget } from '../../../src/store/storageAccount';
 import { isolatedStorage } from '../../support/storage';
+import { openTable } from '../../../src/store/tableBatch';
+import { TABLE_NAMES } from '../../../src/store/entityCodec';
+
+const openTableForTest = (target: StorageTarget) => openTable(target, TABLE_NAMES.locks);
 
 async function lockStore(target: StorageTarget, now?: () => Date): Promise<TableLockStore> {
   const store = new TableLockStore(target, now === undefined ? {} : { now });
@@ -68,4 +72,35 @@ describe('TableLockStore', () => {
     expect(await store.tryAcquire('pull-contoso', 'worker-a', 60_000)).toBeDefined();
     expect(await store.tryAcquire('pull-fabrikam', 'worker-b', 60_000)).toBeDefined();
   });
+
+  it('gives every later holder a larger fencing token: after a release, a takeover, and a row deleted by hand', async () => {
+    const target = isolatedStorage();
+    let clock = new Date('2030-01-01T00:00:00Z');
+    const store = await lockStore(target, () => clock);
+    const first = await store.tryAcquire('pull-contoso', 'worker-a', 1_000);
+    await first?.release();
+    const second = await store.tryAcquire('pull-contoso', 'worker-b', 1_000);
+    clock = new Date('2030-01-01T00:00:05Z');
+    const third = await store.tryAcquire('pull-contoso', 'worker-c', 60_000);
+    // Even with the clock set back, the token only grows.
+    clock = new Date('2029-01-01T00:00:00Z');
+    const fourth = await store.tryAcquire('pull-contoso', 'worker-d', 60_000, { holderIsGone: () => true });
+    const fences = [first, second, third, fourth].map((held) => held?.fence ?? Number.NaN);
+    expect(fences.every(Number.isFinite)).toBe(true);
+    expect([...fences].sort((a, b) => a - b)).toEqual(fences);
+    expect(new Set(fences).size).toBe(4);
+
+    await openTableForTest(target).deleteEntity('pull-contoso', 'lock');
+    clock = new Date('2031-01-01T00:00:00Z');
+    const afterDelete = await store.tryAcquire('pull-contoso', 'worker-e', 60_000);
+    expect(afterDelete?.fence).toBeGreaterThan(fences[3] ?? Number.POSITIVE_INFINITY);
+  });
+
+  it('shares one renewal between concurrent renew calls (two would look like a takeover)', async () => {
+    const store = await lockStore(isolatedStorage());
+    const held = await store.tryAcquire('pull-contoso', 'worker-a', 60_000);
+    await expect(Promise.all([held?.renew(), held?.renew(), held?.renew()])).resolves.toBeDefined();
+    await expect(held?.renew()).resolves.toBeUndefined();
+  });
 });
+

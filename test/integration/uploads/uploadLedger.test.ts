@@ -121,7 +121,7 @@ async function start(options: { DeleteAfterDays?: number; FullReconcileHours?: n
   world = {
     graph, s365, tenant, runtime, ledger, queue, counter, clock, team, members,
     async sync() {
-      await run(new QueueUploadExecutor({ ledger, outbox: runtime.outbox, queue, now }));
+      await run(new QueueUploadExecutor({ ledger, outbox: runtime.outbox, queue, dispatches: runtime.cursors, now }));
       return queue.take();
     },
     syncInProcess: () => run(new InProcessUploadExecutor({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   applyEntryPatch, entryDueAt, graceEndsAt, isPendingDeletion, outcomePatch, patchEntries, REQUEUE_AFTER_IN_MS, retryDelayInMs,
-  summarizeEntries,
+  summarizeEntries, unsentDispatchPatch,
 } from '../../../src/sync/ledgerPolicy';
 import { decideObject } from '../../../src/sync/objectPlan';
 import type { LedgerEntry } from '../../../src/sync/ports';
@@ -257,5 +257,27 @@ describe('outcomePatch', () => {
     expect(decideObject({ hash: 'h2' }, failed, NOW)).toEqual({ send: false, waiting: true });
     const deferred = apply(entry, outcomePatch(entry, upsert('h1', 'b1'), { kind: 'deferred', until: NOW.toISOString() }, NOW));
     expect(deferred).toEqual(entry);
+  });
+});
+
+describe('unsentDispatchPatch', () => {
+  const q = '2030-01-01T10:00:00.000Z';
+  const now = new Date('2030-01-01T10:02:00.000Z');
+
+  it('dates a mark left by a crashed dispatch back, so the entry is due now and no longer in flight', () => {
+    const entry: LedgerEntry = { w: 1, q, qh: 'h2', a: 'h1' };
+    const patch = unsentDispatchPatch(entry, q);
+    const next = applyEntryPatch(entry, patch ?? {});
+    if (next === undefined) throw new Error('entry vanished');
+    expect(next.qh).toBe('h2');
+    expect(entryDueAt(next, 30)).toBeLessThanOrEqual(now.getTime());
+    expect(decideObject({ hash: 'h2' }, next, now)).toMatchObject({ send: true, waiting: false });
+    // Without the patch the same entry waits for the 30-minute re-queue check.
+    expect(decideObject({ hash: 'h2' }, entry, now)).toMatchObject({ send: false, waiting: true });
+  });
+
+  it('leaves an entry marked by another dispatch, or acknowledged since, alone', () => {
+    expect(unsentDispatchPatch({ w: 1, q: '2030-01-01T10:01:00.000Z', qh: 'h2' }, q)).toBeUndefined();
+    expect(unsentDispatchPatch({ w: 1, a: 'h2' }, q)).toBeUndefined();
   });
 });
