@@ -1,5 +1,5 @@
 /**
- * The soak in CI: 90 seconds of changes and faults (SOAK_SECONDS to change it), then convergence.
+ * The soak in CI: 60 seconds of changes and faults (SOAK_SECONDS to change it), then convergence.
  * `npm run soak` runs the same for longer, outside vitest. See test/soak/soakRun.ts.
  */
 import { describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { faultSeed } from '../support/faultRuns';
 import { isolatedStorage } from '../support/storage';
 import { runSoak, type SoakReport } from './soakRun';
 
-const SECONDS = Number(process.env.SOAK_SECONDS ?? 90);
+const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 const CONVERGE_SECONDS = 180;
 
 describe('soak: two serve processes, a changing directory, faults everywhere', () => {
