@@ -3,24 +3,14 @@
  * `npm run demo [-- --users <n>]`: entry point of the demo. Not a subcommand of s365-connector,
  * because the built CLI ships without the simulated services the demo needs (see demo.ts).
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { positiveInteger, processIo } from '../src/cli/processIo';
 import { processScrubber } from '../src/setup/secretScrubber';
-import type { CliIo } from '../src/cli/syncCommand';
 import { runDemo } from './demo';
 
-function positiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a positive whole number');
-  return parsed;
-}
 
 async function main(): Promise<void> {
-  const io: CliIo = {
-    env: process.env,
-    out: (text) => process.stdout.write(text),
-    err: (text) => process.stderr.write(text),
-    progressStream: process.stderr,
-  };
+  const io = processIo();
   const program = new Command()
     .name('npm run demo --')
     .description('Run the whole pipeline on this machine: Azurite, a simulated Entra tenant and two simulated Signature 365 tenants')

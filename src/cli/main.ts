@@ -3,6 +3,7 @@
  * s365-connector: the command-line front. Same core as the Functions app, no Functions host.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { positiveInteger, processIo } from './processIo';
 import { processScrubber } from '../setup/secretScrubber';
 import { runDeletionsApproveCommand, runDeletionsListCommand } from './deletionsCommand';
 import { runServeCommand } from './serveCommand';
@@ -12,11 +13,6 @@ import { runStatusCommand } from './statusCommand';
 import { runTestConnectionCommand } from './testConnectionCommand';
 import { runValidateCommand } from './validateCommand';
 
-function positiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a positive whole number');
-  return parsed;
-}
 
 function portNumber(value: string): number {
   const parsed = Number(value);
@@ -150,12 +146,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
 }
 
 async function main(): Promise<void> {
-  const io: CliIo = {
-    env: process.env,
-    out: (text) => process.stdout.write(text),
-    err: (text) => process.stderr.write(text),
-    progressStream: process.stderr,
-  };
+  const io = processIo();
   let exitCode = 0;
   await buildProgram(io, (code) => { exitCode = code; }).parseAsync(process.argv);
   process.exitCode = exitCode;
