@@ -7,11 +7,10 @@
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deletionsAdmin } from '../../functions/deletionsAdmin';
-import { buildProgram } from '../../src/cli/main';
-import type { CliIo } from '../../src/cli/syncCommand';
 import { TableAuditStore } from '../../src/store/auditStore';
 import { TableDeletionStateStore } from '../../src/store/deletionStore';
 import { createTableClient } from '../../src/store/storageAccount';
+import { runCliInProcess, type InProcessCliResult } from '../support/inProcessCli';
 import { FakeTenant } from '../fakes/graph';
 import {
   batchesSince, everythingCaptured, expectDestinationsToMatch, expectNoSecrets, heldUsers, startConnectorHarness, type ConnectorHarness,
@@ -85,13 +84,8 @@ function holdsOf(response: HttpResponseInit): ListedHold[] {
 }
 
 /** The CLI in-process with the harness's app settings (storage, prefix, CONNECTOR_CONFIG). */
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  let code = 0;
-  const io: CliIo = { env: process.env, out: (text) => { out += text; }, err: (text) => { err += text; } };
-  await buildProgram(io, (exitCode) => { code = exitCode; }).parseAsync(['node', 's365-connector', ...args]);
-  return { code, out, err };
+function cli(...args: string[]): Promise<InProcessCliResult> {
+  return runCliInProcess(args);
 }
 
 /** ETag per row of a table: any write, even of identical content, changes it. */

@@ -5,8 +5,7 @@
  * nothing. Functions run in-process against the fake tenants and the test Azurite.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildProgram } from '../../src/cli/main';
-import type { CliIo } from '../../src/cli/syncCommand';
+import { runCliInProcess, type InProcessCliResult } from '../support/inProcessCli';
 import { FakeTenant } from '../fakes/graph';
 import {
   batchesSince, everythingCaptured, expectDestinationsToMatch, expectNoSecrets, heldUsers, startConnectorHarness, type ConnectorHarness,
@@ -23,13 +22,8 @@ afterEach(async () => {
   current = undefined;
 });
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  let code = 0;
-  const io: CliIo = { env: process.env, out: (text) => { out += text; }, err: (text) => { err += text; } };
-  await buildProgram(io, (exitCode) => { code = exitCode; }).parseAsync(['node', 's365-connector', ...args]);
-  return { code, out, err };
+function cli(...args: string[]): Promise<InProcessCliResult> {
+  return runCliInProcess(args);
 }
 
 describe('sync --queues --reconcile-destinations', () => {

@@ -4,8 +4,6 @@
  */
 import { QueueClient } from '@azure/storage-queue';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildProgram } from '../../../src/cli/main';
-import type { CliIo } from '../../../src/cli/syncCommand';
 import { resolveConfig } from '../../../src/config/resolve';
 import { createRuntime, type ConnectorRuntime } from '../../../src/setup/runtime';
 import { encodeMessage } from '../../../src/store/connectorQueues';
@@ -14,6 +12,7 @@ import { createQueueClient, type StorageTarget } from '../../../src/store/storag
 import { silentLogger } from '../../../src/sync/logger';
 import { formatConnectorStatus, readConnectorStatus } from '../../../src/sync/status';
 import { config } from '../../unit/config/builders';
+import { runCliInProcess, type InProcessCliResult } from '../../support/inProcessCli';
 import { isolatedStorage } from '../../support/storage';
 
 const upload = (n: number) => encodeMessage({
@@ -38,15 +37,9 @@ afterEach(async () => {
   runtime = undefined;
 });
 
-async function cli(target: StorageTarget, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  let code = 0;
+function cli(target: StorageTarget, ...args: string[]): Promise<InProcessCliResult> {
   if (target.kind !== 'connectionString') throw new Error('the test Azurite is reached by connection string');
-  const env = { AzureWebJobsStorage: target.connectionString, STORAGE_PREFIX: target.prefix, CONNECTOR_CONFIG: JSON.stringify(config()) };
-  const io: CliIo = { env, out: (text) => { out += text; }, err: (text) => { err += text; } };
-  await buildProgram(io, (exitCode) => { code = exitCode; }).parseAsync(['node', 's365-connector', ...args]);
-  return { code, out, err };
+  return runCliInProcess(args, { AzureWebJobsStorage: target.connectionString, STORAGE_PREFIX: target.prefix, CONNECTOR_CONFIG: JSON.stringify(config()) });
 }
 
 describe('poison queues', () => {
