@@ -97,8 +97,10 @@ export function createGraphDirectoryReader(
   }
 
   return {
+    userSelection: userSelectionOf(source),
     readUsers(resumeLink, readOptions) {
-      const first = resumeLink ?? `${root}/${GRAPH_API_VERSION}/users/delta?$select=${USER_SELECT.join(',')}`;
+      const select = [...USER_SELECT, ...(source.extensionProperties ?? [])];
+      const first = resumeLink ?? `${root}/${GRAPH_API_VERSION}/users/delta?$select=${select.join(',')}`;
       return readPages<UserChange>('users', first, parseUserItem, readOptions);
     },
     readGroups(resumeLink, readOptions) {
@@ -107,6 +109,15 @@ export function createGraphDirectoryReader(
     },
     stats: () => ({ ...stats }),
   };
+}
+
+/**
+ * What users/delta asks for beyond the fixed list: the configured directory extensions, sorted.
+ * A delta or skip token keeps the $select of the round that issued it, so the pull starts a full
+ * round when this differs from what the saved cursor was read with.
+ */
+export function userSelectionOf(source: Pick<EntraSourceConfig, 'extensionProperties'>): string {
+  return [...new Set(source.extensionProperties ?? [])].sort().join(',');
 }
 
 function toGraphError(source: EntraSourceConfig, kind: DirectoryKind, response: Response, body: string, url: string): Error {

@@ -72,6 +72,7 @@ export class TableCursorStore implements CursorStore, PlanStateStore, DispatchMa
         round: roundOrNull(readJsonColumn(row, 'round')),
         lastFullRoundCompletedAt: textOrNull(readJsonColumn(row, 'lastFullRoundCompletedAt')),
         lastRoundCompletedAt: textOrNull(readJsonColumn(row, 'lastRoundCompletedAt')),
+        ...(typeof row.selection === 'string' ? { selection: row.selection } : {}),
       };
     });
   }
@@ -88,6 +89,7 @@ export class TableCursorStore implements CursorStore, PlanStateStore, DispatchMa
       ...jsonColumn('round', cursor.round),
       ...jsonColumn('lastFullRoundCompletedAt', cursor.lastFullRoundCompletedAt),
       ...jsonColumn('lastRoundCompletedAt', cursor.lastRoundCompletedAt),
+      ...(cursor.selection ? { selection: cursor.selection } : {}),
     });
     if (fencedBy === undefined) {
       await withStorageErrors('put cursor', async () => {

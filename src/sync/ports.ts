@@ -21,6 +21,11 @@ export interface DirectoryReader {
    * Throws DeltaTokenExpiredError when Graph rejects the link (410 / syncStateNotFound).
    */
   readUsers(resumeLink: string | undefined, options?: ReadOptions): AsyncIterable<DeltaPage<UserChange>>;
+  /**
+   * What readUsers selects beyond the fixed attributes (the directory extensions), as text; absent
+   * means "nothing more" (''). A saved link read with another selection is not resumed.
+   */
+  readonly userSelection?: string;
   readGroups(resumeLink: string | undefined, options?: ReadOptions): AsyncIterable<DeltaPage<GroupChange>>;
 }
 
@@ -151,6 +156,8 @@ export interface DeltaCursor {
   round: DeltaRound | null;
   lastFullRoundCompletedAt: string | null;
   lastRoundCompletedAt: string | null;
+  /** The reader's `userSelection` the links were read with (users only); absent in older rows: ''. */
+  selection?: string;
 }
 
 export interface CursorStore {
