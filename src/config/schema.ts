@@ -191,12 +191,12 @@ function extensionPropertyName() {
     const dashed = /^extension_([0-9a-fA-F-]{32,36})_([A-Za-z0-9_]+)$/.exec(value);
     const compact = dashed?.[1]?.replace(/-/g, '').toLowerCase();
     let message: string;
-    if (/^extensionAttribute([1-9]|1[0-5])$/.test(value)) {
+    if (value.length > 200) {
+      message = `${quoteValue(value.slice(0, 60))}... is longer than 200 characters, more than the mirror keeps for one attribute name`;
+    } else if (/^extensionAttribute([1-9]|1[0-5])$/.test(value)) {
       message = `${quoteValue(value)} is an on-premises extension attribute, which is always read (onPremisesExtensionAttributes); list only directory extensions here`;
     } else if (dashed !== null && compact !== undefined && /^[0-9a-f]{32}$/.test(compact)) {
       message = `${quoteValue(value)}: write the application id without dashes, in lower case: "extension_${compact}_${dashed[2] ?? ''}"`;
-    } else if (value.length > 200) {
-      message = `${quoteValue(value.slice(0, 60))}... is longer than 200 characters`;
     } else {
       message =
         `${quoteValue(value)} is not a directory extension name; write "extension_<application id without dashes>_<name>", ` +

@@ -23,11 +23,11 @@ function textOrNull(value: unknown): string | null {
 
 function roundOrNull(value: unknown): DeltaRound | null {
   if (typeof value !== 'object' || value === null) return null;
-  const { id, kind, startedAt, pages } = value as Record<string, unknown>;
+  const { id, kind, startedAt, pages, dropSelection } = value as Record<string, unknown>;
   if (typeof id !== 'string' || (kind !== 'full' && kind !== 'incremental') || typeof startedAt !== 'string' || typeof pages !== 'number') {
     return null;
   }
-  return { id, kind, startedAt, pages };
+  return { id, kind, startedAt, pages, ...(typeof dropSelection === 'string' && dropSelection !== '' ? { dropSelection } : {}) };
 }
 
 function isUnreachable(value: unknown): value is PlanState['unreachable'][number] {

@@ -22,8 +22,9 @@ export interface DirectoryReader {
    */
   readUsers(resumeLink: string | undefined, options?: ReadOptions): AsyncIterable<DeltaPage<UserChange>>;
   /**
-   * What readUsers selects beyond the fixed attributes (the directory extensions), as text; absent
-   * means "nothing more" (''). A saved link read with another selection is not resumed.
+   * What readUsers selects beyond the fixed attributes: the directory extension names, sorted and
+   * joined with ","; absent means "nothing more" (''). A saved link read with another selection is
+   * not resumed, and a full round states these keys absent where Graph left them out.
    */
   readonly userSelection?: string;
   readGroups(resumeLink: string | undefined, options?: ReadOptions): AsyncIterable<DeltaPage<GroupChange>>;
@@ -144,6 +145,13 @@ export interface DeltaRound {
   kind: 'full' | 'incremental';
   startedAt: string;
   pages: number;
+  /**
+   * A full round started because the user selection changed: the selection read before, whose
+   * extension keys this round states absent for users that no longer carry them (Graph leaves
+   * out a property no longer selected, and the mirror merges). Kept with the round so a resumed
+   * round still knows it.
+   */
+  dropSelection?: string;
 }
 
 /** Where a source's delta reading stands, per kind (users, groups). */

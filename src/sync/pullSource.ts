@@ -122,6 +122,15 @@ interface RoundPlan {
   resumed: boolean;
 }
 
+/** A reader's `userSelection` as names (see DirectoryReader.userSelection). */
+export function splitSelection(selection: string | undefined): string[] {
+  return selection === undefined || selection === '' ? [] : selection.split(',');
+}
+
+function joinSelection(names: readonly string[]): string {
+  return [...new Set(names)].sort().join(',');
+}
+
 /** Decides where the next round of one kind starts. Pure, so the decision table is unit-tested. */
 export function planRound(
   cursor: DeltaCursor,
@@ -131,7 +140,14 @@ export function planRound(
   // A link keeps the $select it was issued with: one read with another selection (an extension
   // property added to or removed from the config) is neither resumed nor continued.
   const selectionChanged = (cursor.selection ?? '') !== (options.selection ?? '');
-  if (selectionChanged) return { round: { id: options.newRoundId, kind: 'full', startedAt, pages: 0 }, link: undefined, resumed: false };
+  if (selectionChanged) {
+    const dropSelection = joinSelection([...splitSelection(cursor.selection), ...splitSelection(cursor.round?.dropSelection)]);
+    return {
+      round: { id: options.newRoundId, kind: 'full', startedAt, pages: 0, ...(dropSelection !== '' ? { dropSelection } : {}) },
+      link: undefined,
+      resumed: false,
+    };
+  }
   if (cursor.nextLink !== null && cursor.round !== null && !(options.forceFull && cursor.round.kind === 'incremental')) {
     return { round: cursor.round, link: cursor.nextLink, resumed: true };
   }
@@ -195,7 +211,8 @@ async function pullKind<TChange extends { id: string }>(
     summary.roundKind = round.kind;
     summary.resumed = plan.resumed;
     logger.info('round.start', { roundId: round.id, roundKind: round.kind, resumed: plan.resumed, resumedAtPage: plan.resumed ? round.pages : undefined });
-    const writer = writerFor({ source, round, mirror: deps.mirror, journal: deps.journal, now, attempt: randomUUID().slice(0, 8) });
+    const statedExtensions = round.kind === 'full' ? [...new Set([...splitSelection(selection), ...splitSelection(round.dropSelection)])] : [];
+    const writer = writerFor({ source, round, mirror: deps.mirror, journal: deps.journal, now, attempt: randomUUID().slice(0, 8), statedExtensions });
     try {
       await writer.start();
       let buffer: TChange[] = [];
