@@ -20,7 +20,7 @@ export type MailDomainCheck =
   | { source: string; kind: 'permissionMissing'; permission: string }
   | { source: string; kind: 'failed'; error: string };
 
-async function checkMailDomains(runtime: ConnectorRuntime, config: ConnectorConfig, source: EntraSourceConfig): Promise<MailDomainCheck> {
+export async function checkMailDomains(runtime: ConnectorRuntime, config: ConnectorConfig, source: EntraSourceConfig): Promise<MailDomainCheck> {
   try {
     const domains = await readTenantDomains(createGraphClient(source, { maxRetries: 2 }), source);
     if (domains.kind === 'permissionMissing') return { source: source.name, kind: 'permissionMissing', permission: domains.permission };
