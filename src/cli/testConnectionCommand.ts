@@ -107,6 +107,9 @@ function sourceAdvice(source: EntraSourceConfig, error: unknown, failure: Connec
   if (failure.kind === 'credential') {
     return 'check TenantId, ClientId and the secret or certificate of this source (app registration → Certificates & secrets)';
   }
+  if (error instanceof Error && error.message.includes('.ExtensionProperties')) {
+    return 'correct ExtensionProperties in this source as the message says (a name Graph does not know fails every pull of users)';
+  }
   if (failure.kind === 'permission') {
     return 'grant the named application permission to the app registration or managed identity, then grant admin consent';
   }

@@ -129,9 +129,15 @@ function toGraphError(source: EntraSourceConfig, kind: DirectoryKind, response: 
   }
   if (status === 403) return new GraphPermissionError(source.name, kind, code);
   const retryAfter = retryAfterInMs(response);
+  // Graph refuses a $select naming a property users do not have: with directory extensions, a
+  // misspelt or deleted one in the config. Say where it comes from instead of leaving a bare 400.
+  const unknownExtension = status === 400 ? /property named '(extension_[^']+)'/.exec(message ?? '')?.[1] : undefined;
+  const hint = unknownExtension === undefined
+    ? ''
+    : `; remove or correct "${unknownExtension}" in EntraId.${source.name}.ExtensionProperties (\`s365-connector extensions list\` shows the names the tenant has)`;
   return new GraphRequestError(
     `Graph answered HTTP ${status}${code ? ` ${code}` : ''} to ${describeRequest(url)} for source "${source.name}"` +
-      `${RETRIED_STATUSES.has(status) ? ' after the client retries' : ''}${message ? `: ${message.slice(0, 300)}` : ''}`,
+      `${RETRIED_STATUSES.has(status) ? ' after the client retries' : ''}${message ? `: ${message.slice(0, 300)}` : ''}${hint}`,
     {
       status,
       ...(code ? { code } : {}),

@@ -107,6 +107,17 @@ describe('s365-connector test-connection: optional permissions', () => {
     expect(run.stdout).toContain('OK    EntraId:Default domains (Domain.Read.All): 2 domain(s); verified: contoso.example; not verified: fabrikam.example');
   });
 
+  it('fails the users/delta check with the config key to fix when a configured extension does not exist', async () => {
+    const unknown = 'extension_b7d8e648520f41d3b9c0fdeb91768a0a_costCentre';
+    const config = await configFor(granted, 'tc-typo.json', [unknown]);
+    const run = await runCli(['test-connection', '--config', config], env, { timeoutInMs: 30_000 });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/FAIL {2}EntraId:Default users\/delta .*HTTP 400/);
+    expect(run.stdout).toContain(`remove or correct "${unknown}" in EntraId.Default.ExtensionProperties`);
+    expect(run.stdout).toContain('→ correct ExtensionProperties in this source as the message says');
+    expect(run.stdout).toContain(`WARN  EntraId:Default extension properties (Application.Read.All): 1 of 1 configured extension properties not found on their applications: ${unknown}`);
+  });
+
   it('warns, and still passes, when the optional permissions are missing', async () => {
     const config = await configFor(basic, 'tc-basic.json', [costCenter]);
     const run = await runCli(['test-connection', '--config', config], env, { timeoutInMs: 30_000 });
