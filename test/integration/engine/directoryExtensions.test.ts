@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGraphDirectoryReader } from '../../../src/graph';
 import { buildUserBase } from '../../../src/sync/payload';
-import { PAGE_SIZE, SOURCE, startEngineHarness, type EngineHarness } from '../../support/engineHarness';
+import { PAGE_SIZE, SOURCE, SimulatedCrash, crashAfterPages, startEngineHarness, type EngineHarness } from '../../support/engineHarness';
 
 const APP_ID = 'b7d8e648-520f-41d3-b9c0-fdeb91768a0a';
 let h: EngineHarness;
@@ -83,5 +83,31 @@ describe('directory extension properties', () => {
     const sent = await sentExtensions(alice);
     expect(sent).not.toHaveProperty(costCenter);
     expect(sent[level]).toBe('3');
+  });
+});
+
+describe('directory extension properties removed from the config, the full round interrupted', () => {
+  it('are still dropped on the pages read after the round resumes', async () => {
+    const harness = await startEngineHarness({ users: 80, groups: 6, seed: 22 });
+    try {
+      const name = harness.tenant.registerExtensionProperty({ appId: APP_ID, name: 'costCenter' });
+      const users = harness.tenant.activeUsers();
+      // Users on every page of the 37-object pages (80 users: pages 1 to 3).
+      const carriers = [users[0], users[45], users[79]].map((user) => user?.id ?? '');
+      for (const id of carriers) harness.tenant.updateUser(id, { directoryExtensions: { [name]: `CC-${id.slice(0, 4)}` } });
+      const reader = (names: string[]) => createGraphDirectoryReader({ ...harness.graph.sourceConfig(undefined, SOURCE), extensionProperties: names }, { pageSize: PAGE_SIZE, maxRetries: 3 });
+      await harness.pull({ reader: reader([name]) });
+      const held = async (id: string) => (await harness.mirror.getUsers(SOURCE, [id])).get(id)?.extensionAttributes[name];
+      expect(await Promise.all(carriers.map(held))).toEqual(carriers.map((id) => `CC-${id.slice(0, 4)}`));
+
+      // The list loses the extension; the full round this starts dies after its first page.
+      await expect(harness.pull({ reader: crashAfterPages(reader([]), 'users', 1) })).rejects.toBeInstanceOf(SimulatedCrash);
+      expect((await harness.cursors.get(SOURCE, 'users'))?.round).toMatchObject({ kind: 'full', pages: 1, dropSelection: name });
+      const resumed = await harness.pull({ reader: reader([]) });
+      expect(resumed.users).toMatchObject({ roundKind: 'full', resumed: true });
+      expect(await Promise.all(carriers.map(held))).toEqual([undefined, undefined, undefined]);
+    } finally {
+      await harness.close();
+    }
   });
 });
