@@ -17,6 +17,7 @@ import { createRuntime } from '../src/setup/runtime';
 import { configSecrets } from '../src/config/mask';
 import { processScrubber } from '../src/setup/secretScrubber';
 import { buildDemoOrganisation, expectedMembers } from './demoScenario';
+import { checkMailDomains, formatMailDomainCheck } from '../src/cli/statusCommand';
 import { formatSyncSummary } from '../src/cli/report';
 import { syncOnce, type CliIo } from '../src/cli/syncCommand';
 import { rerunTrustingTestCa } from '../test/fakes/trustTestCa';
@@ -46,7 +47,11 @@ export async function runDemo(options: { users: number }, io: CliIo): Promise<nu
   if (rerun !== undefined) return rerun;
 
   const org = buildDemoOrganisation(options.users);
-  const graph = await startFakeGraph({ tenant: org.tenant, clientSecret: `demo-secret-${randomBytes(12).toString('hex')}` });
+  // Every permission granted, the optional ones too: the demo shows extensions and the domain report.
+  const graph = await startFakeGraph({
+    tenant: org.tenant, clientSecret: `demo-secret-${randomBytes(12).toString('hex')}`,
+    permissions: ['User.Read.All', 'GroupMember.Read.All', 'Group.Read.All', 'Application.Read.All', 'Domain.Read.All'],
+  });
   const tokens = { sales: `idscl_${randomBytes(24).toString('base64url')}`, engineering: `idscl_${randomBytes(24).toString('base64url')}` };
   const s365 = await startFakeSignature365({
     tenants: [
@@ -60,7 +65,12 @@ export async function runDemo(options: { users: number }, io: CliIo): Promise<nu
   // The config an administrator would write, pointed at the simulated services the way a
   // national-cloud user points at theirs (AuthorityHost + GraphEndpoint, Endpoint).
   const rawConfig = {
-    EntraId: { Default: { TenantId: graph.tenantId, ClientId: graph.clientId, ClientSecret: clientSecret, AuthorityHost: graph.authorityHost, GraphEndpoint: graph.graphEndpoint } },
+    EntraId: {
+      Default: {
+        TenantId: graph.tenantId, ClientId: graph.clientId, ClientSecret: clientSecret, AuthorityHost: graph.authorityHost, GraphEndpoint: graph.graphEndpoint,
+        ExtensionProperties: [org.extensions.costCenter, org.extensions.pronoun],
+      },
+    },
     Signature365: {
       [DESTINATIONS.sales]: { Token: tokens.sales, Endpoint: s365.endpoint },
       [DESTINATIONS.engineering]: { Token: tokens.engineering, Endpoint: s365.endpoint },
@@ -82,12 +92,19 @@ export async function runDemo(options: { users: number }, io: CliIo): Promise<nu
   try {
     heading(io, `Simulated Entra tenant: ${org.tenant.activeUsers().length} users, ${org.tenant.activeGroups().length} groups (Sales and Engineering nested 3 deep)`);
     io.out(`  Mappings: All Sales -> ${DESTINATIONS.sales}, All Engineering -> ${DESTINATIONS.engineering}\n`);
+    io.out(`  ExtensionProperties: ${org.extensions.costCenter}, ${org.extensions.pronoun} (directory extensions of "Contoso HR attributes")\n`);
 
     heading(io, 'Run 1: full sync');
     let mark = s365.requests.length;
     const first = await syncOnce(runtime, { logger, progressStream: io.progressStream });
     io.out(`${processScrubber.scrub(formatSyncSummary(first.summary, first.uploads, { graph: runtime.readerFor('Default').stats().requests }))}\n`);
     describeRound(io, s365, mark, source.tenantId);
+    const extensionCounts = (name: string) => {
+      const held = s365.tenant(name).users(source.tenantId);
+      const carrying = (key: string) => held.filter((user) => typeof (user.extensionAttributes as Record<string, unknown>)[key] === 'string').length;
+      return `${carrying(org.extensions.costCenter)} of ${held.length} records carry costCenter, ${carrying(org.extensions.pronoun)} pronoun`;
+    };
+    for (const name of Object.values(DESTINATIONS)) io.out(`  ${name}: ${extensionCounts(name)} (under extensionAttributes)\n`);
 
     heading(io, 'Changes in Entra ID');
     // Index 1, not 0: the first member of each group is its manager, and the story is clearer without cascades.
@@ -101,8 +118,8 @@ export async function runDemo(options: { users: number }, io: CliIo): Promise<nu
     if (titleChanged === undefined || leaver === undefined || deleted === undefined || joiner === undefined) {
       throw new Error('The demo organisation is too small for the scripted changes; run with --users 200 or more');
     }
-    org.tenant.updateUser(titleChanged, { jobTitle: 'Senior Account Executive' });
-    io.out(`  ${org.tenant.getUser(titleChanged)?.userPrincipalName ?? titleChanged}: job title -> Senior Account Executive\n`);
+    org.tenant.updateUser(titleChanged, { jobTitle: 'Senior Account Executive', directoryExtensions: { [org.extensions.costCenter]: 'CC-SALES-900' } });
+    io.out(`  ${org.tenant.getUser(titleChanged)?.userPrincipalName ?? titleChanged}: job title -> Senior Account Executive, costCenter -> CC-SALES-900\n`);
     org.tenant.removeMember(org.groups.platformSre, leaver);
     io.out(`  ${org.tenant.getUser(leaver)?.userPrincipalName ?? leaver}: removed from Platform SRE (leaves Engineering)\n`);
     const deletedUpn = org.tenant.getUser(deleted)?.userPrincipalName ?? deleted;
@@ -118,7 +135,12 @@ export async function runDemo(options: { users: number }, io: CliIo): Promise<nu
     io.out(`${processScrubber.scrub(formatSyncSummary(second.summary, second.uploads, { graph: runtime.readerFor('Default').stats().requests - graphBefore }))}\n`);
     describeRound(io, s365, mark, source.tenantId);
     const sales = s365.tenant(DESTINATIONS.sales);
-    io.out(`  ${DESTINATIONS.sales} now shows ${String(sales.user(source.tenantId, titleChanged)?.jobTitle)} for the promoted user\n`);
+    const promoted = sales.user(source.tenantId, titleChanged);
+    const promotedCostCenter = (promoted?.extensionAttributes as Record<string, unknown> | undefined)?.[org.extensions.costCenter];
+    io.out(`  ${DESTINATIONS.sales} now shows ${String(promoted?.jobTitle)}, costCenter ${String(promotedCostCenter)} for the promoted user\n`);
+
+    heading(io, `Mail domains: ${org.unverifiedDomain} is in the tenant but not verified`);
+    io.out(`${processScrubber.scrub(formatMailDomainCheck(await checkMailDomains(runtime, config, source)))}\n`);
 
     heading(io, 'Check: each tenant holds exactly the transitive, filtered members of its groups');
     let ok = true;

@@ -1,7 +1,9 @@
 /**
  * The simulated organisation `npm run demo` syncs: a Contoso tenant with nested Sales and
  * Engineering groups, managers, a few guests and disabled accounts, and a handful of people in
- * both departments (the "first matching tenant" conflict the vendor warns about).
+ * both departments (the "first matching tenant" conflict the vendor warns about). An HR app
+ * registration defines two directory extensions (a cost centre on every member, a pronoun on some),
+ * and a few Sales people have their mail in a domain the tenant has not verified.
  */
 import { FakeTenant, seededRandom } from '../test/fakes/graph';
 
@@ -12,7 +14,16 @@ export interface DemoOrganisation {
   sreMembers: string[];
   salesAmericasMembers: string[];
   outsiders: string[];
+  /** Full names (extension_<appId>_<name>) of the HR app's directory extensions. */
+  extensions: { costCenter: string; pronoun: string };
+  /** A domain added to the tenant but not verified; some users' mail is in it. */
+  unverifiedDomain: string;
+  /** Users whose mail is in `unverifiedDomain`. */
+  unverifiedMailUsers: string[];
 }
+
+/** The application id of the demo's HR app registration, which owns its directory extensions. */
+export const DEMO_HR_APP_ID = '4d1a9c7e-2b3f-4e5a-8c6d-7e8f9a0b1c2d';
 
 const CITIES = [
   { city: 'London', country: 'United Kingdom', postalCode: 'EC1A 1BB', street: '1 Poultry' },
@@ -43,7 +54,15 @@ export function buildDemoOrganisation(users: number, seed = 365): DemoOrganisati
   tenant.addMember(groups.platform, groups.platformSre);
   tenant.addMember(groups.allEngineering, groups.productEngineering);
 
-  const org: DemoOrganisation = { tenant, groups, salesUkMembers: [], sreMembers: [], salesAmericasMembers: [], outsiders: [] };
+  const extensions = {
+    costCenter: tenant.registerExtensionProperty({ appId: DEMO_HR_APP_ID, appDisplayName: 'Contoso HR attributes', name: 'costCenter' }),
+    pronoun: tenant.registerExtensionProperty({ appId: DEMO_HR_APP_ID, appDisplayName: 'Contoso HR attributes', name: 'pronoun' }),
+  };
+  const unverifiedDomain = 'contoso-sales.example';
+  tenant.addDomain({ id: unverifiedDomain, isVerified: false, isDefault: false });
+  const org: DemoOrganisation = {
+    tenant, groups, salesUkMembers: [], sreMembers: [], salesAmericasMembers: [], outsiders: [], extensions, unverifiedDomain, unverifiedMailUsers: [],
+  };
   const leaves = [
     { id: groups.salesUk, department: 'Sales', title: 'Account Executive', list: org.salesUkMembers },
     { id: groups.salesEmea, department: 'Sales', title: 'Sales Manager', list: undefined },
@@ -77,6 +96,15 @@ export function buildDemoOrganisation(users: number, seed = 365): DemoOrganisati
       managerId: leaf !== undefined ? managers.get(leaf.id) ?? null : null,
     });
     tenant.addMember(groups.allStaff, user.id);
+    if (!guest) {
+      const pronoun = n % 3 === 0 ? { [extensions.pronoun]: n % 2 === 0 ? 'she/her' : 'he/him' } : {};
+      tenant.updateUser(user.id, { directoryExtensions: { [extensions.costCenter]: `CC-${(leaf?.department ?? 'Operations').toUpperCase()}-${String(100 + (n % 7))}`, ...pronoun } });
+    }
+    // A few Sales people whose mail was typed in a domain the tenant never verified.
+    if (!guest && leaf?.department === 'Sales' && n % 40 === 7) {
+      tenant.updateUser(user.id, { mail: `user${n}@${unverifiedDomain}` });
+      org.unverifiedMailUsers.push(user.id);
+    }
     if (leaf === undefined) {
       org.outsiders.push(user.id);
       continue;

@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { positiveInteger, processIo } from './processIo';
 import { processScrubber } from '../setup/secretScrubber';
 import { runDeletionsApproveCommand, runDeletionsListCommand } from './deletionsCommand';
+import { runExtensionsListCommand, type ExtensionsListOptions } from './extensionsCommand';
 import { runServeCommand } from './serveCommand';
 import { runSyncCommand, type CliIo } from './syncCommand';
 import { parseQueueName, runQueuesClearCommand, runQueuesListCommand, runQueuesRedriveCommand, type QueuesCommandOptions } from './queuesCommand';
@@ -110,12 +111,27 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     });
 
   program
+    .command('extensions')
+    .description('Directory (schema) extension properties the Entra sources can read on users (needs the optional Application.Read.All)')
+    .command('list')
+    .description('List the extension properties of the tenant\'s app registrations (or of --app), with the names ExtensionProperties takes')
+    .option('-c, --config <path>', 'config.json (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
+    .option('--source <name>', 'only this EntraId source (repeatable)', collect, [] as string[])
+    .option('--app <appId>', 'only the app registration with this application id (repeatable)', collect, [] as string[])
+    .option('--max-applications <n>', 'app registrations searched when no --app is given (one Graph request each)', positiveInteger)
+    .option('--json', 'print JSON instead of text')
+    .action(async (options: ExtensionsListOptions) => {
+      setExitCode(await runExtensionsListCommand(options, io));
+    });
+
+  program
     .command('status')
     .description('Show the delta rounds per source, and per destination what is held, still to send, waiting to be deleted, failed or quarantined')
     .option('-c, --config <path>', 'config.json (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
     .option('--state <folder>', 'the embedded Azurite folder of earlier `sync --state` runs')
     .option('--json', 'print JSON instead of text')
-    .action(async (options: { config?: string; state?: string; json?: boolean }) => {
+    .option('--mail-domains', 'also read each source\'s domains from Graph (Domain.Read.All) and report in-scope users whose mail domain is not verified (one pass over the mirror)')
+    .action(async (options: { config?: string; state?: string; json?: boolean; mailDomains?: boolean }) => {
       setExitCode(await runStatusCommand(options, io));
     });
 

@@ -1,7 +1,10 @@
 /**
  * `s365-connector test-connection`: the "Test Authentication" button of the vendor's connectors.
  * For each Entra source it signs in and reads the first page of users/delta and groups/delta (the
- * two permissions the connector needs); for each Signature 365 tenant it calls the connection
+ * two permissions the connector needs, with the configured extension properties selected), then
+ * checks the optional permissions: Application.Read.All (the configured extension properties are
+ * found on their applications) and Domain.Read.All (the tenant's domains); a missing optional
+ * permission is a WARN, not a failure. For each Signature 365 tenant it calls the connection
  * endpoint with its token. Nothing is stored, no state is needed, and nothing is sent.
  *
  * A failure says what to fix: a network failure (DNS, refused, no answer, TLS) is told apart from
@@ -9,12 +12,47 @@
  * process exits as soon as the last check has ended.
  */
 import type { DestinationConfig, EntraSourceConfig } from '../config/types';
-import { createGraphDirectoryReader } from '../graph';
+import { createGraphClient, createGraphDirectoryReader } from '../graph';
+import { readTenantDomains } from '../graph/domains';
+import { discoverExtensionProperties } from '../graph/extensionProperties';
 import { createHttpDestinationClient } from '../signature365/httpDestinationClient';
 import { processScrubber } from '../setup/secretScrubber';
 import type { DeltaPage } from '../sync/directory';
 import { classifyConnectionFailure, describeNetworkCode, findNetworkCode, hostOf, type ConnectionFailure } from './connectionFailure';
+import { configuredApplicationIds, configuredNotFound, permissionMissingText } from './extensionsCommand';
 import { EXIT, loadConfigForCli, type CliIo } from './syncCommand';
+
+type CheckOutcome = { ok: true; detail: string } | { ok: 'warn'; detail: string } | { ok: false; error: unknown; advice: string };
+
+/** Application.Read.All: the configured extension properties exist on their applications (or, with none configured, that discovery works). */
+async function checkExtensions(source: EntraSourceConfig): Promise<CheckOutcome> {
+  const graph = createGraphClient(source, { maxRetries: 1 });
+  const applicationIds = configuredApplicationIds(source);
+  // With nothing configured, only the permission is checked: the listing of applications, none searched.
+  const discovery = await discoverExtensionProperties(graph, source, applicationIds.length > 0 ? { applicationIds } : { maxApplications: 0 });
+  if (discovery.kind === 'permissionMissing') return { ok: 'warn', detail: permissionMissingText(source, discovery.permission) };
+  if (applicationIds.length === 0) return { ok: true, detail: 'Application.Read.All granted; `s365-connector extensions list` shows the extension properties to choose from' };
+  const missing = configuredNotFound(source, discovery);
+  const configured = source.extensionProperties?.length ?? 0;
+  if (missing.length > 0) {
+    return { ok: 'warn', detail: `${missing.length} of ${configured} configured extension properties not found on their applications: ${missing.join(', ')}; check the names with \`s365-connector extensions list\`` };
+  }
+  return { ok: true, detail: `the ${configured} configured extension propert${configured === 1 ? 'y exists' : 'ies exist'}` };
+}
+
+/** Domain.Read.All: the tenant's domains, verified or not. */
+async function checkDomains(source: EntraSourceConfig): Promise<CheckOutcome> {
+  const read = await readTenantDomains(createGraphClient(source, { maxRetries: 1 }), source);
+  if (read.kind === 'permissionMissing') {
+    return { ok: 'warn', detail: `the app lacks the optional application permission ${read.permission}: \`status --mail-domains\` cannot report users whose mail domain is not verified` };
+  }
+  const verified = read.domains.filter((domain) => domain.isVerified).map((domain) => domain.name);
+  const unverified = read.domains.filter((domain) => !domain.isVerified).map((domain) => domain.name);
+  return {
+    ok: true,
+    detail: `${read.domains.length} domain(s); verified: ${verified.join(', ') || 'none'}` + (unverified.length > 0 ? `; not verified: ${unverified.join(', ')}` : ''),
+  };
+}
 
 async function firstPage<T>(pages: AsyncIterable<DeltaPage<T>>): Promise<number> {
   for await (const page of pages) return page.changes.length;
@@ -69,6 +107,9 @@ function sourceAdvice(source: EntraSourceConfig, error: unknown, failure: Connec
   if (failure.kind === 'credential') {
     return 'check TenantId, ClientId and the secret or certificate of this source (app registration → Certificates & secrets)';
   }
+  if (error instanceof Error && error.message.includes('.ExtensionProperties')) {
+    return 'correct ExtensionProperties in this source as the message says (a name Graph does not know fails every pull of users)';
+  }
   if (failure.kind === 'permission') {
     return 'grant the named application permission to the app registration or managed identity, then grant admin consent';
   }
@@ -87,9 +128,11 @@ export async function runTestConnectionCommand(options: { config?: string }, io:
   const config = await loadConfigForCli(options, io);
   if (config === undefined) return EXIT.badConfig;
   let failures = 0;
-  const report = (label: string, outcome: { ok: true; detail: string } | { ok: false; error: unknown; advice: string }) => {
-    if (outcome.ok) {
+  const report = (label: string, outcome: CheckOutcome) => {
+    if (outcome.ok === true) {
       io.out(`OK    ${label}: ${outcome.detail}\n`);
+    } else if (outcome.ok === 'warn') {
+      io.out(processScrubber.scrub(`WARN  ${label}: ${outcome.detail}\n`));
     } else {
       failures += 1;
       const message = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
@@ -115,6 +158,22 @@ export async function runTestConnectionCommand(options: { config?: string }, io:
         const advice = sourceAdvice(source, error, await diagnoseSourceFailure(source, error));
         if (error instanceof Error && error.name === 'GraphAuthenticationError') signInAdvice = advice;
         report(label, { ok: false, error, advice });
+      }
+    }
+    const optionalChecks = [
+      ['extension properties (Application.Read.All)', checkExtensions],
+      ['domains (Domain.Read.All)', checkDomains],
+    ] as const;
+    for (const [what, check] of optionalChecks) {
+      const label = `EntraId:${source.name} ${what}`;
+      if (signInAdvice !== undefined) {
+        report(label, { ok: false, error: new Error('not tried: signing in failed (see above)'), advice: signInAdvice });
+        continue;
+      }
+      try {
+        report(label, await check(source));
+      } catch (error) {
+        report(label, { ok: false, error, advice: sourceAdvice(source, error, await diagnoseSourceFailure(source, error)) });
       }
     }
   }

@@ -81,6 +81,8 @@ export function describeConfig(config: ConnectorConfig): string {
   const lines: string[] = [`Sources (${config.sources.length}):`];
   for (const source of config.sources) {
     lines.push(`  EntraId:${source.name}: tenant ${source.tenantId}, ${describeAuth(source.auth)}, cloud ${describeCloud(source)}`);
+    const extensions = source.extensionProperties ?? [];
+    if (extensions.length > 0) lines.push(`    directory extensions read (${extensions.length}): ${list(extensions)}`);
   }
   lines.push(`Destinations (${config.destinations.length}):`);
   for (const destination of config.destinations) {

@@ -79,6 +79,7 @@ class Resolver {
       auth: this.auth(path, entry),
       authorityHost: explicit ? new URL(entry.AuthorityHost ?? '').origin : CLOUDS[entry.Cloud].authorityHost,
       graphEndpoint: explicit ? new URL(entry.GraphEndpoint ?? '').origin : CLOUDS[entry.Cloud].graphEndpoint,
+      ...(entry.ExtensionProperties.length > 0 ? { extensionProperties: [...entry.ExtensionProperties] } : {}),
     };
   }
 

@@ -21,6 +21,13 @@ export const TOKEN_PREFIX = 'idscl_';
 export const DEFAULT_SIGNATURE365_ENDPOINT = 'https://app.signature365.com';
 export const SOURCE_PREFIX = 'EntraId:';
 export const DESTINATION_PREFIX = 'Signature365:';
+/**
+ * A directory (schema) extension property as Graph names it on a user: `extension_`, the owning
+ * application's appId in lower-case hex without dashes, `_`, the property name. The mirror keeps
+ * each as a column of its own, so the whole name stays within 200 characters.
+ */
+export const DIRECTORY_EXTENSION_NAME = /^extension_[0-9a-f]{32}_[A-Za-z0-9_]+$/;
+const DIRECTORY_EXTENSION_EXAMPLE = 'extension_b7d8e648520f41d3b9c0fdeb91768a0a_costCenter';
 
 const EXAMPLE_GUID = '622b1005-624a-457b-a148-566d50f3f1ff';
 const AUTH_METHODS = ['ClientSecret', 'Certificate', 'ManagedIdentity'] as const;
@@ -177,6 +184,28 @@ const managedIdentitySchema = z
   })
   .meta({ description: 'true: system-assigned (or user-assigned when ClientId is set); { "ClientId": "<GUID>" }: user-assigned.' });
 
+/** Says what is wrong with a directory extension name, and how Graph spells it. */
+function extensionPropertyName() {
+  return z.string().superRefine((value, ctx) => {
+    if (DIRECTORY_EXTENSION_NAME.test(value) && value.length <= 200) return;
+    const dashed = /^extension_([0-9a-fA-F-]{32,36})_([A-Za-z0-9_]+)$/.exec(value);
+    const compact = dashed?.[1]?.replace(/-/g, '').toLowerCase();
+    let message: string;
+    if (value.length > 200) {
+      message = `${quoteValue(value.slice(0, 60))}... is longer than 200 characters, more than the mirror keeps for one attribute name`;
+    } else if (/^extensionAttribute([1-9]|1[0-5])$/.test(value)) {
+      message = `${quoteValue(value)} is an on-premises extension attribute, which is always read (onPremisesExtensionAttributes); list only directory extensions here`;
+    } else if (dashed !== null && compact !== undefined && /^[0-9a-f]{32}$/.test(compact)) {
+      message = `${quoteValue(value)}: write the application id without dashes, in lower case: "extension_${compact}_${dashed[2] ?? ''}"`;
+    } else {
+      message =
+        `${quoteValue(value)} is not a directory extension name; write "extension_<application id without dashes>_<name>", ` +
+        `e.g. "${DIRECTORY_EXTENSION_EXAMPLE}" (\`s365-connector extensions list\` shows the names in the tenant)`;
+    }
+    ctx.addIssue({ code: 'custom', message });
+  }).meta({ pattern: DIRECTORY_EXTENSION_NAME.source, maxLength: 200 });
+}
+
 export const entraSourceSchema = strictObject({
   TenantId: guid(HINTS.tenantId),
   ClientId: guid(HINTS.clientId).optional().meta({ description: 'Application (client) ID; required with ClientSecret or Certificate.' }),
@@ -196,6 +225,15 @@ export const entraSourceSchema = strictObject({
     allowLoopbackHttp: false,
     description: 'Graph root without version; give it with AuthorityHost to override Cloud.',
   }).optional(),
+  ExtensionProperties: z
+    .array(extensionPropertyName())
+    .default([])
+    .refine((names) => new Set(names).size === names.length, { error: 'lists a name twice; list each extension property once' })
+    .meta({
+      description:
+        'Directory (schema) extension properties to read on users, e.g. "extension_<appId without dashes>_costCenter"; ' +
+        'they reach the record under extensionAttributes. `s365-connector extensions list` shows what the tenant has.',
+    }),
 })
   .superRefine((value, ctx) => {
     if (!isRecord(value)) return; // refinements run even when the value is not an object

@@ -18,6 +18,11 @@ export interface EntraSourceConfig {
   authorityHost: string;
   /** Graph root without version, e.g. https://graph.microsoft.com. */
   graphEndpoint: string;
+  /**
+   * Directory extension properties read on users (`extension_<appId>_<name>`), from
+   * EntraId.<Name>.ExtensionProperties; absent or empty: none.
+   */
+  extensionProperties?: readonly string[];
 }
 
 export interface DestinationConfig {

@@ -97,8 +97,10 @@ export function createGraphDirectoryReader(
   }
 
   return {
+    userSelection: userSelectionOf(source),
     readUsers(resumeLink, readOptions) {
-      const first = resumeLink ?? `${root}/${GRAPH_API_VERSION}/users/delta?$select=${USER_SELECT.join(',')}`;
+      const select = [...USER_SELECT, ...(source.extensionProperties ?? [])];
+      const first = resumeLink ?? `${root}/${GRAPH_API_VERSION}/users/delta?$select=${select.join(',')}`;
       return readPages<UserChange>('users', first, parseUserItem, readOptions);
     },
     readGroups(resumeLink, readOptions) {
@@ -107,6 +109,15 @@ export function createGraphDirectoryReader(
     },
     stats: () => ({ ...stats }),
   };
+}
+
+/**
+ * What users/delta asks for beyond the fixed list: the configured directory extensions, sorted.
+ * A delta or skip token keeps the $select of the round that issued it, so the pull starts a full
+ * round when this differs from what the saved cursor was read with.
+ */
+export function userSelectionOf(source: Pick<EntraSourceConfig, 'extensionProperties'>): string {
+  return [...new Set(source.extensionProperties ?? [])].sort().join(',');
 }
 
 function toGraphError(source: EntraSourceConfig, kind: DirectoryKind, response: Response, body: string, url: string): Error {
@@ -118,9 +129,15 @@ function toGraphError(source: EntraSourceConfig, kind: DirectoryKind, response: 
   }
   if (status === 403) return new GraphPermissionError(source.name, kind, code);
   const retryAfter = retryAfterInMs(response);
+  // Graph refuses a $select naming a property users do not have: with directory extensions, a
+  // misspelt or deleted one in the config. Say where it comes from instead of leaving a bare 400.
+  const unknownExtension = status === 400 ? /property named '(extension_[^']+)'/.exec(message ?? '')?.[1] : undefined;
+  const hint = unknownExtension === undefined
+    ? ''
+    : `; remove or correct "${unknownExtension}" in EntraId.${source.name}.ExtensionProperties (\`s365-connector extensions list\` shows the names the tenant has)`;
   return new GraphRequestError(
     `Graph answered HTTP ${status}${code ? ` ${code}` : ''} to ${describeRequest(url)} for source "${source.name}"` +
-      `${RETRIED_STATUSES.has(status) ? ' after the client retries' : ''}${message ? `: ${message.slice(0, 300)}` : ''}`,
+      `${RETRIED_STATUSES.has(status) ? ' after the client retries' : ''}${message ? `: ${message.slice(0, 300)}` : ''}${hint}`,
     {
       status,
       ...(code ? { code } : {}),

@@ -3,6 +3,7 @@
  * A page that is not what Graph documents throws MalformedDeltaPageError: a round must never end,
  * or lose objects, because a body was cut off or garbled.
  */
+import { DIRECTORY_EXTENSION_NAME } from '../config/schema';
 import type {
   DeltaPage, GroupAttributes, GroupChange, MemberChange, MemberType, RemovalReason, UserAttributes, UserChange,
 } from '../sync/directory';
@@ -71,6 +72,25 @@ function removalReason(item: Json): RemovalReason | undefined {
   return isObject(removed) && removed.reason === 'deleted' ? 'deleted' : 'changed';
 }
 
+/**
+ * A directory extension's value as the record carries it (a string): Graph sends String, Integer,
+ * LargeInteger, Boolean, DateTime (ISO text) or Binary (base64 text), or a list of them for a
+ * multi-valued property. Numbers and booleans become their JSON text; a list is joined with ", "
+ * (a signature shows it as one line); an empty list is no value.
+ */
+export function directoryExtensionValue(name: string, value: unknown): string | null {
+  if (value === null || typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) {
+    const parts = value.map((entry: unknown) => {
+      if (typeof entry === 'string' || typeof entry === 'number' || typeof entry === 'boolean') return String(entry);
+      throw new MalformedDeltaPageError(`${name} has a value that is not a string, number or boolean`);
+    });
+    return parts.length === 0 ? null : parts.join(', ');
+  }
+  throw new MalformedDeltaPageError(`${name} is ${typeof value}, expected a string, number, boolean or a list of them`);
+}
+
 function extensionAttributes(value: unknown): Record<string, string | null> {
   if (value === null) return {};
   if (!isObject(value)) throw new MalformedDeltaPageError('onPremisesExtensionAttributes is not an object');
@@ -122,6 +142,14 @@ export function parseUserItem(item: unknown): UserChange {
   }
   if (has(item, 'onPremisesExtensionAttributes')) {
     attributes.extensionAttributes = extensionAttributes(item.onPremisesExtensionAttributes);
+  }
+  // Directory extensions come as top-level properties, and only those asked for in $select. Graph
+  // leaves out one without a value; return=minimal sends null for one cleared. Both mirror well:
+  // an incremental round merges the keys it carries, and a full round's complete object replaces
+  // the row, so a key it left out is gone.
+  for (const key of Object.keys(item)) {
+    if (!DIRECTORY_EXTENSION_NAME.test(key)) continue;
+    attributes.extensionAttributes = { ...attributes.extensionAttributes, [key]: directoryExtensionValue(key, item[key]) };
   }
   if (has(item, 'manager@delta')) {
     const managerId = managerFromDelta(item['manager@delta']);

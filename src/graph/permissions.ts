@@ -9,6 +9,8 @@ export const GRAPH_PERMISSION = {
   userReadAll: 'User.Read.All',
   groupMemberReadAll: 'GroupMember.Read.All',
   groupReadAll: 'Group.Read.All',
+  applicationReadAll: 'Application.Read.All',
+  domainReadAll: 'Domain.Read.All',
 } as const;
 
 export type GraphPermissionName = (typeof GRAPH_PERMISSION)[keyof typeof GRAPH_PERMISSION];
@@ -27,5 +29,15 @@ export const GRAPH_APPLICATION_PERMISSIONS: readonly GraphApplicationPermission[
     value: GRAPH_PERMISSION.groupReadAll,
     required: false,
     neededFor: 'the groups change-notification subscription; without it group changes arrive with the timer',
+  },
+  {
+    value: GRAPH_PERMISSION.applicationReadAll,
+    required: false,
+    neededFor: 'discovering directory extension properties (`extensions list`, test-connection); extensions named in the config are read without it',
+  },
+  {
+    value: GRAPH_PERMISSION.domainReadAll,
+    required: false,
+    neededFor: "the tenant's verified domains, to report users whose mail domain is not verified (`status --mail-domains`, test-connection)",
   },
 ];

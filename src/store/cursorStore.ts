@@ -23,11 +23,11 @@ function textOrNull(value: unknown): string | null {
 
 function roundOrNull(value: unknown): DeltaRound | null {
   if (typeof value !== 'object' || value === null) return null;
-  const { id, kind, startedAt, pages } = value as Record<string, unknown>;
+  const { id, kind, startedAt, pages, dropSelection } = value as Record<string, unknown>;
   if (typeof id !== 'string' || (kind !== 'full' && kind !== 'incremental') || typeof startedAt !== 'string' || typeof pages !== 'number') {
     return null;
   }
-  return { id, kind, startedAt, pages };
+  return { id, kind, startedAt, pages, ...(typeof dropSelection === 'string' && dropSelection !== '' ? { dropSelection } : {}) };
 }
 
 function isUnreachable(value: unknown): value is PlanState['unreachable'][number] {
@@ -72,6 +72,7 @@ export class TableCursorStore implements CursorStore, PlanStateStore, DispatchMa
         round: roundOrNull(readJsonColumn(row, 'round')),
         lastFullRoundCompletedAt: textOrNull(readJsonColumn(row, 'lastFullRoundCompletedAt')),
         lastRoundCompletedAt: textOrNull(readJsonColumn(row, 'lastRoundCompletedAt')),
+        ...(typeof row.selection === 'string' ? { selection: row.selection } : {}),
       };
     });
   }
@@ -88,6 +89,7 @@ export class TableCursorStore implements CursorStore, PlanStateStore, DispatchMa
       ...jsonColumn('round', cursor.round),
       ...jsonColumn('lastFullRoundCompletedAt', cursor.lastFullRoundCompletedAt),
       ...jsonColumn('lastRoundCompletedAt', cursor.lastRoundCompletedAt),
+      ...(cursor.selection ? { selection: cursor.selection } : {}),
     });
     if (fencedBy === undefined) {
       await withStorageErrors('put cursor', async () => {

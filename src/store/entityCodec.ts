@@ -117,17 +117,17 @@ export function sourceRangeFilter(source: string): string {
 export type Columns = Map<string, string>;
 
 const ARRAY_ATTRIBUTES: ReadonlySet<string> = new Set<keyof UserAttributes>(['businessPhones', 'proxyAddresses']);
-const EXTENSION_COLUMN = /^ext_([A-Za-z0-9]{1,200})$/;
+const EXTENSION_COLUMN = /^ext_([A-Za-z0-9_]{1,200})$/;
 const EXTENSION_HEX_COLUMN = /^extx_((?:[0-9a-f]{2}){1,100})$/;
 const CHUNK_MARKER = /^#chunks:(\d{1,4})$/;
 
 /**
  * extensionAttributes is stored one key per column so a partial update of one key keeps the others.
- * Keys that are not plain identifiers (never from Graph, which sends extensionAttribute1..15)
- * are hex-encoded so they still make a valid property name.
+ * Graph's keys (extensionAttribute1..15, directory extensions extension_<appId>_<name>) are valid
+ * property names as they are; any other key is hex-encoded so it still makes one.
  */
 export function extensionColumn(key: string): string {
-  if (/^[A-Za-z0-9]{1,200}$/.test(key)) return `ext_${key}`;
+  if (/^[A-Za-z0-9_]{1,200}$/.test(key)) return `ext_${key}`;
   const hex = Buffer.from(key, 'utf8').toString('hex');
   if (hex.length > 200) {
     throw new StorageError(`Extension attribute key "${key.slice(0, 40)}..." is too long to store.`, {

@@ -29,7 +29,9 @@ export type Signature365UserBase = Omit<Signature365User, 'manager' | 'groups'>;
  *   A manager's rename therefore changes the record of every report, which is what re-sends them.
  * - `mailboxType` is "unknown": the connector reads no mailbox data yet.
  * - `extensionAttributes` keeps only keys with a string value, in key order: the contract wants
- *   null for absent values, and an absent attribute is best said by leaving its key out.
+ *   null for absent values, and an absent attribute is best said by leaving its key out. It holds
+ *   extensionAttribute1..15 and the directory extensions the source's ExtensionProperties name,
+ *   under their Graph names (extension_<appId>_<name>), already text (parseDeltaPage.ts).
  * - `proxyAddresses` is sorted: Graph promises no order and the primary address is marked by its
  *   upper-case "SMTP:" prefix, not its position, so sorting only removes spurious changes.
  *   `businessPhones` keeps Graph's order, where the first is the main number.

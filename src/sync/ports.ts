@@ -21,6 +21,12 @@ export interface DirectoryReader {
    * Throws DeltaTokenExpiredError when Graph rejects the link (410 / syncStateNotFound).
    */
   readUsers(resumeLink: string | undefined, options?: ReadOptions): AsyncIterable<DeltaPage<UserChange>>;
+  /**
+   * What readUsers selects beyond the fixed attributes: the directory extension names, sorted and
+   * joined with ","; absent means "nothing more" (''). A saved link read with another selection is
+   * not resumed, and a full round states these keys absent where Graph left them out.
+   */
+  readonly userSelection?: string;
   readGroups(resumeLink: string | undefined, options?: ReadOptions): AsyncIterable<DeltaPage<GroupChange>>;
 }
 
@@ -139,6 +145,13 @@ export interface DeltaRound {
   kind: 'full' | 'incremental';
   startedAt: string;
   pages: number;
+  /**
+   * A full round started because the user selection changed: the selection read before, whose
+   * extension keys this round states absent for users that no longer carry them (Graph leaves
+   * out a property no longer selected, and the mirror merges). Kept with the round so a resumed
+   * round still knows it.
+   */
+  dropSelection?: string;
 }
 
 /** Where a source's delta reading stands, per kind (users, groups). */
@@ -151,6 +164,8 @@ export interface DeltaCursor {
   round: DeltaRound | null;
   lastFullRoundCompletedAt: string | null;
   lastRoundCompletedAt: string | null;
+  /** The reader's `userSelection` the links were read with (users only); absent in older rows: ''. */
+  selection?: string;
 }
 
 export interface CursorStore {

@@ -122,9 +122,32 @@ interface RoundPlan {
   resumed: boolean;
 }
 
+/** A reader's `userSelection` as names (see DirectoryReader.userSelection). */
+export function splitSelection(selection: string | undefined): string[] {
+  return selection === undefined || selection === '' ? [] : selection.split(',');
+}
+
+function joinSelection(names: readonly string[]): string {
+  return [...new Set(names)].sort().join(',');
+}
+
 /** Decides where the next round of one kind starts. Pure, so the decision table is unit-tested. */
-export function planRound(cursor: DeltaCursor, options: { forceFull: boolean; fullReconcileHours: number; now: Date; newRoundId: string }): RoundPlan {
+export function planRound(
+  cursor: DeltaCursor,
+  options: { forceFull: boolean; fullReconcileHours: number; now: Date; newRoundId: string; selection?: string },
+): RoundPlan {
   const startedAt = options.now.toISOString();
+  // A link keeps the $select it was issued with: one read with another selection (an extension
+  // property added to or removed from the config) is neither resumed nor continued.
+  const selectionChanged = (cursor.selection ?? '') !== (options.selection ?? '');
+  if (selectionChanged) {
+    const dropSelection = joinSelection([...splitSelection(cursor.selection), ...splitSelection(cursor.round?.dropSelection)]);
+    return {
+      round: { id: options.newRoundId, kind: 'full', startedAt, pages: 0, ...(dropSelection !== '' ? { dropSelection } : {}) },
+      link: undefined,
+      resumed: false,
+    };
+  }
   if (cursor.nextLink !== null && cursor.round !== null && !(options.forceFull && cursor.round.kind === 'incremental')) {
     return { round: cursor.round, link: cursor.nextLink, resumed: true };
   }
@@ -161,6 +184,7 @@ async function pullKind<TChange extends { id: string }>(
   lease: LeaseKeeper,
   read: (link: string | undefined) => AsyncIterable<DeltaPage<TChange>>,
   writerFor: (context: RoundWriterContext) => RoundWriter<TChange>,
+  selection = '',
 ): Promise<KindPullSummary> {
   const now = deps.now ?? (() => new Date());
   const logger = deps.logger.child({ kind });
@@ -181,12 +205,14 @@ async function pullKind<TChange extends { id: string }>(
       fullReconcileHours: options.fullReconcileHours,
       now: now(),
       newRoundId: randomUUID(),
+      selection,
     });
     const round = { ...plan.round };
     summary.roundKind = round.kind;
     summary.resumed = plan.resumed;
     logger.info('round.start', { roundId: round.id, roundKind: round.kind, resumed: plan.resumed, resumedAtPage: plan.resumed ? round.pages : undefined });
-    const writer = writerFor({ source, round, mirror: deps.mirror, journal: deps.journal, now, attempt: randomUUID().slice(0, 8) });
+    const statedExtensions = round.kind === 'full' ? [...new Set([...splitSelection(selection), ...splitSelection(round.dropSelection)])] : [];
+    const writer = writerFor({ source, round, mirror: deps.mirror, journal: deps.journal, now, attempt: randomUUID().slice(0, 8), statedExtensions });
     try {
       await writer.start();
       let buffer: TChange[] = [];
@@ -231,19 +257,20 @@ async function pullKind<TChange extends { id: string }>(
             round: null,
             lastFullRoundCompletedAt: round.kind === 'full' ? completedAt : cursor.lastFullRoundCompletedAt,
             lastRoundCompletedAt: completedAt,
+            selection,
           }, lease.lock);
           failpoint('afterCursorSave');
           summary.completed = true;
           if (round.kind === 'full') await deps.journal.clearSeen(source);
           logger.info('round.completed', { roundId: round.id, roundKind: round.kind, pages: round.pages, swept: summary.swept });
         } else if (oldestHeld === undefined && page.nextLink !== undefined) {
-          await deps.cursors.put(source, kind, { ...cursor, nextLink: page.nextLink, round }, lease.lock);
+          await deps.cursors.put(source, kind, { ...cursor, nextLink: page.nextLink, round, selection }, lease.lock);
           checkpointedPage = round.pages;
         } else if (oldestHeld !== undefined && oldestHeld - 1 > checkpointedPage) {
           // Resume at the first page holding an object not written yet.
           const resumeLink = linkOfPage.get(oldestHeld);
           if (resumeLink !== undefined) {
-            await deps.cursors.put(source, kind, { ...cursor, nextLink: resumeLink, round: { ...round, pages: oldestHeld - 1 } }, lease.lock);
+            await deps.cursors.put(source, kind, { ...cursor, nextLink: resumeLink, round: { ...round, pages: oldestHeld - 1 }, selection }, lease.lock);
             checkpointedPage = oldestHeld - 1;
           }
         }
@@ -314,7 +341,7 @@ export async function pullSource(source: string, deps: PullDependencies, options
   }
   const kindDeps = { ...deps, logger };
   try {
-    const users = await pullKind<UserChange>('users', source, kindDeps, options, lease, (link) => deps.reader.readUsers(link), userRoundWriter);
+    const users = await pullKind<UserChange>('users', source, kindDeps, options, lease, (link) => deps.reader.readUsers(link), userRoundWriter, deps.reader.userSelection);
     if (!users.completed) {
       return { source, status: 'partial', users, seconds: (Date.now() - started) / 1000 };
     }

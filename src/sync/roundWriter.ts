@@ -71,6 +71,8 @@ export interface RoundWriterContext {
   mirror: MirrorStore;
   journal: ChangeJournal;
   now: () => Date;
+  /** Full rounds of users: the directory extension keys a user without them is stated not to have (see withExtensionsStated). */
+  statedExtensions?: readonly string[];
 }
 
 /**
@@ -84,6 +86,25 @@ function withManagerStated(changes: UserChange[]): UserChange[] {
       ? { ...change, attributes: { ...change.attributes, managerId: null } }
       : change,
   );
+}
+
+/**
+ * Graph leaves a directory extension without a value out of a user entry, and the mirror merges
+ * what an entry carries. In a full round every user is complete, so a configured (or, after the
+ * list changed, formerly configured) extension the entry lacks has no value: say so, or a value
+ * cleared while the delta token was expired, or an extension removed from the config, would stay
+ * in the records for good.
+ */
+function withExtensionsStated(changes: UserChange[], names: readonly string[]): UserChange[] {
+  if (names.length === 0) return changes;
+  return changes.map((change) => {
+    if (change.kind !== 'upsert') return change;
+    const carried = change.attributes.extensionAttributes ?? {};
+    const missing = names.filter((name) => !Object.hasOwn(carried, name));
+    if (missing.length === 0) return change;
+    const extensionAttributes = { ...carried, ...Object.fromEntries(missing.map((name) => [name, null])) };
+    return { ...change, attributes: { ...change.attributes, extensionAttributes } };
+  });
 }
 
 function purgeBefore(now: Date): Date {
@@ -119,7 +140,8 @@ export function userRoundWriter(context: RoundWriterContext): RoundWriter<UserCh
         counts.rowsWritten = prepared.rows;
         return { counts, heldBack: [] };
       }
-      const prepared = await mirror.prepareUserChanges(source, withManagerStated(changes), { fingerprints: fingerprints ?? new Map(), ...(heldBack !== undefined ? { heldBack } : {}) });
+      const stated = withManagerStated(withExtensionsStated(changes, context.statedExtensions ?? []));
+      const prepared = await mirror.prepareUserChanges(source, stated, { fingerprints: fingerprints ?? new Map(), ...(heldBack !== undefined ? { heldBack } : {}) });
       const ids = new Set(changes.map((change) => change.id));
       await journal.appendSeen(source, round.id, 'users', batch, { ids, members: new Map() }, context.attempt);
       heldBack = await prepared.commit({ fullTransactionsOnly: !last });

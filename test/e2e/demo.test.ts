@@ -14,6 +14,12 @@ describe('the demo', () => {
     expect(result.stdout).toContain('== Run 2: incremental sync ==');
     expect(result.stdout).toMatch(/ContosoSales: expected (\d+), holds \1 -> OK/);
     expect(result.stdout).toMatch(/ContosoEngineering: expected (\d+), holds \1 -> OK/);
+    // Directory extensions arrive (every member has a cost centre, a third a pronoun), and follow a change.
+    expect(result.stdout).toMatch(/ContosoSales: (\d+) of \1 records carry costCenter, [1-9]\d* pronoun/);
+    expect(result.stdout).toContain('Senior Account Executive, costCenter CC-SALES-900 for the promoted user');
+    // The unverified domain is reported with the users whose mail is in it.
+    expect(result.stdout).toMatch(/Mail domains of Default: [1-9]\d* in-scope user\(s\) have a mail domain the tenant has not verified/);
+    expect(result.stdout).toMatch(/domains: contoso-sales\.example \(\d+\)/);
   }, 180_000);
 
   it('refuses a bad --users with a message naming the option', async () => {

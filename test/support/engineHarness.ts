@@ -101,6 +101,7 @@ export function crashAfterPages(inner: DirectoryReader, kind: DirectoryKind, pag
     }
   }
   return {
+    ...(inner.userSelection !== undefined ? { userSelection: inner.userSelection } : {}),
     readUsers: (link, options) => (kind === 'users' ? limited<UserChange>(inner.readUsers(link, options)) : inner.readUsers(link, options)),
     readGroups: (link, options) => (kind === 'groups' ? limited<GroupChange>(inner.readGroups(link, options)) : inner.readGroups(link, options)),
     lastNextLink: () => lastNextLink,

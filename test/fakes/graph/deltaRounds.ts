@@ -117,7 +117,7 @@ export class DeltaRounds {
   /** Validates a $select list; returns the unknown property names. */
   unknownProperties(kind: DeltaKind, select: string[]): string[] {
     const known = kind === 'users' ? USER_PROPERTIES : GROUP_PROPERTIES;
-    return select.filter((name) => !known.has(name));
+    return select.filter((name) => !known.has(name) && !(kind === 'users' && this.tenant.isExtensionPropertyName(name)));
   }
 
   start(kind: DeltaKind, select: string[] | undefined, pageSize: number): DeltaOutcome {
@@ -192,10 +192,20 @@ export class DeltaRounds {
 
   // ---- users -------------------------------------------------------------------------------------
 
-  private renderUser(user: FakeUser, properties: Iterable<string>): Item {
+  /**
+   * `changedOnly`: the entry of a return=minimal incremental round, which says null for a directory
+   * extension that lost its value; otherwise Graph leaves out an extension without a value.
+   */
+  private renderUser(user: FakeUser, properties: Iterable<string>, changedOnly = false): Item {
     const item: Item = {};
     for (const name of properties) {
       if (name === 'id') continue;
+      if (name.startsWith('extension_')) {
+        const value = user.directoryExtensions[name];
+        if (value !== undefined) item[name] = Array.isArray(value) ? [...value] : value;
+        else if (changedOnly) item[name] = null;
+        continue;
+      }
       if (name === 'manager') {
         if (user.managerId) item['manager@delta'] = [{ '@odata.type': '#microsoft.graph.user', id: user.managerId }];
         else if (this.options.emptyManagerDelta === true) item['manager@delta'] = [];
@@ -236,7 +246,7 @@ export class DeltaRounds {
         continue;
       }
       if (changedSelected.length === 0) continue; // only unselected properties changed: Graph does not report the object
-      const item = this.renderUser(user, changedSelected);
+      const item = this.renderUser(user, changedSelected, true);
       if (changedSelected.includes('manager') && !user.managerId && state.managerAtStart) {
         item['manager@delta'] = [{ '@odata.type': '#microsoft.graph.user', id: state.managerAtStart, '@removed': { reason: 'deleted' } }];
       } else if (!changedSelected.includes('manager') && this.options.emptyManagerDelta === true) {

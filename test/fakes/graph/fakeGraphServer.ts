@@ -18,7 +18,7 @@ import { TokenService, type TokenRequestRecord } from './tokenService';
 
 export const FAKE_TLS_DIR = join(__dirname, '..', 'tls');
 
-export type RequestTarget = 'users' | 'groups' | 'subscriptions' | 'token' | 'metadata' | 'other';
+export type RequestTarget = 'users' | 'groups' | 'subscriptions' | 'applications' | 'domains' | 'token' | 'metadata' | 'other';
 
 export interface RequestRecord {
   method: string;
@@ -220,12 +220,13 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
   );
   const faults = new FaultQueue();
   const requests: RequestRecord[] = [];
+  const permissions = options.permissions ?? ['User.Read.All', 'GroupMember.Read.All', 'Group.Read.All'];
   const subscriptions = new FakeSubscriptionService({
     tenant,
     tenantId,
     clientId,
     origin: () => origin,
-    permissions: options.permissions ?? ['User.Read.All', 'GroupMember.Read.All', 'Group.Read.All'],
+    permissions,
     ...(options.notifications !== undefined ? { notifications: options.notifications } : {}),
   });
 
@@ -233,9 +234,39 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
     if (method === 'GET' && path === '/v1.0/users/delta') return 'users';
     if (method === 'GET' && path === '/v1.0/groups/delta') return 'groups';
     if (path === '/v1.0/subscriptions' || path.startsWith('/v1.0/subscriptions/')) return 'subscriptions';
+    if (method === 'GET' && (path === '/v1.0/applications' || path.startsWith('/v1.0/applications/') || path.startsWith('/v1.0/applications('))) return 'applications';
+    if (method === 'GET' && path === '/v1.0/domains') return 'domains';
     if (/^\/[^/]+\/oauth2\/v2\.0\/token$/.test(path)) return 'token';
     if (/\/\.well-known\/openid-configuration$|\/discovery\//.test(path)) return 'metadata';
     return 'other';
+  }
+
+  /**
+   * GET /applications (one page, id/appId/displayName), /applications/{id}/extensionProperties and
+   * /applications(appId='{appId}')/extensionProperties, behind Application.Read.All as in Graph.
+   */
+  function answerApplications(res: ServerResponse, path: string): void {
+    if (!permissions.includes('Application.Read.All')) return send(res, 403, graphError(403));
+    const applications = tenant.listApplications();
+    if (path === '/v1.0/applications') {
+      return send(res, 200, {
+        '@odata.context': `${origin}/v1.0/$metadata#applications(id,appId,displayName)`,
+        value: applications.map(({ id, appId, displayName }) => ({ id, appId, displayName })),
+      });
+    }
+    const byId = /^\/v1\.0\/applications\/([^/()]+)\/extensionProperties$/.exec(path);
+    const byAppId = /^\/v1\.0\/applications\(appId='([^']+)'\)\/extensionProperties$/.exec(decodeURIComponent(path));
+    const application = byId?.[1] !== undefined
+      ? applications.find((app) => app.id === byId[1])
+      : byAppId?.[1] !== undefined ? applications.find((app) => app.appId === byAppId[1]) : undefined;
+    if (byId === null && byAppId === null) return send(res, 404, graphError(404, 'Request_ResourceNotFound', `Resource '${path}' does not exist.`));
+    if (application === undefined) {
+      return send(res, 404, graphError(404, 'Request_ResourceNotFound', `Resource '${byId?.[1] ?? byAppId?.[1] ?? ''}' does not exist or one of its queried reference-property objects are not present.`));
+    }
+    return send(res, 200, {
+      '@odata.context': `${origin}/v1.0/$metadata#applications('${application.id}')/extensionProperties`,
+      value: application.extensionProperties.map((property) => ({ deletedDateTime: null, ...property })),
+    });
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL, target: RequestTarget): Promise<void> {
@@ -266,7 +297,7 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
     }
 
     // ---- Graph ----
-    if (target !== 'users' && target !== 'groups' && target !== 'subscriptions') return send(res, 404, graphError(404, 'Request_ResourceNotFound', `Resource '${path}' does not exist.`));
+    if (target !== 'users' && target !== 'groups' && target !== 'subscriptions' && target !== 'applications' && target !== 'domains') return send(res, 404, graphError(404, 'Request_ResourceNotFound', `Resource '${path}' does not exist.`));
     const authorization = req.headers.authorization;
     if (!tokens.isValidBearer(authorization)) {
       return send(res, 401, graphError(401, 'InvalidAuthenticationToken', authorization ? 'Access token validation failure. Invalid audience.' : 'Access token is empty.'), { 'WWW-Authenticate': 'Bearer realm=""' });
@@ -280,6 +311,11 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
     }
     if (fault?.malformedJson) return send(res, 200, '{"@odata.context":"$metadata#users","value":[{"id":"0f1e');
     if (target === 'subscriptions') return sendSubscriptionAnswer(res, await subscriptions.handle(method, path, () => readBody(req)));
+    if (target === 'applications') return answerApplications(res, path);
+    if (target === 'domains') {
+      if (!permissions.includes('Domain.Read.All')) return send(res, 403, graphError(403));
+      return send(res, 200, { '@odata.context': `${origin}/v1.0/$metadata#domains`, value: tenant.listDomains() });
+    }
 
     const kind: DeltaKind = target;
     const prefer = parsePrefer(req.headers.prefer);

@@ -6,6 +6,36 @@
 
 export const EXTENSION_ATTRIBUTE_NAMES = Array.from({ length: 15 }, (_, i) => `extensionAttribute${i + 1}`);
 
+/** A value of a directory (schema) extension property, as Graph returns it. */
+export type DirectoryExtensionValue = string | number | boolean | string[];
+
+/** A directory extension property registered on an application (Graph's extensionProperty). */
+export interface FakeExtensionProperty {
+  id: string;
+  /** extension_<appId without dashes>_<name>: how users carry it. */
+  name: string;
+  appDisplayName: string;
+  dataType: 'String' | 'Integer' | 'LargeInteger' | 'Boolean' | 'DateTime' | 'Binary';
+  isMultiValued: boolean;
+  isSyncedFromOnPremises: boolean;
+  targetObjects: string[];
+}
+
+export interface FakeApplication {
+  /** Object id (applications/{id}). */
+  id: string;
+  appId: string;
+  displayName: string;
+  extensionProperties: FakeExtensionProperty[];
+}
+
+/** A domain of the tenant (Graph's domain resource, the properties the connector reads). */
+export interface FakeDomain {
+  id: string;
+  isVerified: boolean;
+  isDefault: boolean;
+}
+
 /** A user as Graph stores it (the properties the connector selects). */
 export interface FakeUser {
   id: string;
@@ -32,11 +62,15 @@ export interface FakeUser {
   proxyAddresses: string[];
   /** extensionAttribute1..15, every key present (null when unset), as Graph returns the complex type. */
   onPremisesExtensionAttributes: Record<string, string | null>;
+  /** Directory extension values by their extension_<appId>_<name> name; only those with a value. */
+  directoryExtensions: Record<string, DirectoryExtensionValue>;
   managerId: string | null;
 }
 
-export type FakeUserPatch = Partial<Omit<FakeUser, 'id' | 'managerId' | 'onPremisesExtensionAttributes'>> & {
+export type FakeUserPatch = Partial<Omit<FakeUser, 'id' | 'managerId' | 'onPremisesExtensionAttributes' | 'directoryExtensions'>> & {
   onPremisesExtensionAttributes?: Record<string, string | null>;
+  /** Registered extension names only; null clears a value. */
+  directoryExtensions?: Record<string, DirectoryExtensionValue | null>;
 };
 export type FakeUserInput = FakeUserPatch & { id?: string; managerId?: string | null };
 
@@ -126,6 +160,59 @@ export class FakeTenant {
   }
 
   readonly domain: string;
+
+  private readonly applications: FakeApplication[] = [];
+  private readonly domains: FakeDomain[] = [];
+
+  /**
+   * Registers a directory extension property on an application (created on first use, as an app
+   * registration that owns extensions); returns its full name, extension_<appId without dashes>_<name>.
+   */
+  registerExtensionProperty(input: {
+    appId: string;
+    appDisplayName?: string;
+    name: string;
+    dataType?: FakeExtensionProperty['dataType'];
+    isMultiValued?: boolean;
+    isSyncedFromOnPremises?: boolean;
+  }): string {
+    let application = this.applications.find((app) => app.appId === input.appId);
+    if (!application) {
+      application = { id: guidFrom(this.idRandom), appId: input.appId, displayName: input.appDisplayName ?? 'Tenant Schema Extension App', extensionProperties: [] };
+      this.applications.push(application);
+    }
+    const name = `extension_${input.appId.replace(/-/g, '').toLowerCase()}_${input.name}`;
+    if (application.extensionProperties.some((property) => property.name === name)) throw new Error(`${name} is already registered`);
+    application.extensionProperties.push({
+      id: guidFrom(this.idRandom),
+      name,
+      appDisplayName: application.displayName,
+      dataType: input.dataType ?? 'String',
+      isMultiValued: input.isMultiValued ?? false,
+      isSyncedFromOnPremises: input.isSyncedFromOnPremises ?? false,
+      targetObjects: ['User'],
+    });
+    return name;
+  }
+
+  /** The app registrations of the tenant (copies). */
+  listApplications(): FakeApplication[] {
+    return structuredClone(this.applications);
+  }
+
+  isExtensionPropertyName(name: string): boolean {
+    return this.applications.some((app) => app.extensionProperties.some((property) => property.name === name));
+  }
+
+  /** Adds a domain (the tenant's own `domain` is verified and the default without being added). */
+  addDomain(domain: FakeDomain): void {
+    this.domains.push({ ...domain });
+  }
+
+  listDomains(): FakeDomain[] {
+    const own = this.domains.some((domain) => domain.id === this.domain) ? [] : [{ id: this.domain, isVerified: true, isDefault: !this.domains.some((domain) => domain.isDefault) }];
+    return [...own, ...this.domains.map((domain) => ({ ...domain }))];
+  }
 
   /** The sequence number of the latest change (0 when nothing happened yet). */
   get sequence(): number {
@@ -231,6 +318,7 @@ export class FakeTenant {
       userType: 'Member',
       proxyAddresses: [`SMTP:${upn}`],
       onPremisesExtensionAttributes: Object.fromEntries(EXTENSION_ATTRIBUTE_NAMES.map((name) => [name, null])),
+      directoryExtensions: {},
       managerId: null,
     };
     this.assignUserFields(user, input);
@@ -249,6 +337,10 @@ export class FakeTenant {
     const changed: string[] = [];
     for (const key of [...USER_SCALAR_KEYS, ...USER_LIST_KEYS, 'onPremisesExtensionAttributes'] as const) {
       if (!sameValue(before[key], user[key])) changed.push(key);
+    }
+    // Each directory extension is a property of its own for delta ($select names it).
+    for (const name of new Set([...Object.keys(before.directoryExtensions), ...Object.keys(user.directoryExtensions)])) {
+      if (!sameValue(before.directoryExtensions[name], user.directoryExtensions[name])) changed.push(name);
     }
     if (changed.length > 0) this.append({ type: 'user', id, op: 'updated', properties: changed });
   }
@@ -517,6 +609,13 @@ export class FakeTenant {
       for (const [key, value] of Object.entries(patch.onPremisesExtensionAttributes)) {
         if (!EXTENSION_ATTRIBUTE_NAMES.includes(key)) throw new Error(`unknown extension attribute ${key}`);
         user.onPremisesExtensionAttributes[key] = value;
+      }
+    }
+    if (patch.directoryExtensions) {
+      for (const [name, value] of Object.entries(patch.directoryExtensions)) {
+        if (!this.isExtensionPropertyName(name)) throw new Error(`no directory extension property ${name} is registered in the fake tenant`);
+        if (value === null) delete user.directoryExtensions[name];
+        else user.directoryExtensions[name] = Array.isArray(value) ? [...value] : value;
       }
     }
   }

@@ -46,6 +46,21 @@ describe('TableCursorStore', () => {
     expect(await store.get('contoso2', 'users')).toBeUndefined();
   });
 
+  it('round-trips the user selection and the round\'s dropSelection, and reads an older row without them', async () => {
+    const store = await freshCursors();
+    const selection = 'extension_b7d8e648520f41d3b9c0fdeb91768a0a_a,extension_b7d8e648520f41d3b9c0fdeb91768a0a_b';
+    const cursor: DeltaCursor = {
+      nextLink: 'https://graph.microsoft.com/v1.0/users/delta?$skiptoken=x', deltaLink: null,
+      round: { id: 'r1', kind: 'full', startedAt: '2024-01-01T00:00:00.000Z', pages: 2, dropSelection: 'extension_b7d8e648520f41d3b9c0fdeb91768a0a_c' },
+      lastFullRoundCompletedAt: null, lastRoundCompletedAt: null, selection,
+    };
+    await store.put('contoso', 'users', cursor);
+    expect(await store.get('contoso', 'users')).toEqual(cursor);
+    const { selection: _selection, ...older } = cursor;
+    await store.put('contoso', 'groups', { ...older, round: null });
+    expect(await store.get('contoso', 'groups')).toEqual({ ...older, round: null });
+  });
+
   it('initializes twice without failing (the table already exists)', async () => {
     const store = await freshCursors();
     await expect(store.initialize()).resolves.toBeUndefined();

@@ -130,7 +130,7 @@ describe('config errors: shape', () => {
       {
         path: 'EntraId.Default',
         message:
-          'unknown key "ClientSecert" (did you mean "ClientSecret"?); allowed keys: TenantId, ClientId, ClientSecret, Certificate, ManagedIdentity, Cloud, AuthorityHost, GraphEndpoint',
+          'unknown key "ClientSecert" (did you mean "ClientSecret"?); allowed keys: TenantId, ClientId, ClientSecret, Certificate, ManagedIdentity, Cloud, AuthorityHost, GraphEndpoint, ExtensionProperties',
       },
     ]);
   });

@@ -40,7 +40,7 @@ describe('describeConfig', () => {
   const resolved = resolveConfig(
     config({
       EntraId: {
-        Default: source(),
+        Default: source({ ExtensionProperties: ['extension_b7d8e648520f41d3b9c0fdeb91768a0a_costCenter'] }),
         Gov: { TenantId: TENANT_ID, ManagedIdentity: true, Cloud: 'USGov' },
         Cert: { TenantId: TENANT_ID, ClientId: TENANT_ID, Certificate: { Pem: CLIENT_PEM, Password: PASSWORD } },
       },
@@ -59,6 +59,8 @@ describe('describeConfig', () => {
     expect(text).toContain('Signature365:Tenant2: token idscl_hK…&6Z, endpoint http://localhost:8443');
     expect(text).toContain('[1] EntraId:Gov -> Signature365:Tenant2: whole source; exclude ceo@contoso.com');
     expect(text).toContain('OnConflict All');
+    expect(text).toContain('    directory extensions read (1): extension_b7d8e648520f41d3b9c0fdeb91768a0a_costCenter');
+    expect(text.match(/directory extensions read/g)).toHaveLength(1);
   });
 
   it('contains no secret in clear', () => {

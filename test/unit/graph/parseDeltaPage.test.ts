@@ -22,6 +22,34 @@ describe('parseUserItem', () => {
     expect(change).toEqual({ kind: 'upsert', id: 'u1', attributes: { extensionAttributes: { extensionAttribute1: 'A', extensionAttribute2: null } } });
   });
 
+  it('reads directory extensions into extensionAttributes as text, next to the on-premises ones', () => {
+    const costCenter = 'extension_b7d8e648520f41d3b9c0fdeb91768a0a_costCenter';
+    const skills = 'extension_b7d8e648520f41d3b9c0fdeb91768a0a_skills';
+    const level = 'extension_b7d8e648520f41d3b9c0fdeb91768a0a_level';
+    const remote = 'extension_b7d8e648520f41d3b9c0fdeb91768a0a_remote';
+    const change = parseUserItem({
+      id: 'u1',
+      onPremisesExtensionAttributes: { extensionAttribute1: 'A' },
+      [costCenter]: 'CC-1', [skills]: ['Sales', 'French'], [level]: 3, [remote]: false,
+    });
+    expect(change).toEqual({
+      kind: 'upsert', id: 'u1',
+      attributes: { extensionAttributes: { extensionAttribute1: 'A', [costCenter]: 'CC-1', [skills]: 'Sales, French', [level]: '3', [remote]: 'false' } },
+    });
+  });
+
+  it('reads a cleared directory extension (null, or an empty list) as no value, and leaves other keys alone', () => {
+    const costCenter = 'extension_b7d8e648520f41d3b9c0fdeb91768a0a_costCenter';
+    const skills = 'extension_b7d8e648520f41d3b9c0fdeb91768a0a_skills';
+    expect(parseUserItem({ id: 'u1', [costCenter]: null, [skills]: [], extension_notAnAppId_x: 'ignored' })).toEqual({
+      kind: 'upsert', id: 'u1', attributes: { extensionAttributes: { [costCenter]: null, [skills]: null } },
+    });
+  });
+
+  it('rejects a directory extension value that is an object', () => {
+    expect(() => parseUserItem({ id: 'u1', extension_b7d8e648520f41d3b9c0fdeb91768a0a_x: { nested: 1 } })).toThrow(MalformedDeltaPageError);
+  });
+
   it('reads the manager from manager@delta', () => {
     expect(parseUserItem({ id: 'u1', 'manager@delta': [{ '@odata.type': USER, id: 'm1' }] })).toEqual({
       kind: 'upsert', id: 'u1', attributes: { managerId: 'm1' },

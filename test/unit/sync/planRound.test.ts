@@ -24,9 +24,42 @@ function unfinished(kind: DeltaRound['kind'], base: DeltaCursor = synced()): Del
   return { ...base, nextLink: NEXT_LINK, round: { id: 'round-in-progress', kind, startedAt: hoursAgo(0.5), pages: 3 } };
 }
 
-function plan(from: DeltaCursor, options: { forceFull?: boolean; fullReconcileHours?: number } = {}) {
-  return planRound(from, { forceFull: options.forceFull ?? false, fullReconcileHours: options.fullReconcileHours ?? 24, now: NOW, newRoundId: 'new-round' });
+function plan(from: DeltaCursor, options: { forceFull?: boolean; fullReconcileHours?: number; selection?: string } = {}) {
+  return planRound(from, {
+    forceFull: options.forceFull ?? false, fullReconcileHours: options.fullReconcileHours ?? 24, now: NOW, newRoundId: 'new-round',
+    ...(options.selection !== undefined ? { selection: options.selection } : {}),
+  });
 }
+
+const EXT_A = 'extension_b7d8e648520f41d3b9c0fdeb91768a0a_a';
+const EXT_B = 'extension_b7d8e648520f41d3b9c0fdeb91768a0a_b';
+
+describe('planRound with a user selection (directory extensions)', () => {
+  it('continues from the saved links while the selection is what they were read with', () => {
+    expect(plan({ ...synced(), selection: EXT_A }, { selection: EXT_A })).toMatchObject({ round: { kind: 'incremental' }, link: DELTA_LINK });
+    expect(plan(unfinished('full', { ...synced(), selection: EXT_A }), { selection: EXT_A })).toMatchObject({ resumed: true, link: NEXT_LINK });
+    // A cursor saved before selections existed reads as the empty selection.
+    expect(plan(synced(), { selection: '' })).toMatchObject({ round: { kind: 'incremental' } });
+  });
+
+  it('starts a full round from the beginning when the selection changed, naming what was selected before', () => {
+    expect(plan(synced(), { selection: EXT_A })).toEqual({
+      round: { id: 'new-round', kind: 'full', startedAt: NOW.toISOString(), pages: 0 },
+      link: undefined,
+      resumed: false,
+    });
+    expect(plan({ ...synced(), selection: `${EXT_A},${EXT_B}` }, { selection: EXT_A })).toMatchObject({
+      round: { kind: 'full', dropSelection: `${EXT_A},${EXT_B}` }, link: undefined, resumed: false,
+    });
+  });
+
+  it('does not resume a round read with another selection, and keeps what that round was to drop', () => {
+    const interrupted = { ...unfinished('full', { ...synced(), selection: EXT_B }), round: { id: 'r', kind: 'full' as const, startedAt: hoursAgo(1), pages: 2, dropSelection: EXT_A } };
+    expect(plan(interrupted, { selection: '' })).toMatchObject({
+      round: { id: 'new-round', kind: 'full', dropSelection: `${EXT_A},${EXT_B}` }, link: undefined, resumed: false,
+    });
+  });
+});
 
 describe('planRound', () => {
   it('starts a full round from the beginning on the first run', () => {
