@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ConfigError } from '../config/errors';
-import { loadConfig } from '../config/load';
+import { loadConfig, type LoadedConfig } from '../config/load';
 import type { ConnectorConfig } from '../config/types';
 import { APP_SETTINGS, readAppSetting } from '../setup/appSettings';
 import { createLogger, parseLogLevel, type LogSink } from '../setup/logging';
@@ -59,11 +59,16 @@ export function configEnv(env: NodeJS.ProcessEnv, configPath: string | undefined
 }
 
 export async function loadConfigForCli(options: { config?: string }, io: CliIo): Promise<ConnectorConfig | undefined> {
+  return (await loadConfigReportForCli(options, io))?.config;
+}
+
+/** The configuration with where it came from and its warnings; undefined (the errors printed) when it cannot be used. */
+export async function loadConfigReportForCli(options: { config?: string }, io: CliIo): Promise<LoadedConfig | undefined> {
   try {
     assertNoUnresolvedKeyVaultReferences(io.env);
     const loaded = await loadConfig(configEnv(io.env, options.config));
     processScrubber.register(...configSecrets(loaded.config));
-    return loaded.config;
+    return loaded;
   } catch (error) {
     if (error instanceof ConfigError || error instanceof UnresolvedKeyVaultReferenceError) {
       io.err(`${processScrubber.scrub(error.message)}\n`);
