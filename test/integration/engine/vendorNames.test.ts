@@ -1,0 +1,92 @@
+/**
+ * Names as the vendor writes them, end to end: a source "Head Office" and destinations
+ * "Contoso Ltd" and "fabrikam.com", synced as the CLI syncs (pull, plan, in-process uploads) on
+ * Azurite with the fake Graph and Signature 365. Everything stored is keyed by the derived
+ * storage keys; what people read (status) shows the names as written; a second run finds
+ * nothing to send, so the keys are the same from one run to the next.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRuntime } from '../../../src/setup/runtime';
+import { silentLogger } from '../../../src/sync/logger';
+import { formatConnectorStatus, readConnectorStatus } from '../../../src/sync/status';
+import { FakeTenant, startFakeGraph, type FakeGraph } from '../../fakes/graph';
+import { startFakeSignature365, type FakeSignature365 } from '../../fakes/signature365';
+import { SECRET_SETTING, TOKEN_SETTING, newSecrets } from '../../support/cliConfig';
+import type { RawMapping } from '../../support/expectedDestinations';
+import { destinationDifferences } from '../../support/faultRuns';
+import { inProcessConnector } from '../../support/inProcessSync';
+import { isolatedStorage } from '../../support/storage';
+
+const SECOND_TOKEN_SETTING = 'S365_TOKEN_FABRIKAM';
+const { clientSecret, token } = newSecrets();
+const secondToken = `${token}f`;
+
+let graph: FakeGraph;
+let s365: FakeSignature365;
+
+beforeAll(async () => {
+  const tenant = new FakeTenant({ seed: 17 });
+  tenant.generate({ users: 30, groups: 5, seed: 17, guestShare: 0, disabledShare: 0 });
+  graph = await startFakeGraph({ tenant, clientSecret });
+  s365 = await startFakeSignature365({
+    tenants: [
+      { name: 'Contoso Ltd', token, tenantId: '5a1e5000-0000-4000-8000-0000000017a1' },
+      { name: 'fabrikam.com', token: secondToken, tenantId: '5a1e5000-0000-4000-8000-0000000017a2' },
+    ],
+  });
+});
+afterAll(async () => {
+  await Promise.all([graph?.close(), s365?.close()]);
+});
+
+describe('a sync to destinations named as the Signature 365 tenants', () => {
+  it('sends each destination its users, keys storage by the derived keys, shows the names as written, and is stable on the next run', async () => {
+    const group = graph.tenant.activeGroups().find((candidate) => graph.tenant.activeMembersOf(candidate.id).length > 0);
+    if (group === undefined) throw new Error('the fake tenant has no group');
+    const mappings: RawMapping[] = [
+      { From: 'EntraId:Head Office', To: 'Signature365:Contoso Ltd', LimitToGroups: [] },
+      { From: 'EntraId:Head Office', To: 'Signature365:fabrikam.com', LimitToGroups: [group.id] },
+    ];
+    const raw = {
+      EntraId: {
+        'Head Office': {
+          TenantId: graph.tenantId, ClientId: graph.clientId, ClientSecret: `@AppSetting(${SECRET_SETTING})`,
+          AuthorityHost: graph.authorityHost, GraphEndpoint: graph.graphEndpoint,
+        },
+      },
+      Signature365: {
+        'Contoso Ltd': { Token: `@AppSetting(${TOKEN_SETTING})`, Endpoint: s365.endpoint },
+        'fabrikam.com': { Token: `@AppSetting(${SECOND_TOKEN_SETTING})`, Endpoint: s365.endpoint },
+      },
+      Mappings: mappings,
+    };
+    const storage = isolatedStorage();
+    const connector = await inProcessConnector(raw, { [SECRET_SETTING]: clientSecret, [TOKEN_SETTING]: token, [SECOND_TOKEN_SETTING]: secondToken }, storage);
+
+    const first = await connector.sync();
+    expect(first.summary.failures).toEqual([]);
+    expect(first.uploads.sent).toBeGreaterThan(0);
+    expect(destinationDifferences(graph.tenant, s365, graph.tenantId, mappings)).toEqual([]);
+    expect(s365.tenant('fabrikam.com').users(graph.tenantId).length).toBeGreaterThan(0);
+
+    // The ledger is keyed by the storage keys (src/config/storageKey.ts), written out here on purpose.
+    const summaries = await connector.ledger.summaries({ destination: 'Contoso_Ltd.ecd4de449791', source: 'Head_Office.84efe5d2e45a', kind: 'users' });
+    const held = [...summaries.values()].reduce((sum, bucket) => sum + bucket.held, 0);
+    expect(held).toBe(s365.tenant('Contoso Ltd').users(graph.tenantId).length);
+
+    const second = await connector.sync();
+    expect(second.summary.failures).toEqual([]);
+    expect(second.uploads.sent).toBe(0);
+
+    const runtime = await createRuntime({ config: connector.config, logger: silentLogger, storage });
+    try {
+      const text = formatConnectorStatus(await readConnectorStatus(runtime));
+      expect(text).toContain('Source Head Office');
+      expect(text).toContain('Destination Contoso Ltd (from Head Office): healthy');
+      expect(text).toContain('Destination fabrikam.com (from Head Office): healthy');
+      expect(text).not.toContain('ecd4de449791');
+    } finally {
+      await runtime.close();
+    }
+  });
+});
