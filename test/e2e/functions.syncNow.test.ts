@@ -66,6 +66,26 @@ describe('syncNow', () => {
     expectDestinationsToMatch(harness, mappings);
   });
 
+  it('carries a destination named as the vendor writes it ("Contoso Ltd") through the queues by its storage key', async () => {
+    const tenant = new FakeTenant({ seed: 32, domain: 'contoso.example' });
+    const { groupIds } = tenant.generate({ users: 20, groups: 4, seed: 32 });
+    const harness = await startConnectorHarness({ tenant, destinations: ['Contoso Ltd', 'fabrikam.com'] });
+    current = harness;
+    const mappings: RawMapping[] = [
+      { From: 'EntraId:Default', To: 'Signature365:Contoso Ltd' },
+      { From: 'EntraId:Default', To: 'Signature365:fabrikam.com', LimitToGroups: [groupIds[0] ?? ''] },
+    ];
+    harness.configure(mappings);
+
+    expect((await harness.syncNow('{"full": true}')).status).toBe(202);
+    expect(await harness.drainPulls()).toEqual({ completed: 1, failed: 0, poisoned: 0 });
+    const destinations = new Set((await harness.peek('uploads')).map((message) => uploadRequestedMessage.parse(message).destination));
+    expect(destinations).toContain('Contoso_Ltd.ecd4de449791');
+
+    expect((await harness.drainUploads()).failed).toBe(0);
+    expectDestinationsToMatch(harness, mappings);
+  });
+
   it('answers 202 to an empty body (an incremental pull of every source)', async () => {
     const { harness } = await start();
     const response = await harness.syncNow('');
