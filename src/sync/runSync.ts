@@ -50,7 +50,7 @@ export interface SyncOptions {
   forceFull?: boolean;
   /** Plan every source whole even when nothing asks for it. */
   replan?: boolean;
-  /** Only these sources (names under EntraId); default all. */
+  /** Only these sources (names as written under EntraId, or their storage keys); default all. */
   sources?: readonly string[];
   deadlineAt?: number;
   /** See PullOptions.stopSignal. */

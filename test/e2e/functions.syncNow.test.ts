@@ -66,18 +66,20 @@ describe('syncNow', () => {
     expectDestinationsToMatch(harness, mappings);
   });
 
-  it('carries a destination named as the vendor writes it ("Contoso Ltd") through the queues by its storage key', async () => {
+  it('carries a source and destinations named as the vendor writes them ("Head Office", "Contoso Ltd") through the queues by their storage keys', async () => {
     const tenant = new FakeTenant({ seed: 32, domain: 'contoso.example' });
     const { groupIds } = tenant.generate({ users: 20, groups: 4, seed: 32 });
-    const harness = await startConnectorHarness({ tenant, destinations: ['Contoso Ltd', 'fabrikam.com'] });
+    const harness = await startConnectorHarness({ tenant, destinations: ['Contoso Ltd', 'fabrikam.com'], source: 'Head Office' });
     current = harness;
     const mappings: RawMapping[] = [
-      { From: 'EntraId:Default', To: 'Signature365:Contoso Ltd' },
-      { From: 'EntraId:Default', To: 'Signature365:fabrikam.com', LimitToGroups: [groupIds[0] ?? ''] },
+      { From: 'EntraId:Head Office', To: 'Signature365:Contoso Ltd' },
+      { From: 'EntraId:Head Office', To: 'Signature365:fabrikam.com', LimitToGroups: [groupIds[0] ?? ''] },
     ];
     harness.configure(mappings);
 
-    expect((await harness.syncNow('{"full": true}')).status).toBe(202);
+    // Asked for by the name as written; queued by its key.
+    expect((await harness.syncNow('{"full": true, "source": "Head Office"}')).status).toBe(202);
+    expect(await harness.peek('pull-requests')).toEqual([expect.objectContaining({ type: 'pull', source: 'Head_Office.84efe5d2e45a' })]);
     expect(await harness.drainPulls()).toEqual({ completed: 1, failed: 0, poisoned: 0 });
     const destinations = new Set((await harness.peek('uploads')).map((message) => uploadRequestedMessage.parse(message).destination));
     expect(destinations).toContain('Contoso_Ltd.ecd4de449791');

@@ -52,6 +52,8 @@ export interface HarnessOptions {
   tenant?: FakeTenant;
   /** Names of the Signature 365 tenants; default TenantA and TenantB. */
   destinations?: string[];
+  /** The name of the one source under EntraId; default Default. */
+  source?: string;
 }
 
 export interface ConnectorHarness {
@@ -208,7 +210,7 @@ export async function startConnectorHarness(options: HarnessOptions = {}): Promi
     configure(mappings, configOptions = {}) {
       const config = {
         EntraId: {
-          Default: {
+          [options.source ?? 'Default']: {
             TenantId: graph.tenantId, ClientId: graph.clientId, ClientSecret: '@AppSetting(E2E_ENTRA_CLIENT_SECRET)',
             AuthorityHost: graph.authorityHost, GraphEndpoint: graph.graphEndpoint,
           },

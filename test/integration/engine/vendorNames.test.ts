@@ -74,9 +74,12 @@ describe('a sync to destinations named as the Signature 365 tenants', () => {
     const held = [...summaries.values()].reduce((sum, bucket) => sum + bucket.held, 0);
     expect(held).toBe(s365.tenant('Contoso Ltd').users(graph.tenantId).length);
 
-    const second = await connector.sync();
+    // `--source` takes the name as written; the summary names the source by its key.
+    const second = await connector.sync({ sources: ['Head Office'] });
     expect(second.summary.failures).toEqual([]);
+    expect(second.summary.pulls.map((pull) => pull.source)).toEqual(['Head_Office.84efe5d2e45a']);
     expect(second.uploads.sent).toBe(0);
+    expect((await connector.sync({ sources: ['Nowhere'] })).summary.pulls).toEqual([]);
 
     const runtime = await createRuntime({ config: connector.config, logger: silentLogger, storage });
     try {
