@@ -179,7 +179,7 @@ export async function runSyncCommand(options: SyncCommandOptions, io: CliIo): Pr
             ...(options.batchSize !== undefined ? { batchObjects: options.batchSize } : {}),
           });
           const graphRequests = config.sources.reduce((sum, source) => sum + runtime.readerFor(source.name).stats().requests, 0);
-          io.out(`${processScrubber.scrub(formatSyncSummary(summary, options.queues === true ? undefined : uploads, { graph: graphRequests }))}\n`);
+          io.out(`${processScrubber.scrub(formatSyncSummary(summary, options.queues === true ? undefined : uploads, { graph: graphRequests }, config))}\n`);
           if (options.dryRun === true) io.out('  Dry run: nothing was recorded, queued or sent.\n');
           else if (options.queues === true) io.out(`  Upload work queued on ${runtime.queues.uploads.name}; the uploadWorker function processes it.\n`);
           // A skipped (locked) source did not sync: for a person at a prompt that is not success.

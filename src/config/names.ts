@@ -28,3 +28,9 @@ export function destinationDisplayName(config: Pick<ConnectorConfig, 'destinatio
   const destination = config.destinations.find((candidate) => candidate.name === key);
   return destination === undefined ? key : displayNameOf(destination);
 }
+
+/** The source's name as written, for a storage key (the key itself when unknown). */
+export function sourceDisplayName(config: Pick<ConnectorConfig, 'sources'>, key: string): string {
+  const source = config.sources.find((candidate) => candidate.name === key);
+  return source === undefined ? key : displayNameOf(source);
+}

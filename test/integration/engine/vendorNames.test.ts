@@ -6,6 +6,7 @@
  * nothing to send, so the keys are the same from one run to the next.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatSyncSummary } from '../../../src/cli/report';
 import { createRuntime } from '../../../src/setup/runtime';
 import { silentLogger } from '../../../src/sync/logger';
 import { formatConnectorStatus, readConnectorStatus } from '../../../src/sync/status';
@@ -68,6 +69,11 @@ describe('a sync to destinations named as the Signature 365 tenants', () => {
     expect(first.uploads.sent).toBeGreaterThan(0);
     expect(destinationDifferences(graph.tenant, s365, graph.tenantId, mappings)).toEqual([]);
     expect(s365.tenant('fabrikam.com').users(graph.tenantId).length).toBeGreaterThan(0);
+    const printed = formatSyncSummary(first.summary, first.uploads, undefined, connector.config);
+    expect(printed).toContain('Source Head Office: completed');
+    expect(printed).toMatch(/Head Office -> Contoso Ltd: users \d+ to send/);
+    expect(printed).toMatch(/Head Office -> fabrikam\.com: users \d+ to send/);
+    expect(printed).not.toContain('ecd4de449791');
 
     // The ledger is keyed by the storage keys (src/config/storageKey.ts), written out here on purpose.
     const summaries = await connector.ledger.summaries({ destination: 'Contoso_Ltd.ecd4de449791', source: 'Head_Office.84efe5d2e45a', kind: 'users' });
