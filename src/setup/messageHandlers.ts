@@ -89,7 +89,9 @@ export async function runPullMessage(runtime: ConnectorRuntime, message: PullReq
 
 /** An uploads message: one batch of objects to one destination. */
 export async function runUploadMessage(runtime: ConnectorRuntime, message: UploadRequestedMessage, logger: Logger): Promise<void> {
-  await processUpload(message, { ...runtime.uploadDependencies(), logger });
+  // The message carries the storage key; the log lines also name the destination as written when it differs.
+  const destinationName = runtime.config.destinations.find((destination) => destination.name === message.destination)?.displayName;
+  await processUpload(message, { ...runtime.uploadDependencies(), logger: destinationName === undefined ? logger : logger.child({ destinationName }) });
 }
 
 /** A subscription-events message: a verified lifecycle event. */

@@ -86,6 +86,10 @@ describe('syncNow', () => {
 
     expect((await harness.drainUploads()).failed).toBe(0);
     expectDestinationsToMatch(harness, mappings);
+    // Log lines carry the key as `destination` and, for the upload worker and the planner, the name as written.
+    const namedLines = harness.capture.logs.filter((line) => line.includes('"destinationName":"Contoso Ltd"'));
+    expect(namedLines.length).toBeGreaterThan(0);
+    expect(namedLines.every((line) => line.includes('"destination":"Contoso_Ltd.ecd4de449791"'))).toBe(true);
   });
 
   it('answers 202 to an empty body (an incremental pull of every source)', async () => {
