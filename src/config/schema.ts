@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CLOUD_NAMES, DEFAULT_CLOUD } from './clouds';
 import { describeType, quoteValue } from './errors';
-import { findStorageKeyCollisions, nameProblem, PLAIN_NAME } from './storageKey';
+import { findStorageKeyCollisions, MAX_NAME_LENGTH, nameProblem, PLAIN_NAME } from './storageKey';
 
 /**
  * The shape of config.json, in the vendor's spelling (EntraId / Signature365 / Mappings). Every
@@ -336,7 +336,8 @@ export const optionsSchema = strictObject({
 
 function namedEntries<T extends z.ZodType>(section: string, entry: T, example: string) {
   return z
-    .record(z.string(), entry, {
+    // For editors: the rules nameProblem() enforces, as far as JSON Schema can say them.
+    .record(z.string().meta({ minLength: 1, maxLength: MAX_NAME_LENGTH, pattern: '^[^\\s\\u0000-\\u001f\\u007f-\\u009f](?:[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f])?$' }), entry, {
       error: (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? `required; add at least one entry, e.g. ${example}` : undefined),
     })
     .refine((value) => Object.keys(value).length > 0, { error: `${section} is empty; add at least one entry, e.g. ${example}` })
