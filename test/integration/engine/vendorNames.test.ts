@@ -5,7 +5,12 @@
  * storage keys; what people read (status) shows the names as written; a second run finds
  * nothing to send, so the keys are the same from one run to the next.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runValidateCommand } from '../../../src/cli/validateCommand';
+import { APP_SETTINGS } from '../../../src/setup/appSettings';
 import { formatSyncSummary } from '../../../src/cli/report';
 import { createRuntime } from '../../../src/setup/runtime';
 import { silentLogger } from '../../../src/sync/logger';
@@ -86,6 +91,29 @@ describe('a sync to destinations named as the Signature 365 tenants', () => {
     expect(second.summary.pulls.map((pull) => pull.source)).toEqual(['Head_Office.84efe5d2e45a']);
     expect(second.uploads.sent).toBe(0);
     expect((await connector.sync({ sources: ['Nowhere'] })).summary.pulls).toEqual([]);
+
+    // validate with storage: the mirror's view, by the names as written.
+    if (storage.kind !== 'connectionString') throw new Error('the test storage is reached by connection string');
+    const folder = mkdtempSync(join(tmpdir(), 'vendor-names-'));
+    try {
+      const file = join(folder, 'config.json');
+      writeFileSync(file, JSON.stringify(raw));
+      let out = '';
+      const env = {
+        [APP_SETTINGS.storageConnectionString]: storage.connectionString, [APP_SETTINGS.storagePrefix]: storage.prefix,
+        [SECRET_SETTING]: clientSecret, [TOKEN_SETTING]: token, [SECOND_TOKEN_SETTING]: secondToken,
+      };
+      const code = await runValidateCommand({ config: file }, { env, out: (text) => (out += text), err: (text) => (out += text) });
+      expect(code).toBe(0);
+      expect(out).toContain('[1] EntraId:Head Office -> Signature365:fabrikam.com: groups');
+      expect(out).toMatch(/Source EntraId:Head Office -> Signature365:Contoso Ltd: \d+ users, \d+ groups in scope/);
+      expect(out).toMatch(/user\(s\) in scope of more than one Signature 365 tenant/);
+      expect(out).toContain(': Signature365:Contoso Ltd, Signature365:fabrikam.com (Mappings [0], [1])');
+      expect(out).toContain('1 warning(s):\n  - Mappings[1]: Every user of the narrower mapping\'s groups of EntraId:Head Office goes to Signature365:Contoso Ltd');
+      expect(out).not.toContain('ecd4de449791');
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
 
     const runtime = await createRuntime({ config: connector.config, logger: silentLogger, storage });
     try {
