@@ -27,7 +27,7 @@ export function configWarnings(config: ConnectorConfig): ConfigIssue[] {
 function overlapWarnings(config: ConnectorConfig): ConfigIssue[] {
   const warnings: ConfigIssue[] = [];
   const { mappings } = config;
-  // Destinations already warned about per later mapping, so three overlapping mappings give two lines, not three.
+  // One warning per later mapping (its first overlap), so three overlapping mappings give two lines, not three.
   for (let j = 1; j < mappings.length; j++) {
     const later = mappings[j];
     if (later === undefined) continue;
