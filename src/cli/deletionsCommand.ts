@@ -90,8 +90,13 @@ export async function runDeletionsApproveCommand(
   io: CliIo,
 ): Promise<number> {
   return withRuntime(options, io, async (runtime) => {
+    // --destination and --source take the name as written ("Contoso Ltd") or its storage key (what `deletions list` prints).
+    const keyOf = (asked: string, entries: readonly { name: string; displayName?: string }[]): string =>
+      entries.find((entry) => entry.name === asked || entry.displayName === asked)?.name ?? asked;
+    const destination = keyOf(options.destination, runtime.config.destinations);
+    const source = options.source === undefined ? undefined : keyOf(options.source, runtime.config.sources);
     const holds = (await runtime.deletions.listHolds()).filter((hold) =>
-      hold.destination === options.destination && (options.source === undefined || hold.source === options.source) && (options.kind === undefined || hold.kind === options.kind));
+      hold.destination === destination && (source === undefined || hold.source === source) && (options.kind === undefined || hold.kind === options.kind));
     if (holds.length === 0) {
       io.err(`No deletions are held for ${options.destination}${options.source !== undefined ? ` from ${options.source}` : ''}; see \`s365-connector deletions list\`.\n`);
       return EXIT.failed;

@@ -70,7 +70,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .description('Check config.json; with storage, also check the mappings against the mirror (missing groups, conflicts)')
     .option('-c, --config <path>', 'config.json to check (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
     .option('--state <folder>', 'the embedded Azurite folder of earlier `sync --state` runs')
-    .action(async (options: { config?: string; state?: string }) => {
+    .option('--strict', 'treat warnings (overlapping or repeated mappings, plain-text secrets, tokens without idscl_) as errors: exit code 2')
+    .action(async (options: { config?: string; state?: string; strict?: boolean }) => {
       setExitCode(await runValidateCommand(options, io));
     });
 

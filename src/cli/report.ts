@@ -2,6 +2,8 @@
  * What the CLI prints for people: progress while a round runs, and a summary at the end.
  * Plain text, no secrets (the summary holds counts and names only).
  */
+import { destinationDisplayName, sourceDisplayName } from '../config/names';
+import type { ConnectorConfig } from '../config/types';
 import type { SyncRunSummary } from '../sync/runSync';
 import type { PageProgress } from '../sync/pullSource';
 import { differencesOf, type SourceReconcileSummary } from '../sync/destinationReconcile';
@@ -63,7 +65,15 @@ function formatGate(label: 'users' | 'groups', kind: KindPlanSummary, destinatio
   return lines;
 }
 
-export function formatSyncSummary(summary: SyncRunSummary, uploads?: ExecutionSummary, requests?: { graph: number }): string {
+/**
+ * The run summary for a terminal. With `names` (the config), sources and destinations are shown by
+ * the names as written ("Contoso Ltd") rather than their storage keys.
+ */
+export function formatSyncSummary(
+  summary: SyncRunSummary, uploads?: ExecutionSummary, requests?: { graph: number }, names?: Pick<ConnectorConfig, 'sources' | 'destinations'>,
+): string {
+  const src = (key: string): string => (names === undefined ? key : sourceDisplayName(names, key));
+  const dst = (key: string): string => (names === undefined ? key : destinationDisplayName(names, key));
   const lines: string[] = [];
   lines.push(`Sync run ${summary.runId} finished in ${summary.seconds.toFixed(1)} s`);
   for (const pull of summary.pulls) {
@@ -72,7 +82,7 @@ export function formatSyncSummary(summary: SyncRunSummary, uploads?: ExecutionSu
       partial: 'paused between pages; the next run resumes the round',
       locked: 'SKIPPED: another sync holds this source (its lock is released when that run ends, or within 5 minutes of it stopping)',
     }[pull.status];
-    lines.push(`  Source ${pull.source}: ${statusText}`);
+    lines.push(`  Source ${src(pull.source)}: ${statusText}`);
     for (const [label, kind] of [['users', pull.users], ['groups', pull.groups]] as const) {
       if (kind === undefined) continue;
       const extra = [
@@ -87,11 +97,11 @@ export function formatSyncSummary(summary: SyncRunSummary, uploads?: ExecutionSu
     }
   }
   if (requests !== undefined) lines.push(`  Graph requests: ${requests.graph}`);
-  for (const reconcile of summary.reconciles) lines.push(...formatReconcile(reconcile));
+  for (const reconcile of summary.reconciles) lines.push(...formatReconcile(reconcile, src, dst));
   for (const plan of summary.plans) {
-    if (plan.mode === 'whole') lines.push(`  ${plan.source}: planned the whole source (${plan.reason ?? 'asked for'}): ${plan.evaluated.users} users, ${plan.evaluated.groups} groups`);
-    else if (plan.mode === 'changes') lines.push(`  ${plan.source}: planned what changed or came due: ${plan.evaluated.users} users, ${plan.evaluated.groups} groups`);
-    else lines.push(`  ${plan.source}: nothing changed and nothing was due`);
+    if (plan.mode === 'whole') lines.push(`  ${src(plan.source)}: planned the whole source (${plan.reason ?? 'asked for'}): ${plan.evaluated.users} users, ${plan.evaluated.groups} groups`);
+    else if (plan.mode === 'changes') lines.push(`  ${src(plan.source)}: planned what changed or came due: ${plan.evaluated.users} users, ${plan.evaluated.groups} groups`);
+    else lines.push(`  ${src(plan.source)}: nothing changed and nothing was due`);
     for (const destination of plan.destinations) {
       const u = destination.users;
       const g = destination.groups;
@@ -99,23 +109,23 @@ export function formatSyncSummary(summary: SyncRunSummary, uploads?: ExecutionSu
         (plan.dryRun ? `would send ${kind.upserts}, would delete ${kind.deletes}` : `${kind.upserts} to send, ${kind.deletes} to delete`) +
         `, ${kind.unchanged} unchanged${kind.waitingDeletes > 0 ? `, ${kind.waitingDeletes} waiting out the grace period` : ''}`;
       lines.push(
-        `  ${plan.source} -> ${destination.destination}${destination.mapped ? '' : ' (no mapping from this source any more)'}${plan.dryRun ? ' [dry run]' : ''}: ` +
+        `  ${src(plan.source)} -> ${dst(destination.destination)}${destination.mapped ? '' : ' (no mapping from this source any more)'}${plan.dryRun ? ' [dry run]' : ''}: ` +
           `users ${work(u)}; groups ${work(g)}` +
           `${destination.skippedBecause !== undefined ? ` [skipped: ${destination.skippedBecause}]` : ''}`,
       );
-      for (const [label, kind] of [['users', u], ['groups', g]] as const) lines.push(...formatGate(label, kind, destination.destination, plan.dryRun));
+      for (const [label, kind] of [['users', u], ['groups', g]] as const) lines.push(...formatGate(label, kind, dst(destination.destination), plan.dryRun));
       if (destination.missingGroups.length > 0) lines.push(`    LimitToGroups not found in Entra: ${destination.missingGroups.join(', ')}`);
     }
     for (const gone of plan.unreachable) {
       lines.push(
-        `  ${plan.source} -> ${gone.destination}: UNREACHABLE, no longer in the configuration; it still holds ${gone.users} users and ${gone.groups} groups ` +
+        `  ${src(plan.source)} -> ${gone.destination}: UNREACHABLE, no longer in the configuration; it still holds ${gone.users} users and ${gone.groups} groups ` +
           `from this source, which the connector cannot delete without its token. Remove them in Signature 365, or add ${gone.destination} back.`,
       );
     }
     if (plan.conflicts.length > 0) {
       lines.push(`  ${plan.conflicts.length} user(s) in scope of more than one Signature 365 tenant (Options.OnConflict decides where they go):`);
       for (const conflict of plan.conflicts.slice(0, 10)) {
-        lines.push(`    ${formatConflict(conflict)}`);
+        lines.push(`    ${formatConflict({ ...conflict, destinations: conflict.destinations.map(dst) })}`);
       }
       if (plan.conflicts.length > 10) lines.push(`    … and ${plan.conflicts.length - 10} more`);
     }
@@ -130,19 +140,19 @@ export function formatSyncSummary(summary: SyncRunSummary, uploads?: ExecutionSu
     };
     for (const { destination, reason } of uploads.quarantinedDestinations) {
       lines.push(reason === 'throttled'
-        ? `  Destination ${destination} asked to wait (429 with a long Retry-After); its pending work is kept and sent after that`
-        : `  Destination ${destination} quarantined, ${why[reason]}; its pending work is kept and sent when it recovers`);
+        ? `  Destination ${dst(destination)} asked to wait (429 with a long Retry-After); its pending work is kept and sent after that`
+        : `  Destination ${dst(destination)} quarantined, ${why[reason]}; its pending work is kept and sent when it recovers`);
     }
   }
-  for (const failure of summary.failures) lines.push(`  FAILED ${failure.source} (${failure.stage}): ${failure.error.message}`);
+  for (const failure of summary.failures) lines.push(`  FAILED ${src(failure.source)} (${failure.stage}): ${failure.error.message}`);
   return lines.join('\n');
 }
 
-function formatReconcile(reconcile: SourceReconcileSummary): string[] {
-  if (reconcile.skippedBecause !== undefined) return [`  ${reconcile.source}: reconcile against the destinations SKIPPED: ${reconcile.skippedBecause}`];
+function formatReconcile(reconcile: SourceReconcileSummary, src: (key: string) => string, dst: (key: string) => string): string[] {
+  if (reconcile.skippedBecause !== undefined) return [`  ${src(reconcile.source)}: reconcile against the destinations SKIPPED: ${reconcile.skippedBecause}`];
   const lines: string[] = [];
   for (const destination of reconcile.destinations) {
-    const head = `  ${reconcile.source} -> ${destination.destination}: reconcile${reconcile.dryRun ? ' [dry run]' : ''}`;
+    const head = `  ${src(reconcile.source)} -> ${dst(destination.destination)}: reconcile${reconcile.dryRun ? ' [dry run]' : ''}`;
     if (destination.skippedBecause !== undefined) {
       lines.push(`${head} skipped: ${destination.skippedBecause}`);
       continue;

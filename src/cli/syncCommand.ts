@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ConfigError } from '../config/errors';
-import { loadConfig } from '../config/load';
+import { loadConfig, type LoadedConfig } from '../config/load';
 import type { ConnectorConfig } from '../config/types';
 import { APP_SETTINGS, readAppSetting } from '../setup/appSettings';
 import { createLogger, parseLogLevel, type LogSink } from '../setup/logging';
@@ -59,11 +59,16 @@ export function configEnv(env: NodeJS.ProcessEnv, configPath: string | undefined
 }
 
 export async function loadConfigForCli(options: { config?: string }, io: CliIo): Promise<ConnectorConfig | undefined> {
+  return (await loadConfigReportForCli(options, io))?.config;
+}
+
+/** The configuration with where it came from and its warnings; undefined (the errors printed) when it cannot be used. */
+export async function loadConfigReportForCli(options: { config?: string }, io: CliIo): Promise<LoadedConfig | undefined> {
   try {
     assertNoUnresolvedKeyVaultReferences(io.env);
     const loaded = await loadConfig(configEnv(io.env, options.config));
     processScrubber.register(...configSecrets(loaded.config));
-    return loaded.config;
+    return loaded;
   } catch (error) {
     if (error instanceof ConfigError || error instanceof UnresolvedKeyVaultReferenceError) {
       io.err(`${processScrubber.scrub(error.message)}\n`);
@@ -174,7 +179,7 @@ export async function runSyncCommand(options: SyncCommandOptions, io: CliIo): Pr
             ...(options.batchSize !== undefined ? { batchObjects: options.batchSize } : {}),
           });
           const graphRequests = config.sources.reduce((sum, source) => sum + runtime.readerFor(source.name).stats().requests, 0);
-          io.out(`${processScrubber.scrub(formatSyncSummary(summary, options.queues === true ? undefined : uploads, { graph: graphRequests }))}\n`);
+          io.out(`${processScrubber.scrub(formatSyncSummary(summary, options.queues === true ? undefined : uploads, { graph: graphRequests }, config))}\n`);
           if (options.dryRun === true) io.out('  Dry run: nothing was recorded, queued or sent.\n');
           else if (options.queues === true) io.out(`  Upload work queued on ${runtime.queues.uploads.name}; the uploadWorker function processes it.\n`);
           // A skipped (locked) source did not sync: for a person at a prompt that is not success.

@@ -11,6 +11,7 @@
  * rejected credentials (connectionFailure.ts), and the command leaves nothing running, so the
  * process exits as soon as the last check has ended.
  */
+import { destinationLabel, sourceLabel } from '../config/names';
 import type { DestinationConfig, EntraSourceConfig } from '../config/types';
 import { createGraphClient, createGraphDirectoryReader } from '../graph';
 import { readTenantDomains } from '../graph/domains';
@@ -146,7 +147,7 @@ export async function runTestConnectionCommand(options: { config?: string }, io:
     // A failed sign-in would fail the same way for the second read (and, with the network down, take as long again).
     let signInAdvice: string | undefined;
     for (const kind of ['users', 'groups'] as const) {
-      const label = `EntraId:${source.name} ${kind}/delta (tenant ${source.tenantId}, ${source.graphEndpoint})`;
+      const label = `${sourceLabel(config, source.name)} ${kind}/delta (tenant ${source.tenantId}, ${source.graphEndpoint})`;
       if (signInAdvice !== undefined) {
         report(label, { ok: false, error: new Error('not tried: signing in failed (see above)'), advice: signInAdvice });
         continue;
@@ -178,7 +179,7 @@ export async function runTestConnectionCommand(options: { config?: string }, io:
     }
   }
   for (const destination of config.destinations) {
-    const label = `Signature365:${destination.name} (${destination.endpoint})`;
+    const label = `${destinationLabel(config, destination.name)} (${destination.endpoint})`;
     try {
       const client = createHttpDestinationClient(destination, { maxRetries: 1 });
       const connection = await client.testConnection();

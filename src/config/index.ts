@@ -11,7 +11,9 @@ export {
   type ConfigFile,
   type ConfigFileInput,
 } from './schema';
-export { resolveConfig, type ResolveOptions } from './resolve';
+export { resolveConfig, resolveConfigReport, type ResolveOptions, type ResolvedConfigReport } from './resolve';
+export { storageKeyOf } from './storageKey';
+export { destinationLabel, displayNameOf, sourceLabel } from './names';
 export { loadConfig, type BlobAccess, type ConfigOrigin, type LoadConfigDeps, type LoadedConfig } from './load';
 export { findDuplicateKeys, locateJsonError, parseConfigText, type DuplicateKey, type JsonSyntaxProblem, type TextPosition } from './jsonText';
 export { configSecrets, describeConfig, maskSecret } from './mask';

@@ -1,12 +1,12 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { BlobClient, BlobServiceClient } from '@azure/storage-blob';
 import { DefaultAzureCredential } from '@azure/identity';
 import type { TokenCredential } from '@azure/core-auth';
 import { APP_SETTINGS, readAppSetting } from '../setup/appSettings';
-import { ConfigError } from './errors';
+import { ConfigError, type ConfigIssue } from './errors';
 import { parseConfigText } from './jsonText';
-import { resolveConfig } from './resolve';
+import { resolveConfigReport } from './resolve';
 import type { ConnectorConfig } from './types';
 
 export type ConfigOrigin = 'blob' | 'file' | 'appSetting';
@@ -16,6 +16,30 @@ export interface LoadedConfig {
   origin: ConfigOrigin;
   /** Blob URI (without any SAS), absolute file path, or "app setting CONNECTOR_CONFIG". Safe to log. */
   location: string;
+  /** What works but is probably not meant (src/config/warnings.ts, plain-text secrets); never secret values. */
+  warnings: ConfigIssue[];
+}
+
+/**
+ * The largest configuration read, from a file, a blob or the CONNECTOR_CONFIG app setting alike.
+ * A real config.json is a few KiB; 5 MiB holds LimitToGroups lists of about 130,000 group ids.
+ * Anything larger is refused before it is parsed (or, from a blob, before it is all downloaded).
+ */
+export const MAX_CONFIG_BYTES = 5 * 1024 * 1024;
+
+function tooLarge(setting: string, location: string, bytes: number | undefined): ConfigError {
+  const size = bytes === undefined ? 'more than 5 MiB' : `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+  return new ConfigError(
+    [
+      {
+        path: setting,
+        message:
+          `the configuration at ${location} is ${size}; the limit is 5 MiB (a config.json is usually a few KiB). ` +
+          'Check that this is config.json; list groups that hold the users rather than very many small groups',
+      },
+    ],
+    { location },
+  );
 }
 
 /**
@@ -84,6 +108,9 @@ export async function readConfigText(env: NodeJS.ProcessEnv, deps: LoadConfigDep
   }
   const json = readAppSetting(env, APP_SETTINGS.configJson);
   if (json !== undefined) {
+    const location = `app setting ${APP_SETTINGS.configJson}`;
+    const bytes = Buffer.byteLength(json, 'utf8');
+    if (bytes > MAX_CONFIG_BYTES) throw tooLarge(APP_SETTINGS.configJson, location, bytes);
     return { text: json, origin: 'appSetting', location: `app setting ${APP_SETTINGS.configJson}`, baseDir: process.cwd() };
   }
   throw new ConfigError([
@@ -99,12 +126,13 @@ export async function readConfigText(env: NodeJS.ProcessEnv, deps: LoadConfigDep
 
 /** Parses and resolves configuration text (app setting references are read from `env`). Throws ConfigError with the location. */
 export function resolveConfigText(read: ConfigText, env: NodeJS.ProcessEnv): LoadedConfig {
-  return { config: parseAndResolve(read.text, env, read.baseDir, read.location), origin: read.origin, location: read.location };
+  const { config, warnings } = parseAndResolve(read.text, env, read.baseDir, read.location);
+  return { config, warnings, origin: read.origin, location: read.location };
 }
 
-function parseAndResolve(text: string, env: NodeJS.ProcessEnv, baseDir: string, location: string): ConnectorConfig {
+function parseAndResolve(text: string, env: NodeJS.ProcessEnv, baseDir: string, location: string): { config: ConnectorConfig; warnings: ConfigIssue[] } {
   try {
-    return resolveConfig(parseConfigText(text), env, { baseDir });
+    return resolveConfigReport(parseConfigText(text), env, { baseDir });
   } catch (error) {
     throw error instanceof ConfigError ? error.withLocation(location) : error;
   }
@@ -112,8 +140,12 @@ function parseAndResolve(text: string, env: NodeJS.ProcessEnv, baseDir: string, 
 
 async function readConfigFile(location: string): Promise<string> {
   try {
+    // Asked first, so a huge file (a log, a disk image) is refused without being read.
+    const { size } = await stat(location);
+    if (size > MAX_CONFIG_BYTES) throw tooLarge(APP_SETTINGS.configPath, location, size);
     return await readFile(location, 'utf8');
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const code = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
     const hint = code === 'ENOENT' ? 'create it (see config.sample.json) or correct the setting' : 'check the path and its permissions';
     throw new ConfigError([{ path: APP_SETTINGS.configPath, message: `cannot read ${JSON.stringify(location)} (${code}); ${hint}` }], {
@@ -203,9 +235,6 @@ async function readConfigBlob(
   }
 }
 
-/** A config.json far larger than any real one is refused rather than held in memory. */
-const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
-
 async function readStreamText(stream: NodeJS.ReadableStream | undefined, location: string): Promise<string> {
   if (stream === undefined) return '';
   const chunks: Buffer[] = [];
@@ -213,9 +242,7 @@ async function readStreamText(stream: NodeJS.ReadableStream | undefined, locatio
   for await (const chunk of stream) {
     const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     bytes += buffer.length;
-    if (bytes > MAX_CONFIG_BYTES) {
-      throw new ConfigError([{ path: APP_SETTINGS.configBlobUri, message: `the blob at ${location} is larger than ${MAX_CONFIG_BYTES} bytes; is it config.json?` }], { location });
-    }
+    if (bytes > MAX_CONFIG_BYTES) throw tooLarge(APP_SETTINGS.configBlobUri, location, undefined);
     chunks.push(buffer);
   }
   return Buffer.concat(chunks).toString('utf8');

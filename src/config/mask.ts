@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { cloudOf } from './clouds';
+import { destinationLabel, sourceLabel } from './names';
 import { TOKEN_PREFIX } from './schema';
 import type { ConnectorConfig, EntraSourceConfig, SourceAuth } from './types';
 
@@ -63,7 +64,10 @@ function describeAuth(auth: SourceAuth): string {
       return `certificate (client ${auth.clientId}, ${certificateSummary(auth.certificatePem)}${chain})`;
     }
     case 'managedIdentity':
-      return auth.clientId === undefined ? 'managed identity (system-assigned)' : `managed identity (user-assigned, client ${auth.clientId})`;
+      if (auth.clientId === undefined) return 'managed identity (system-assigned)';
+      return auth.inferred === true
+        ? `managed identity (user-assigned, client ${auth.clientId}; TenantId + ClientId without a secret or certificate, as the vendor's container deployment writes it)`
+        : `managed identity (user-assigned, client ${auth.clientId})`;
   }
 }
 
@@ -72,29 +76,34 @@ function describeCloud(source: EntraSourceConfig): string {
   return name === undefined ? `custom (${source.authorityHost}, ${source.graphEndpoint})` : name;
 }
 
-function list(values: readonly string[]): string {
-  return values.length === 0 ? 'none' : values.join(', ');
+/** Lists longer than this are counted, not listed: a config with 12,000 groups stays readable. */
+const LISTED_AT_MOST = 10;
+
+/** `groups a, b` or, for a long list, `LimitToGroups: 12,000 groups (a, b, c, ...)`. */
+function list(label: string, key: string, values: readonly string[], noun: string): string {
+  if (values.length <= LISTED_AT_MOST) return `${label} ${values.join(', ')}`;
+  return `${key}: ${values.length.toLocaleString('en-US')} ${noun} (${values.slice(0, 3).join(', ')}, ...)`;
 }
 
 /** A summary for people (CLI, start-up log): what is read, written and how. No secret appears in clear. */
 export function describeConfig(config: ConnectorConfig): string {
   const lines: string[] = [`Sources (${config.sources.length}):`];
   for (const source of config.sources) {
-    lines.push(`  EntraId:${source.name}: tenant ${source.tenantId}, ${describeAuth(source.auth)}, cloud ${describeCloud(source)}`);
+    lines.push(`  ${sourceLabel(config, source.name)}: tenant ${source.tenantId}, ${describeAuth(source.auth)}, cloud ${describeCloud(source)}`);
     const extensions = source.extensionProperties ?? [];
-    if (extensions.length > 0) lines.push(`    directory extensions read (${extensions.length}): ${list(extensions)}`);
+    if (extensions.length > 0) lines.push(`    ${list(`directory extensions read (${extensions.length}):`, 'ExtensionProperties', extensions, 'extensions')}`);
   }
   lines.push(`Destinations (${config.destinations.length}):`);
   for (const destination of config.destinations) {
     const tenant = destination.tenantId === undefined ? '' : `tenant ${destination.tenantId}, `;
-    lines.push(`  Signature365:${destination.name}: ${tenant}token ${maskSecret(destination.token)}, endpoint ${destination.endpoint}`);
+    lines.push(`  ${destinationLabel(config, destination.name)}: ${tenant}token ${maskSecret(destination.token)}, endpoint ${destination.endpoint}`);
   }
   lines.push(`Mappings (${config.mappings.length}):`);
   for (const mapping of config.mappings) {
-    const groups = mapping.limitToGroups.length === 0 ? 'whole source' : `groups ${list(mapping.limitToGroups)}`;
-    const include = mapping.include.length === 0 ? '' : `; include ${list(mapping.include)}`;
-    const exclude = mapping.exclude.length === 0 ? '' : `; exclude ${list(mapping.exclude)}`;
-    lines.push(`  [${mapping.index}] EntraId:${mapping.source} -> Signature365:${mapping.destination}: ${groups}${include}${exclude}`);
+    const groups = mapping.limitToGroups.length === 0 ? 'whole source' : list('groups', 'LimitToGroups', mapping.limitToGroups, 'groups');
+    const include = mapping.include.length === 0 ? '' : `; ${list('include', 'Include', mapping.include, 'users')}`;
+    const exclude = mapping.exclude.length === 0 ? '' : `; ${list('exclude', 'Exclude', mapping.exclude, 'users or groups')}`;
+    lines.push(`  [${mapping.index}] ${sourceLabel(config, mapping.source)} -> ${destinationLabel(config, mapping.destination)}: ${groups}${include}${exclude}`);
   }
   const options = config.options;
   lines.push(

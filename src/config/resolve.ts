@@ -2,7 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { CLOUDS } from './clouds';
-import { ConfigError, describeType, genericIssueMessage, issuesFromZod, type ConfigIssue } from './errors';
+import { ConfigError, describeType, formatPath, genericIssueMessage, issuesFromZod, type ConfigIssue } from './errors';
 import {
   APP_SETTING_REFERENCE,
   DESTINATION_PREFIX,
@@ -26,10 +26,18 @@ import type {
   MappingConfig,
   SourceAuth,
 } from './types';
+import { storageKeyOf } from './storageKey';
+import { configWarnings } from './warnings';
 
 export interface ResolveOptions {
   /** Where relative certificate paths start: the config file's folder when loaded from a file; default the working directory. */
   baseDir?: string;
+}
+
+/** A resolved configuration and what is worth a warning in it (never an error: the config works as it is). */
+export interface ResolvedConfigReport {
+  config: ConnectorConfig;
+  warnings: ConfigIssue[];
 }
 
 /**
@@ -38,6 +46,11 @@ export interface ResolveOptions {
  * GUIDs. Throws one ConfigError listing every problem found.
  */
 export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv, options: ResolveOptions = {}): ConnectorConfig {
+  return resolveConfigReport(raw, env, options).config;
+}
+
+/** resolveConfig, with the warnings (plain-text secrets, tokens without idscl_, overlapping mappings). */
+export function resolveConfigReport(raw: unknown, env: NodeJS.ProcessEnv, options: ResolveOptions = {}): ResolvedConfigReport {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError([{ path: '', message: `the configuration must be a JSON object, found ${describeType(raw)}; ${MINIMUM_CONFIG_HINT}` }]);
   }
@@ -55,7 +68,24 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv, options: Res
     options: resolveOptions(parsed.data.Options ?? optionsSchema.parse({})),
   };
   if (resolver.issues.length > 0) throw new ConfigError(resolver.issues);
-  return config;
+  return { config, warnings: [...resolver.warnings, ...configWarnings(config)] };
+}
+
+/** `EntraId.Default.ClientSecret` → `ENTRA_ID_DEFAULT_CLIENT_SECRET`: a setting name to suggest. */
+function suggestedSettingName(path: string): string {
+  const words = path.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[^A-Za-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  return words.toUpperCase() || 'CONNECTOR_SECRET';
+}
+
+function plainTextSecretWarning(path: string): ConfigIssue {
+  const setting = suggestedSettingName(path);
+  return {
+    path,
+    message:
+      `is written in plain text in the config, where anyone who can read the file or blob reads it; move it to an app setting ` +
+      `(e.g. ${setting}) and write "@AppSetting(${setting})" here. In Azure the app setting can hold a Key Vault reference, ` +
+      '@Microsoft.KeyVault(SecretUri=https://<vault>.vault.azure.net/secrets/<name>/), and the secret then lives in the vault',
+  };
 }
 
 const PRIVATE_KEY_BLOCK = /-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----/;
@@ -64,6 +94,7 @@ const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----/;
 /** The parts that read the environment and the disk; it gathers issues instead of stopping at the first. */
 class Resolver {
   readonly issues: ConfigIssue[] = [];
+  readonly warnings: ConfigIssue[] = [];
 
   constructor(
     private readonly env: NodeJS.ProcessEnv,
@@ -71,10 +102,12 @@ class Resolver {
   ) {}
 
   source(name: string, entry: EntraSourceEntry): EntraSourceConfig {
-    const path = `EntraId.${name}`;
+    const path = formatPath(['EntraId', name]);
     const explicit = entry.AuthorityHost !== undefined && entry.GraphEndpoint !== undefined;
+    const key = storageKeyOf(name);
     return {
-      name,
+      name: key,
+      ...(key === name ? {} : { displayName: name }),
       tenantId: entry.TenantId.toLowerCase(),
       auth: this.auth(path, entry),
       authorityHost: explicit ? new URL(entry.AuthorityHost ?? '').origin : CLOUDS[entry.Cloud].authorityHost,
@@ -84,14 +117,27 @@ class Resolver {
   }
 
   destination(name: string, entry: DestinationEntry): DestinationConfig {
-    const key = entry.Token === undefined ? 'ClientId' : 'Token';
-    const path = `Signature365.${name}.${key}`;
-    const token = this.secret(entry.Token ?? entry.ClientId ?? '', path, (value, setting) =>
-      value.startsWith(TOKEN_PREFIX)
-        ? undefined
-        : `the value of app setting ${setting} does not start with "${TOKEN_PREFIX}"; copy the token from Signature 365 (Integrations > Entra ID connector)`,
-    );
-    const destination: DestinationConfig = { name, token: token ?? '', endpoint: entry.Endpoint.replace(/\/+$/, '') };
+    const field = entry.Token === undefined ? 'ClientId' : 'Token';
+    const path = formatPath(['Signature365', name, field]);
+    const written = entry.Token ?? entry.ClientId ?? '';
+    const token = this.secret(written, path, (value, setting) => {
+      if (value.startsWith(TOKEN_PREFIX)) return undefined;
+      if (field === 'ClientId') {
+        this.warnings.push(clientIdTokenWarning(path, `the value of app setting ${setting}`));
+        return undefined;
+      }
+      return `the value of app setting ${setting} does not start with "${TOKEN_PREFIX}"; copy the token from Signature 365 (Integrations > Entra ID connector)`;
+    });
+    if (field === 'ClientId' && !written.startsWith('@') && !written.startsWith(TOKEN_PREFIX)) {
+      this.warnings.push(clientIdTokenWarning(path, 'the value'));
+    }
+    const key = storageKeyOf(name);
+    const destination: DestinationConfig = {
+      name: key,
+      ...(key === name ? {} : { displayName: name }),
+      token: token ?? '',
+      endpoint: entry.Endpoint.replace(/\/+$/, ''),
+    };
     if (entry.TenantId !== undefined) destination.tenantId = entry.TenantId.toLowerCase();
     return destination;
   }
@@ -111,7 +157,11 @@ class Resolver {
     }
     const identity = entry.ManagedIdentity;
     const identityClientId = typeof identity === 'object' ? identity.ClientId.toLowerCase() : entry.ClientId?.toLowerCase();
-    return identityClientId === undefined ? { kind: 'managedIdentity' } : { kind: 'managedIdentity', clientId: identityClientId };
+    if (identityClientId === undefined) return { kind: 'managedIdentity' };
+    // TenantId + ClientId and nothing else is how the vendor's container deployment writes a managed identity.
+    return identity === undefined || identity === false
+      ? { kind: 'managedIdentity', clientId: identityClientId, inferred: true }
+      : { kind: 'managedIdentity', clientId: identityClientId };
   }
 
   /**
@@ -121,7 +171,10 @@ class Resolver {
   private secret(value: string, path: string, check?: (value: string, setting: string) => string | undefined): string | undefined {
     const reference = APP_SETTING_REFERENCE.exec(value);
     const setting = reference?.[1];
-    if (setting === undefined) return value;
+    if (setting === undefined) {
+      this.warnings.push(plainTextSecretWarning(path));
+      return value;
+    }
     const read = this.env[setting]?.trim();
     if (read === undefined || read === '') {
       this.issues.push({ path, message: `app setting ${setting} is not set; add it to the app settings (or the environment) or write the value here` });
@@ -186,6 +239,15 @@ class Resolver {
   }
 }
 
+function clientIdTokenWarning(path: string, what: string): ConfigIssue {
+  return {
+    path,
+    message:
+      `${what} does not start with "${TOKEN_PREFIX}", as the tokens Signature 365 generates do; it is used as written. ` +
+      'If uploads are refused (401), copy the token again from Signature 365 (Integrations > Entra ID connector)',
+  };
+}
+
 function lowerUnique(values: readonly string[]): string[] {
   return [...new Set(values.map((value) => value.toLowerCase()))];
 }
@@ -193,8 +255,8 @@ function lowerUnique(values: readonly string[]): string[] {
 function resolveMapping(entry: MappingEntry, index: number): MappingConfig {
   return {
     index,
-    source: entry.From.slice(SOURCE_PREFIX.length),
-    destination: entry.To.slice(DESTINATION_PREFIX.length),
+    source: storageKeyOf(entry.From.slice(SOURCE_PREFIX.length)),
+    destination: storageKeyOf(entry.To.slice(DESTINATION_PREFIX.length)),
     limitToGroups: lowerUnique(entry.LimitToGroups),
     // UPNs are case-insensitive in Entra; lower case lets scope compare them as plain strings.
     include: lowerUnique(entry.Include),

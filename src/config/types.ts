@@ -7,11 +7,24 @@
 export type SourceAuth =
   | { kind: 'clientSecret'; clientId: string; clientSecret: string }
   | { kind: 'certificate'; clientId: string; certificatePem: string; certificatePassword?: string; sendCertificateChain: boolean }
-  | { kind: 'managedIdentity'; clientId?: string };
+  | {
+      kind: 'managedIdentity';
+      clientId?: string;
+      /**
+       * True when the config gave TenantId + ClientId and no method (the vendor's container shape):
+       * the ClientId is taken as a user-assigned managed identity. Only changes how it is described.
+       */
+      inferred?: boolean;
+    };
 
 export interface EntraSourceConfig {
-  /** The name under EntraId, e.g. "Default"; mappings refer to it as "EntraId:Default". */
+  /**
+   * The storage key of the name under EntraId (src/config/storageKey.ts): the name itself when it
+   * is letters, digits, "-" and "_" (e.g. "Default"). Every store, lock and queue message uses it.
+   */
   name: string;
+  /** The name as written under EntraId, for people (absent: the same as `name`). */
+  displayName?: string;
   tenantId: string;
   auth: SourceAuth;
   /** Token authority, e.g. https://login.microsoftonline.com (Global), https://login.microsoftonline.us (USGov). */
@@ -26,8 +39,13 @@ export interface EntraSourceConfig {
 }
 
 export interface DestinationConfig {
-  /** The name under Signature365, e.g. "Tenant1"; mappings refer to it as "Signature365:Tenant1". */
+  /**
+   * The storage key of the name under Signature365 (src/config/storageKey.ts): "Tenant1" stays
+   * "Tenant1", "Contoso Ltd" becomes "Contoso_Ltd.<hash>". Every store and queue message uses it.
+   */
   name: string;
+  /** The name as written under Signature365, e.g. "Contoso Ltd", for people (absent: the same as `name`). */
+  displayName?: string;
   /** The idscl_ integration token. Never logged; use maskSecret() for display. */
   token: string;
   tenantId?: string;
@@ -38,9 +56,9 @@ export interface DestinationConfig {
 export interface MappingConfig {
   /** Position in the Mappings array (0-based), used in messages as Mappings[i]. */
   index: number;
-  /** Source name (without the "EntraId:" prefix). */
+  /** The source's storage key (EntraSourceConfig.name), not the name as written. */
   source: string;
-  /** Destination name (without the "Signature365:" prefix). */
+  /** The destination's storage key (DestinationConfig.name), not the name as written. */
   destination: string;
   /** Entra group object ids (lower-case GUIDs); empty = the whole source. */
   limitToGroups: string[];

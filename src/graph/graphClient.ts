@@ -192,9 +192,12 @@ export class SourceGraphClient {
         ? ' Check the client secret: use the secret value, not its id, and make sure it has not expired.'
         : aadCode === 'AADSTS700027'
           ? ' Check that the certificate is the one uploaded to the app registration.'
-          : '';
+          : auth.kind === 'managedIdentity' && auth.inferred === true
+            ? ' ClientId without ClientSecret or Certificate is taken as a user-assigned managed identity: attach the identity with that' +
+              ' client id to this app (container or Function), or add ClientSecret or Certificate if it is an app registration.'
+            : '';
     return new GraphAuthenticationError(
-      `Could not get a Microsoft Graph token for source "${this.source.name}" (tenant ${this.source.tenantId}, ${who}, ` +
+      `Could not get a Microsoft Graph token for source "${this.source.displayName ?? this.source.name}" (tenant ${this.source.tenantId}, ${who}, ` +
         `authority ${this.source.authorityHost}): ${detail}${hint}`,
       aadCode,
       { cause: failure },

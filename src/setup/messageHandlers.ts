@@ -13,6 +13,7 @@ import { processUpload } from '../sync/processUpload';
 import { lockedPullRetries, MAX_LOCKED_PULL_REQUEUES } from '../sync/lockedPullRetry';
 import { describeFailures, runSync, type SyncOptions, type SyncRunSummary } from '../sync/runSync';
 import { parseSyncNowRequest } from '../sync/syncNowRequest';
+import { displayNameOf } from '../config/names';
 import type { ConnectorRuntime } from './runtime';
 
 export interface RunContext {
@@ -88,7 +89,9 @@ export async function runPullMessage(runtime: ConnectorRuntime, message: PullReq
 
 /** An uploads message: one batch of objects to one destination. */
 export async function runUploadMessage(runtime: ConnectorRuntime, message: UploadRequestedMessage, logger: Logger): Promise<void> {
-  await processUpload(message, { ...runtime.uploadDependencies(), logger });
+  // The message carries the storage key; the log lines also name the destination as written when it differs.
+  const destinationName = runtime.config.destinations.find((destination) => destination.name === message.destination)?.displayName;
+  await processUpload(message, { ...runtime.uploadDependencies(), logger: destinationName === undefined ? logger : logger.child({ destinationName }) });
 }
 
 /** A subscription-events message: a verified lifecycle event. */
@@ -113,9 +116,12 @@ export async function runSubscriptionMaintenance(
 export async function queueSyncNow(runtime: ConnectorRuntime, body: string, logger: Logger): Promise<{ status: number; body: Record<string, unknown> }> {
   const parsed = parseSyncNowRequest(body);
   if (!parsed.ok) return { status: 400, body: { error: parsed.error } };
-  const source = parsed.value.source;
-  if (source !== undefined && !runtime.config.sources.some((s) => s.name === source)) {
-    return { status: 400, body: { error: `source: "${source}" is not defined under EntraId; defined: ${runtime.config.sources.map((s) => s.name).join(', ')}` } };
+  const asked = parsed.value.source;
+  // Asked for by the name as written ("Contoso EMEA") or by its storage key; the queue carries the key.
+  const source = asked === undefined ? undefined : runtime.config.sources.find((s) => s.name === asked || s.displayName === asked)?.name;
+  if (asked !== undefined && source === undefined) {
+    const defined = runtime.config.sources.map((s) => JSON.stringify(displayNameOf(s))).join(', ');
+    return { status: 400, body: { error: `source: ${JSON.stringify(asked)} is not defined under EntraId; defined: ${defined}` } };
   }
   const runId = randomUUID();
   await runtime.queues.send(runtime.queues.pullRequests, {

@@ -184,7 +184,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
       if (client === undefined) {
         const destination = config.destinations.find((d) => d.name === name);
         if (destination === undefined) return undefined;
-        const log = options.logger.child({ destination: name });
+        const log = options.logger.child({ destination: name, ...(destination.displayName === undefined ? {} : { destinationName: destination.displayName }) });
         client = createHttpDestinationClient(destination, {
           ...options.destinations,
           uploadSlots: uploadSlotsFor(name, uploadConcurrency),

@@ -47,6 +47,8 @@ export async function getWorkerRuntime(logger: Logger, env: NodeJS.ProcessEnv = 
     // A failed build must not stick: the next invocation tries again.
     void runtime.catch(() => { if (current?.runtime === runtime) current = undefined; });
     if (previous !== undefined) logger.info('config.reloaded', { location: loaded.location });
+    // Once per loaded config, not per invocation; the paths and messages hold no secret values.
+    for (const warning of loaded.warnings) logger.warn('config.warning', { path: warning.path, message: warning.message });
   } else {
     current = { ...current, loaded };
   }

@@ -179,10 +179,10 @@ export async function reconcileDestinations(
     return summary;
   }
 
-  for (const { name: destination } of config.destinations) {
+  for (const { name: destination, displayName } of config.destinations) {
     const result: DestinationReconcileSummary = { destination };
     summary.destinations.push(result);
-    const log = logger.child({ destination });
+    const log = logger.child({ destination, ...(displayName === undefined ? {} : { destinationName: displayName }) });
     const health = await deps.health.get(destination);
     if (isQuarantined(health, now)) {
       result.skippedBecause = `destination unhealthy until ${health?.retryAfter ?? ''}: ${health?.lastError ?? ''}`;

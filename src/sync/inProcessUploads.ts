@@ -86,7 +86,8 @@ export class InProcessUploadExecutor implements UploadExecutor {
     let unhealthyBefore = false;
     for (const work of works) {
       const { destination, source, kind } = work.scope;
-      const logger = context.logger.child({ destination, kind });
+      const destinationName = context.destinationNames?.get(destination);
+      const logger = context.logger.child({ destination, kind, ...(destinationName === undefined ? {} : { destinationName }) });
       const outcomes = new Map<string, { item: SendItem; outcome: ItemOutcome }>();
       // A bucket is written with the plan's patches and the outcomes so far; a bucket written
       // again later gets the same patches again (they only set the planner's fields) and new outcomes.

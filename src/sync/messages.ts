@@ -4,6 +4,7 @@
  * the message is processed, so a late message never sends stale data) and never secrets.
  */
 import { z } from 'zod';
+import { STORAGE_KEY_PATTERN } from '../config/storageKey';
 
 /** Queues (base names; storage adds the deployment prefix). */
 export const QUEUES = {
@@ -15,7 +16,8 @@ export const QUEUES = {
 /** Object ids per upload message: one destination batch (the contract allows 100 items). */
 export const MAX_IDS_PER_UPLOAD_MESSAGE = 100;
 
-const name = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+/** Sources and destinations travel as their storage keys (src/config/storageKey.ts), never as the names as written. */
+const name = z.string().regex(STORAGE_KEY_PATTERN);
 const objectId = z.string().regex(/^[0-9a-fA-F-]{36}$/);
 
 export const pullRequestedMessage = z.object({

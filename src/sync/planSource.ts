@@ -253,8 +253,10 @@ export async function planSource(
     checkDeadline();
     const { destination, kind } = plan.scope;
     const missingGroups = plan.mapped ? [...(model.missingGroupsByDestination.get(destination) ?? [])] : [];
+    const displayName = config.destinations.find((candidate) => candidate.name === destination)?.displayName;
     const decision = await decideScope(plan, {
-      source, runId, now, options: config.options, dryRun, missingGroups, sampleSize: options.sampleSize ?? 10, logger,
+      source, runId, now, options: config.options, dryRun, missingGroups, sampleSize: options.sampleSize ?? 10,
+      logger: displayName === undefined ? logger : logger.child({ destinationName: displayName }),
       ledger: deps.ledger, deletions: deps.deletions,
       approval: approvals.get(`${destination}|${kind}`),
       previousHold: holds.find((hold) => hold.destination === destination && hold.kind === kind),
@@ -309,7 +311,8 @@ export async function planSource(
     await options.keepAlive?.();
     checkDeadline();
   };
-  result.uploads = await deps.executor.execute(works, { runId, deleteAfterDays: config.options.deleteAfterDays, logger, keepAlive });
+  const destinationNames = new Map(config.destinations.flatMap((d) => (d.displayName === undefined ? [] : [[d.name, d.displayName] as const])));
+  result.uploads = await deps.executor.execute(works, { runId, deleteAfterDays: config.options.deleteAfterDays, logger, keepAlive, destinationNames });
   for (const work of works) {
     const summary = summaries.get(work.scope.destination);
     if (summary !== undefined) summary.messages += Math.ceil(work.sends.length / 100);

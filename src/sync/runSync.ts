@@ -50,7 +50,7 @@ export interface SyncOptions {
   forceFull?: boolean;
   /** Plan every source whole even when nothing asks for it. */
   replan?: boolean;
-  /** Only these sources (names under EntraId); default all. */
+  /** Only these sources (names as written under EntraId, or their storage keys); default all. */
   sources?: readonly string[];
   deadlineAt?: number;
   /** See PullOptions.stopSignal. */
@@ -157,7 +157,8 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
   logger.info('sync.start', { sources: deps.config.sources.map((s) => s.name), forceFull: options.forceFull ?? false, dryRun: options.dryRun ?? false });
 
   for (const source of deps.config.sources) {
-    if (wanted !== undefined && !wanted.has(source.name)) continue;
+    // --source takes the name as written or its storage key.
+    if (wanted !== undefined && !wanted.has(source.name) && !(source.displayName !== undefined && wanted.has(source.displayName))) continue;
     let lock: HeldLock | undefined;
     try {
       lock = await acquireSourceLock(deps.locks, source.name, options);
@@ -171,7 +172,8 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
       summary.pulls.push({ source: source.name, status: 'locked', seconds: 0 });
       continue;
     }
-    const sourceLogger = logger.child({ source: source.name });
+    // `source` is the storage key every other line carries; `sourceName` is the name as written, when it differs.
+    const sourceLogger = logger.child({ source: source.name, ...(source.displayName === undefined ? {} : { sourceName: source.displayName }) });
     const lease = keepLeaseFresh(lock, {
       ttlInMs: options.lockTtlInMs ?? SOURCE_LOCK_TTL_IN_MS,
       onRenewFailed: (error) => sourceLogger.warn('lock.renewFailed', { ...errorFields(error), retry: 'at the next tick' }),

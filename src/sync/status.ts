@@ -57,8 +57,11 @@ export interface LedgerCounts {
 }
 
 export interface DestinationStatus {
+  /** Storage keys (src/config/storageKey.ts); the names as written follow when they differ. */
   destination: string;
   source: string;
+  destinationName?: string;
+  sourceName?: string;
   healthy: boolean;
   /**
    * `healthy`, or why nothing is sent: `unauthorized: <error>`, `unavailable: <error>`,
@@ -78,7 +81,9 @@ export interface DestinationStatus {
 
 export interface ConnectorStatus {
   sources: {
-    source: string; users: RoundStatus; groups: RoundStatus; conflicts: number;
+    source: string;
+    /** The name as written under EntraId, when it differs from the storage key. */
+    sourceName?: string; users: RoundStatus; groups: RoundStatus; conflicts: number;
     changeNotifications?: Record<SubscribedKind, NotificationStatus>;
   }[];
   destinations: DestinationStatus[];
@@ -112,6 +117,7 @@ export async function readConnectorStatus(deps: StatusDependencies, now: Date = 
   for (const source of deps.config.sources) {
     status.sources.push({
       source: source.name,
+      ...(source.displayName === undefined ? {} : { sourceName: source.displayName }),
       users: await roundStatus(deps.cursors, source.name, 'users'),
       groups: await roundStatus(deps.cursors, source.name, 'groups'),
       conflicts: (await deps.conflicts.list(source.name)).length,
@@ -123,6 +129,8 @@ export async function readConnectorStatus(deps: StatusDependencies, now: Date = 
       const reason = health?.healthy === false ? health.reason ?? null : null;
       const entry: DestinationStatus = {
         destination: destination.name, source: source.name,
+        ...(destination.displayName === undefined ? {} : { destinationName: destination.displayName }),
+        ...(source.displayName === undefined ? {} : { sourceName: source.displayName }),
         healthy: health?.healthy ?? true,
         state: health?.healthy === false ? `${reason ?? 'unhealthy'}: ${health.lastError ?? ''}` : 'healthy',
         quarantineReason: reason,
@@ -174,7 +182,7 @@ export function formatConnectorStatus(status: ConnectorStatus): string {
     `last round ${r.lastRoundCompletedAt ?? 'never'}, last full ${r.lastFullRoundCompletedAt ?? 'never'}` +
     (r.unfinished !== null ? `; unfinished ${r.unfinished.kind} round at page ${r.unfinished.pages} (resumes next run)` : '');
   for (const source of status.sources) {
-    lines.push(`Source ${source.source}`);
+    lines.push(`Source ${source.sourceName ?? source.source}`);
     lines.push(`  users:  ${round(source.users)}`);
     lines.push(`  groups: ${round(source.groups)}`);
     if (source.conflicts > 0) lines.push(`  ${source.conflicts} user(s) in scope of more than one Signature 365 tenant (see validate)`);
@@ -188,7 +196,7 @@ export function formatConnectorStatus(status: ConnectorStatus): string {
   for (const d of status.destinations) {
     const counts = (c: LedgerCounts) => `${c.held} held, ${c.owed} to send, ${c.pendingDeletes} to delete later, ${c.failed} failed`;
     const why = d.quarantineReason === null ? '' : ` (${d.quarantineReason})`;
-    lines.push(`Destination ${d.destination} (from ${d.source}): ${d.healthy ? 'healthy' : `UNHEALTHY${why}${d.quarantinedUntil !== null ? ` until ${d.quarantinedUntil}` : ''}: ${d.lastError ?? ''}`}`);
+    lines.push(`Destination ${d.destinationName ?? d.destination} (from ${d.sourceName ?? d.source}): ${d.healthy ? 'healthy' : `UNHEALTHY${why}${d.quarantinedUntil !== null ? ` until ${d.quarantinedUntil}` : ''}: ${d.lastError ?? ''}`}`);
     lines.push(`  users:  ${counts(d.users)}`);
     lines.push(`  groups: ${counts(d.groups)}`);
     for (const hold of d.holds) lines.push(`  deletions HELD (${hold.kind}): ${hold.held} since ${hold.heldSince}: ${hold.reason} [hold ${hold.holdId}]`);

@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 const syncNowBody = z.object({
   full: z.boolean().optional(),
-  source: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a source name under EntraId (letters, digits, - and _)').optional(),
+  // The name as written under EntraId (or its storage key); the caller looks it up in the config.
+  source: z.string().min(1).max(64, 'must be a source name under EntraId (at most 64 characters)').optional(),
 }).strict();
 
 export type SyncNowRequest = { full: boolean; source?: string };

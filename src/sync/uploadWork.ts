@@ -36,6 +36,8 @@ export interface ExecutionContext {
   logger: Logger;
   /** Renews the source lock during long work. */
   keepAlive?: () => Promise<void>;
+  /** Destination storage key → the name as written, where they differ; log lines carry it as `destinationName`. */
+  destinationNames?: ReadonlyMap<string, string>;
 }
 
 export interface ExecutionSummary {

@@ -42,7 +42,7 @@ describe('s365-connector sync with a broken config.json', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('Mappings[1].To');
     expect(run.stderr).toContain('Signature365:Gamma');
-    expect(run.stderr).toMatch(/defined: Alpha, Beta/);
+    expect(run.stderr).toContain('defined: "Alpha", "Beta"');
     expectNoSecrets(run.stdout + run.stderr);
   });
 

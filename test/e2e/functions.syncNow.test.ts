@@ -66,6 +66,32 @@ describe('syncNow', () => {
     expectDestinationsToMatch(harness, mappings);
   });
 
+  it('carries a source and destinations named as the vendor writes them ("Head Office", "Contoso Ltd") through the queues by their storage keys', async () => {
+    const tenant = new FakeTenant({ seed: 32, domain: 'contoso.example' });
+    const { groupIds } = tenant.generate({ users: 20, groups: 4, seed: 32 });
+    const harness = await startConnectorHarness({ tenant, destinations: ['Contoso Ltd', 'fabrikam.com'], source: 'Head Office' });
+    current = harness;
+    const mappings: RawMapping[] = [
+      { From: 'EntraId:Head Office', To: 'Signature365:Contoso Ltd' },
+      { From: 'EntraId:Head Office', To: 'Signature365:fabrikam.com', LimitToGroups: [groupIds[0] ?? ''] },
+    ];
+    harness.configure(mappings);
+
+    // Asked for by the name as written; queued by its key.
+    expect((await harness.syncNow('{"full": true, "source": "Head Office"}')).status).toBe(202);
+    expect(await harness.peek('pull-requests')).toEqual([expect.objectContaining({ type: 'pull', source: 'Head_Office.84efe5d2e45a' })]);
+    expect(await harness.drainPulls()).toEqual({ completed: 1, failed: 0, poisoned: 0 });
+    const destinations = new Set((await harness.peek('uploads')).map((message) => uploadRequestedMessage.parse(message).destination));
+    expect(destinations).toContain('Contoso_Ltd.ecd4de449791');
+
+    expect((await harness.drainUploads()).failed).toBe(0);
+    expectDestinationsToMatch(harness, mappings);
+    // Log lines carry the key as `destination` and, for the upload worker and the planner, the name as written.
+    const namedLines = harness.capture.logs.filter((line) => line.includes('"destinationName":"Contoso Ltd"'));
+    expect(namedLines.length).toBeGreaterThan(0);
+    expect(namedLines.every((line) => line.includes('"destination":"Contoso_Ltd.ecd4de449791"'))).toBe(true);
+  });
+
   it('answers 202 to an empty body (an incremental pull of every source)', async () => {
     const { harness } = await start();
     const response = await harness.syncNow('');

@@ -106,3 +106,21 @@ describe('loadConfig from Blob storage (Azurite)', () => {
     ]);
   });
 });
+
+describe('the size limit of a configuration blob', () => {
+  it('refuses a blob over 5 MiB (the limit shared with files and CONNECTOR_CONFIG)', async () => {
+    const uri = await upload('huge.json', { padding: 'x'.repeat(5 * 1024 * 1024) });
+    const error: unknown = await loadConfig({ CONFIG_BLOB_URI: uri }, { blobAccess: access }).then(() => undefined, (reason: unknown) => reason);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues).toEqual([
+      { path: 'CONFIG_BLOB_URI', message: expect.stringContaining(`the configuration at ${uri} is more than 5 MiB; the limit is 5 MiB`) },
+    ]);
+  });
+
+  it('reads a blob of 4.4 MiB, which the earlier 4 MiB limit refused', async () => {
+    const groups = Array.from({ length: 120_000 }, (_, i) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`);
+    const uri = await upload('large.json', config({ Mappings: [{ From: 'EntraId:Default', To: 'Signature365:Tenant1', LimitToGroups: groups }] }));
+    const loaded = await loadConfig({ CONFIG_BLOB_URI: uri }, { blobAccess: access });
+    expect(loaded.config.mappings[0]?.limitToGroups).toHaveLength(120_000);
+  });
+});

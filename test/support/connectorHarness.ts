@@ -52,6 +52,8 @@ export interface HarnessOptions {
   tenant?: FakeTenant;
   /** Names of the Signature 365 tenants; default TenantA and TenantB. */
   destinations?: string[];
+  /** The name of the one source under EntraId; default Default. */
+  source?: string;
 }
 
 export interface ConnectorHarness {
@@ -127,6 +129,11 @@ function captureStderr(capture: Capture): void {
   });
 }
 
+/** The app setting holding a destination's token; names as the vendor writes them ("Contoso Ltd") hold spaces and dots. */
+function tokenSetting(destination: string): string {
+  return `E2E_S365_TOKEN_${destination.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`;
+}
+
 export async function startConnectorHarness(options: HarnessOptions = {}): Promise<ConnectorHarness> {
   await resetWorkerRuntime();
   const tenant = options.tenant ?? new FakeTenant({ seed: 7 });
@@ -146,7 +153,7 @@ export async function startConnectorHarness(options: HarnessOptions = {}): Promi
   process.env.STORAGE_PREFIX = prefix;
   process.env.LOG_LEVEL = 'debug';
   process.env.E2E_ENTRA_CLIENT_SECRET = clientSecret;
-  for (const name of destinationNames) process.env[`E2E_S365_TOKEN_${name.toUpperCase()}`] = tokens[name];
+  for (const name of destinationNames) process.env[tokenSetting(name)] = tokens[name];
   delete process.env.CONFIG_BLOB_URI;
   delete process.env.CONFIG_PATH;
 
@@ -203,12 +210,12 @@ export async function startConnectorHarness(options: HarnessOptions = {}): Promi
     configure(mappings, configOptions = {}) {
       const config = {
         EntraId: {
-          Default: {
+          [options.source ?? 'Default']: {
             TenantId: graph.tenantId, ClientId: graph.clientId, ClientSecret: '@AppSetting(E2E_ENTRA_CLIENT_SECRET)',
             AuthorityHost: graph.authorityHost, GraphEndpoint: graph.graphEndpoint,
           },
         },
-        Signature365: Object.fromEntries(destinationNames.map((name) => [name, { Token: `@AppSetting(E2E_S365_TOKEN_${name.toUpperCase()})`, Endpoint: s365.endpoint }])),
+        Signature365: Object.fromEntries(destinationNames.map((name) => [name, { Token: `@AppSetting(${tokenSetting(name)})`, Endpoint: s365.endpoint }])),
         Mappings: mappings,
         Options: configOptions,
       };

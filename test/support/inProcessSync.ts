@@ -24,7 +24,7 @@ export interface InProcessSyncResult {
 export interface InProcessConnector {
   readonly config: ConnectorConfig;
   readonly storage: StorageTarget;
-  sync(options?: { forceFull?: boolean; reconcileDestinations?: boolean; dryRun?: boolean }): Promise<InProcessSyncResult>;
+  sync(options?: { forceFull?: boolean; reconcileDestinations?: boolean; dryRun?: boolean; sources?: string[] }): Promise<InProcessSyncResult>;
   readonly ledger: TableLedgerStore;
 }
 
@@ -50,6 +50,7 @@ export async function inProcessConnector(
         const summary = await runSync(runtime.syncDependencies(runtime.inProcessExecutor()), {
           runId, holder: `test:${runId}`, forceFull: options.forceFull ?? false, ...(pull.batchObjects !== undefined ? { batchObjects: pull.batchObjects } : {}),
           ...(options.reconcileDestinations === true ? { reconcileDestinations: true } : {}), ...(options.dryRun === true ? { dryRun: true } : {}),
+          ...(options.sources !== undefined ? { sources: options.sources } : {}),
         });
         return { summary, uploads: totalUploads(summary) ?? emptyExecutionSummary() };
       } finally {

@@ -9,19 +9,19 @@ describe('config errors: references', () => {
       Mappings: [mapping(), mapping({ To: 'Signature365:Tenant3' })],
     });
     expect(issuesOf(raw)).toEqual([
-      { path: 'Mappings[1].To', message: '"Signature365:Tenant3" is not defined under Signature365; defined: Tenant1, Tenant2' },
+      { path: 'Mappings[1].To', message: '"Signature365:Tenant3" is not defined under Signature365; defined: "Tenant1", "Tenant2"' },
     ]);
   });
 
   it('suggests the defined name when only the case differs', () => {
     expect(issuesOf(config({ Mappings: [mapping({ From: 'EntraId:default' })] }))).toEqual([
-      { path: 'Mappings[0].From', message: '"EntraId:default" is not defined under EntraId (did you mean "EntraId:Default"? names are case-sensitive); defined: Default' },
+      { path: 'Mappings[0].From', message: '"EntraId:default" is not defined under EntraId (did you mean "EntraId:Default"? names are case-sensitive); defined: "Default"' },
     ]);
   });
 
   it('asks for the prefix when a mapping names a bare source', () => {
     expect(issuesOf(config({ Mappings: [mapping({ From: 'Default' })] }))).toEqual([
-      { path: 'Mappings[0].From', message: '"Default" must be written "EntraId:<Name>", e.g. "EntraId:Default"' },
+      { path: 'Mappings[0].From', message: '"Default" must be written "EntraId:<Name>" with the name as written in its section, e.g. "EntraId:Default"' },
     ]);
   });
 
@@ -141,9 +141,15 @@ describe('config errors: shape', () => {
     expect(issuesOf(raw).map((issue) => issue.path).sort()).toEqual(['', 'Options', 'Signature365.Tenant1']);
   });
 
-  it('refuses names that cannot be storage keys', () => {
-    const raw = config({ EntraId: { 'Head Office': source() }, Mappings: [mapping({ From: 'EntraId:Default' })] });
-    expect(issuesOf(raw)[0]).toEqual({ path: 'EntraId["Head Office"]', message: 'invalid name; use only letters, digits, "-" and "_" (names become storage keys)' });
+  it('refuses names that are empty, padded with spaces or hold a control character, naming each', () => {
+    const raw = config({
+      Signature365: { Tenant1: destination(), '': destination(), ' Contoso': destination(), 'Line\nBreak': destination() },
+    });
+    expect(issuesOf(raw)).toEqual([
+      { path: 'Signature365[""]', message: 'an empty name; give the entry a name, e.g. "Tenant1" or "Contoso Ltd"' },
+      { path: 'Signature365[" Contoso"]', message: 'the name starts or ends with a space; remove it (mappings must repeat the name exactly)' },
+      { path: 'Signature365["Line\\nBreak"]', message: 'the name holds a control character (a line break or tab?); remove it' },
+    ]);
   });
 
   it('lists the allowed values of an enum', () => {
@@ -158,9 +164,14 @@ describe('config errors: shape', () => {
 });
 
 describe('config errors: authentication', () => {
-  it('asks for an auth method when there is none', () => {
-    expect(issuesOf(config({ EntraId: { Default: { TenantId: TENANT_ID, ClientId: CLIENT_ID } } }))).toEqual([
-      { path: 'EntraId.Default', message: 'no authentication method; set exactly one of ClientSecret, Certificate, ManagedIdentity' },
+  it('asks for an auth method when there is none (TenantId alone)', () => {
+    expect(issuesOf(config({ EntraId: { Default: { TenantId: TENANT_ID } } }))).toEqual([
+      {
+        path: 'EntraId.Default',
+        message:
+          'no authentication method; set exactly one of ClientSecret, Certificate, ManagedIdentity, ' +
+          'or give ClientId alone to use the user-assigned managed identity with that client id',
+      },
     ]);
   });
 

@@ -187,3 +187,28 @@ describe('duplicate keys', () => {
     expect(findDuplicateKeys('{"a": 1, "a": 2')).toEqual([]);
   });
 });
+
+describe('the one size limit of a configuration (5 MiB)', () => {
+  it('refuses CONNECTOR_CONFIG over 5 MiB before parsing it', async () => {
+    const error = await loadError({ CONNECTOR_CONFIG: `{"padding": "${'x'.repeat(5 * 1024 * 1024)}"}` });
+    expect(error.issues).toEqual([
+      {
+        path: 'CONNECTOR_CONFIG',
+        message:
+          'the configuration at app setting CONNECTOR_CONFIG is 5.0 MiB; the limit is 5 MiB (a config.json is usually a few KiB). ' +
+          'Check that this is config.json; list groups that hold the users rather than very many small groups',
+      },
+    ]);
+  });
+
+  it('reads a config of 4.4 MiB (over the old 4 MiB blob limit) from a file and inline alike', async () => {
+    const groups = Array.from({ length: 120_000 }, (_, i) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`);
+    const text = JSON.stringify(config({ Mappings: [{ From: 'EntraId:Default', To: 'Signature365:Tenant1', LimitToGroups: groups }] }));
+    expect(Buffer.byteLength(text)).toBeGreaterThan(4 * 1024 * 1024);
+    expect(Buffer.byteLength(text)).toBeLessThan(5 * 1024 * 1024);
+    const fromFile = await loadConfig({ CONFIG_PATH: writeConfig(text) });
+    const inline = await loadConfig({ CONNECTOR_CONFIG: text });
+    expect(fromFile.config.mappings[0]?.limitToGroups).toHaveLength(120_000);
+    expect(inline.config.mappings[0]?.limitToGroups).toHaveLength(120_000);
+  });
+});
