@@ -92,14 +92,15 @@ export function describeConfig(config: ConnectorConfig): string {
     const groups = mapping.limitToGroups.length === 0 ? 'whole source' : `groups ${list(mapping.limitToGroups)}`;
     const include = mapping.include.length === 0 ? '' : `; include ${list(mapping.include)}`;
     const exclude = mapping.exclude.length === 0 ? '' : `; exclude ${list(mapping.exclude)}`;
-    lines.push(`  [${mapping.index}] EntraId:${mapping.source} -> Signature365:${mapping.destination}: ${groups}${include}${exclude}`);
+    const filter = mapping.filter === null ? '' : `; filter ${mapping.filter.text}`;
+    lines.push(`  [${mapping.index}] EntraId:${mapping.source} -> Signature365:${mapping.destination}: ${groups}${include}${exclude}${filter}`);
   }
   const options = config.options;
   lines.push(
     'Options:',
     `  DeltaIntervalMinutes ${options.deltaIntervalMinutes}, FullReconcileHours ${options.fullReconcileHours}, DeleteAfterDays ${options.deleteAfterDays}`,
     `  IncludeDisabledUsers ${String(options.includeDisabledUsers)}, IncludeGuests ${String(options.includeGuests)}, ` +
-      `RequireMail ${String(options.requireMail)}, OnConflict ${options.onConflict}`,
+      `RequireMail ${String(options.requireMail)}, LicensedUsersOnly ${String(options.licensedUsersOnly)}, OnConflict ${options.onConflict}`,
     `  DeleteThreshold ${describeThreshold(options.deleteThreshold, options.deleteThresholdMax)}`,
   );
   return lines.join('\n');

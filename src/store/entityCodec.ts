@@ -369,6 +369,7 @@ export function decodeUser(entity: Readonly<Record<string, unknown>>): MirrorUse
     proxyAddresses: textList(entity, 'proxyAddresses'),
     extensionAttributes: extensionAttributes(entity),
     managerId: text(entity, 'managerId'),
+    licensed: flag(entity, 'licensed'),
     removed: removalOf(entity),
   };
 }

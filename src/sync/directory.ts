@@ -30,13 +30,18 @@ export interface UserAttributes {
   extensionAttributes: Record<string, string | null>;
   /** Object id of the manager, or null when none. */
   managerId: string | null;
+  /**
+   * Whether assignedLicenses is non-empty (the licenses themselves are not kept: scope needs only
+   * this). null until a round has read it: rows mirrored before it was selected, until the next full round.
+   */
+  licensed: boolean | null;
 }
 
 export const USER_ATTRIBUTE_NAMES = [
   'userPrincipalName', 'mail', 'displayName', 'givenName', 'surname', 'jobTitle', 'department',
   'companyName', 'officeLocation', 'streetAddress', 'city', 'state', 'postalCode', 'country',
   'businessPhones', 'mobilePhone', 'faxNumber', 'employeeId', 'accountEnabled', 'userType',
-  'proxyAddresses', 'extensionAttributes', 'managerId',
+  'proxyAddresses', 'extensionAttributes', 'managerId', 'licensed',
 ] as const satisfies readonly (keyof UserAttributes)[];
 
 export interface GroupAttributes {

@@ -163,9 +163,13 @@ export function planConfigHash(config: Pick<ConnectorConfig, 'mappings' | 'optio
   const mappings = config.mappings
     .filter((mapping) => mapping.source === source)
     .sort((a, b) => a.index - b.index)
-    .map((mapping) => [mapping.index, mapping.destination, mapping.limitToGroups, mapping.exclude, mapping.include]);
-  const { includeDisabledUsers, includeGuests, requireMail, onConflict, deleteAfterDays } = config.options;
-  const text = JSON.stringify([PLAN_FORMAT, mappings, config.destinations.map((d) => d.name).sort(), includeDisabledUsers, includeGuests, requireMail, onConflict, deleteAfterDays]);
+    .map((mapping) => [mapping.index, mapping.destination, mapping.limitToGroups, mapping.exclude, mapping.include, ...(mapping.filter === null ? [] : [mapping.filter.text])]);
+  const { includeDisabledUsers, includeGuests, requireMail, licensedUsersOnly, onConflict, deleteAfterDays } = config.options;
+  const text = JSON.stringify([
+    PLAN_FORMAT, mappings, config.destinations.map((d) => d.name).sort(), includeDisabledUsers, includeGuests, requireMail, onConflict, deleteAfterDays,
+    // Appended only when on, so a config without the new keys keeps its hash and plans nothing again.
+    ...(licensedUsersOnly ? ['licensedUsersOnly'] : []),
+  ]);
   return createHash('sha256').update(text).digest('base64url').slice(0, 22);
 }
 

@@ -62,6 +62,7 @@ export function mirrorShapeOf(user: FakeUser): LiveUser {
     proxyAddresses: [...user.proxyAddresses],
     extensionAttributes,
     managerId: user.managerId,
+    licensed: user.assignedLicenses.length > 0,
   };
 }
 
