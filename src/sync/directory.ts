@@ -2,6 +2,7 @@
  * The directory model the core works with: what a delta round reports and what the mirror holds.
  * Graph-specific parsing lives in src/graph; storage encoding lives in src/store.
  */
+import type { MailboxType } from '../signature365/contract';
 
 /** Entra user attributes the connector mirrors (the Signature 365 User record, less derived fields). */
 export interface UserAttributes {
@@ -92,6 +93,11 @@ export type DirectoryKind = 'users' | 'groups';
 /** A user as the mirror holds it: merged attributes plus lifecycle. */
 export interface MirrorUser extends UserAttributes {
   id: string;
+  /**
+   * mailboxSettings/userPurpose as the record sends it, read lazily by the plan (not through
+   * delta, so not a UserAttribute: a round never writes or compares it); null until read.
+   */
+  mailboxType: MailboxType | null;
   /** Set when Graph reported the user removed, or a full round did not see it. */
   removed: { reason: RemovalReason | 'missingFromFullRound'; at: string } | null;
 }

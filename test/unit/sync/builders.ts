@@ -35,6 +35,7 @@ export function user(fields: Partial<MirrorUser> & { id: string }): MirrorUser {
     extensionAttributes: {},
     managerId: null,
     licensed: true,
+    mailboxType: null,
     removed: null,
     ...fields,
   };
