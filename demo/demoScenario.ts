@@ -1,7 +1,8 @@
 /**
  * The simulated organisation `npm run demo` syncs: a Contoso tenant with nested Sales and
  * Engineering groups, managers, a few guests and disabled accounts, and a handful of people in
- * both departments (the "first matching tenant" conflict the vendor warns about).
+ * both departments (the "first matching tenant" conflict the vendor warns about), and two
+ * mailboxes that are not a person's: a shared inbox and a meeting room.
  */
 import { FakeTenant, seededRandom } from '../test/fakes/graph';
 
@@ -12,6 +13,8 @@ export interface DemoOrganisation {
   sreMembers: string[];
   salesAmericasMembers: string[];
   outsiders: string[];
+  /** A shared mailbox in Sales UK and a meeting room in Sales EMEA (every other mailbox is a user's). */
+  mailboxes: { shared: string; room: string };
 }
 
 const CITIES = [
@@ -43,7 +46,7 @@ export function buildDemoOrganisation(users: number, seed = 365): DemoOrganisati
   tenant.addMember(groups.platform, groups.platformSre);
   tenant.addMember(groups.allEngineering, groups.productEngineering);
 
-  const org: DemoOrganisation = { tenant, groups, salesUkMembers: [], sreMembers: [], salesAmericasMembers: [], outsiders: [] };
+  const org: DemoOrganisation = { tenant, groups, salesUkMembers: [], sreMembers: [], salesAmericasMembers: [], outsiders: [], mailboxes: { shared: '', room: '' } };
   const leaves = [
     { id: groups.salesUk, department: 'Sales', title: 'Account Executive', list: org.salesUkMembers },
     { id: groups.salesEmea, department: 'Sales', title: 'Sales Manager', list: undefined },
@@ -87,6 +90,19 @@ export function buildDemoOrganisation(users: number, seed = 365): DemoOrganisati
     // A few people work in both departments: the conflict Options.OnConflict is about.
     if (n % 500 === 0) tenant.addMember(leaf.department === 'Sales' ? groups.productEngineering : groups.salesAmericas, user.id);
   }
+  // Added after the people, so the seeded organisation above stays what it was.
+  const mailbox = (upn: string, displayName: string, purpose: 'shared' | 'room', groupId: string) => {
+    const id = tenant.addUser({
+      userPrincipalName: upn, mail: upn, givenName: null, surname: null, displayName, department: 'Sales', companyName: 'Contoso Ltd',
+      jobTitle: null, mailboxPurpose: purpose, assignedLicenses: [],
+    }).id;
+    tenant.addMember(groupId, id);
+    return id;
+  };
+  org.mailboxes = {
+    shared: mailbox('sales-uk-inbox@contoso.example', 'Sales UK inbox', 'shared', groups.salesUk),
+    room: mailbox('room-london-4.01@contoso.example', 'Meeting room London 4.01', 'room', groups.salesEmea),
+  };
   return org;
 }
 

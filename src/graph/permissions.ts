@@ -9,6 +9,7 @@ export const GRAPH_PERMISSION = {
   userReadAll: 'User.Read.All',
   groupMemberReadAll: 'GroupMember.Read.All',
   groupReadAll: 'Group.Read.All',
+  mailboxSettingsRead: 'MailboxSettings.Read',
 } as const;
 
 export type GraphPermissionName = (typeof GRAPH_PERMISSION)[keyof typeof GRAPH_PERMISSION];
@@ -27,5 +28,10 @@ export const GRAPH_APPLICATION_PERMISSIONS: readonly GraphApplicationPermission[
     value: GRAPH_PERMISSION.groupReadAll,
     required: false,
     neededFor: 'the groups change-notification subscription; without it group changes arrive with the timer',
+  },
+  {
+    value: GRAPH_PERMISSION.mailboxSettingsRead,
+    required: false,
+    neededFor: 'mailboxType (user, shared, room, equipment) from mailboxSettings/userPurpose; without it mailboxType is "unknown"',
   },
 ];

@@ -14,6 +14,8 @@ describe('the demo', () => {
     expect(result.stdout).toContain('== Run 2: incremental sync ==');
     expect(result.stdout).toMatch(/ContosoSales: expected (\d+), holds \1 -> OK/);
     expect(result.stdout).toMatch(/ContosoEngineering: expected (\d+), holds \1 -> OK/);
+    expect(result.stdout).toContain('ContosoSales: Sales UK inbox has mailboxType shared -> OK');
+    expect(result.stdout).toContain('ContosoSales: Meeting room London 4.01 has mailboxType room -> OK');
   }, 180_000);
 
   it('refuses a bad --users with a message naming the option', async () => {

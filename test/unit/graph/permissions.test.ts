@@ -31,11 +31,12 @@ function permissionsNamedIn(path: string): string[] {
 }
 
 describe('Microsoft Graph permissions', () => {
-  it('lists the two required ones first and marks Group.Read.All optional (groups subscription only)', () => {
+  it('lists the two required ones first and marks Group.Read.All (groups subscription) and MailboxSettings.Read (mailbox type) optional', () => {
     expect(GRAPH_APPLICATION_PERMISSIONS.map((p) => [p.value, p.required])).toEqual([
       ['User.Read.All', true],
       ['GroupMember.Read.All', true],
       ['Group.Read.All', false],
+      ['MailboxSettings.Read', false],
     ]);
   });
 
