@@ -15,8 +15,13 @@ import type { MailboxType } from '../signature365/contract';
 import type { MailboxTypeRead, ReadOptions } from '../sync/ports';
 import { GRAPH_API_VERSION, type SourceGraphClient } from './graphClient';
 
-/** Requests in flight at once: mailboxSettings is served by Exchange, which throttles per app and mailbox. */
-export const MAILBOX_READ_CONCURRENCY = 4;
+/**
+ * Requests in flight at once. Exchange throttles mailbox requests per app *and mailbox* (a few
+ * concurrent requests each), and every request here is for a different mailbox, so the bound is
+ * about this process and Graph's per-tenant limits, not Exchange's. At 16 and ~100 ms a request,
+ * 100,000 users take about 10 minutes (see docs/architecture.md, Performance).
+ */
+export const MAILBOX_READ_CONCURRENCY = 16;
 
 /**
  * Graph's userPurpose → the contract's mailboxType. `linked` is a person's mailbox linked to an
