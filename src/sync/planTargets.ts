@@ -228,11 +228,16 @@ export async function planFromChanges(
   interface Evaluated { user?: MirrorUser; baseHash?: string; manager: Signature365Manager | null; destinations: Map<string, string[]>; label: string }
   const evaluated = new Map<string, Evaluated>();
   const placements = new Map<string, ReturnType<typeof placeUser>>();
+  const placedSomewhere: MirrorUser[] = [];
   for (const id of userIds) {
     const user = users.get(id);
-    if (user !== undefined && user.removed === null) placements.set(id, placeUser(model, user));
+    if (user === undefined || user.removed !== null) continue;
+    const placement = placeUser(model, user);
+    placements.set(id, placement);
+    if (placement.destinations.size > 0) placedSomewhere.push(user);
   }
-  await fillMailboxTypes([...placements].filter(([, placement]) => placement.destinations.size > 0).map(([id]) => users.get(id) as MirrorUser), deps.mailboxTypes);
+  // Before the hashes: a type read now is part of the record (mailboxTypes.ts says which are read).
+  await fillMailboxTypes(placedSomewhere, deps.mailboxTypes);
   for (const id of userIds) {
     const user = users.get(id);
     const placement = placements.get(id);
