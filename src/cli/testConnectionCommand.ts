@@ -1,7 +1,8 @@
 /**
  * `s365-connector test-connection`: the "Test Authentication" button of the vendor's connectors.
  * For each Entra source it signs in and reads the first page of users/delta and groups/delta (the
- * two permissions the connector needs); for each Signature 365 tenant it calls the connection
+ * two permissions the connector needs), and the mailbox type of the first user read (the optional
+ * MailboxSettings.Read: a refusal is a NOTE, not a failure); for each Signature 365 tenant it calls the connection
  * endpoint with its token. Nothing is stored, no state is needed, and nothing is sent.
  *
  * A failure says what to fix: a network failure (DNS, refused, no answer, TLS) is told apart from
@@ -12,13 +13,13 @@ import type { DestinationConfig, EntraSourceConfig } from '../config/types';
 import { createGraphDirectoryReader } from '../graph';
 import { createHttpDestinationClient } from '../signature365/httpDestinationClient';
 import { processScrubber } from '../setup/secretScrubber';
-import type { DeltaPage } from '../sync/directory';
+import type { DeltaPage, GroupChange, UserChange } from '../sync/directory';
 import { classifyConnectionFailure, describeNetworkCode, findNetworkCode, hostOf, type ConnectionFailure } from './connectionFailure';
 import { EXIT, loadConfigForCli, type CliIo } from './syncCommand';
 
-async function firstPage<T>(pages: AsyncIterable<DeltaPage<T>>): Promise<number> {
-  for await (const page of pages) return page.changes.length;
-  return 0;
+async function firstPage<T>(pages: AsyncIterable<DeltaPage<T>>): Promise<T[]> {
+  for await (const page of pages) return page.changes;
+  return [];
 }
 
 /** How long the authority probe may take: it only runs after a sign-in already failed. */
@@ -87,8 +88,11 @@ export async function runTestConnectionCommand(options: { config?: string }, io:
   const config = await loadConfigForCli(options, io);
   if (config === undefined) return EXIT.badConfig;
   let failures = 0;
-  const report = (label: string, outcome: { ok: true; detail: string } | { ok: false; error: unknown; advice: string }) => {
-    if (outcome.ok) {
+  const report = (label: string, outcome: { ok: true; detail: string } | { ok: false; error: unknown; advice: string } | { note: string }) => {
+    if ('note' in outcome) {
+      // An optional permission: said, never a failure.
+      io.out(processScrubber.scrub(`NOTE  ${label}: ${outcome.note}\n`));
+    } else if (outcome.ok) {
       io.out(`OK    ${label}: ${outcome.detail}\n`);
     } else {
       failures += 1;
@@ -109,8 +113,17 @@ export async function runTestConnectionCommand(options: { config?: string }, io:
         continue;
       }
       try {
-        const count = await firstPage<unknown>(kind === 'users' ? reader.readUsers(undefined) : reader.readGroups(undefined));
-        report(label, { ok: true, detail: `signed in and read ${count} object(s)` });
+        const changes = await firstPage<UserChange | GroupChange>(kind === 'users' ? reader.readUsers(undefined) : reader.readGroups(undefined));
+        report(label, { ok: true, detail: `signed in and read ${changes.length} object(s)` });
+        const firstUser = kind === 'users' ? changes[0] : undefined;
+        if (firstUser !== undefined && reader.readMailboxTypes !== undefined) {
+          const read = await reader.readMailboxTypes([firstUser.id]);
+          const mailboxLabel = `EntraId:${source.name} mailboxSettings (optional MailboxSettings.Read)`;
+          const type = read.types.get(firstUser.id);
+          if (type !== undefined) report(mailboxLabel, { ok: true, detail: `read the mailbox type of 1 user (${type})` });
+          else if (read.denied) report(mailboxLabel, { note: 'not granted: records carry mailboxType "unknown"; grant the application permission MailboxSettings.Read (admin consent) to send user, shared, room or equipment' });
+          else report(mailboxLabel, { note: 'could not read a mailbox type (an error other than a refusal); the sync will try again' });
+        }
       } catch (error) {
         const advice = sourceAdvice(source, error, await diagnoseSourceFailure(source, error));
         if (error instanceof Error && error.name === 'GraphAuthenticationError') signInAdvice = advice;
