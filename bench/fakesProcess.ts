@@ -47,7 +47,11 @@ async function main(): Promise<void> {
   const clientSecret = randomBytes(18).toString('base64url');
   const token = `idscl_${randomBytes(24).toString('base64url')}`;
   // Change notifications (the real-time phase): Graph batches them; 100 ms stands in for its delivery delay.
-  const graph = await startFakeGraph({ tenant, clientSecret, notifications: { batchWindowMs: argument('notify-batch-ms', 100) } });
+  const graph = await startFakeGraph({
+    tenant, clientSecret, notifications: { batchWindowMs: argument('notify-batch-ms', 100) },
+    // With the optional MailboxSettings.Read granted, so the mailbox-type reads are measured.
+    permissions: ['User.Read.All', 'GroupMember.Read.All', 'Group.Read.All', 'MailboxSettings.Read'],
+  });
   const s365 = await startFakeSignature365({ tenants: [{ name: 'Bench', token, tenantId: '5a1e5000-0000-4000-8000-00000000000b' }] });
 
   // Real-time phase: title changes on users no other phase touches, each waited for at the destination.
@@ -82,6 +86,7 @@ async function main(): Promise<void> {
         upserts: batches.reduce((sum, request) => sum + request.upserts, 0),
         deletes: batches.reduce((sum, request) => sum + request.deletes, 0),
         graphRequests: graph.requests.slice(graphMark).filter((request) => request.target === 'users' || request.target === 'groups').length,
+        mailboxRequests: graph.requests.slice(graphMark).filter((request) => request.target === 'mailboxSettings').length,
         lastBatchAt: batches.length > 0 ? batches[batches.length - 1]?.startedAt ?? null : null,
       };
     },

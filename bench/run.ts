@@ -80,7 +80,10 @@ interface PhaseResult {
   peakRssMiB: number;
   peakHeapMiB: number;
   storage: StorageRequestCounts;
+  /** Delta pages (users/delta, groups/delta). */
   graphRequests: number;
+  /** mailboxSettings/userPurpose reads: one per in-scope user whose type is read (src/sync/mailboxTypes.ts). */
+  mailboxRequests: number;
   uploads: { batches: number; upserts: number; deletes: number };
   plan: { mode: string; reason?: string; evaluatedUsers: number; evaluatedGroups: number };
 }
@@ -101,7 +104,7 @@ async function measure(
   const seconds = (performance.now() - started) / 1000;
   context.memory.sample();
   const used = process.cpuUsage(cpu);
-  const since = await control<{ batches: number; upserts: number; deletes: number; graphRequests: number }>(context.fakes, `/since?s365=${mark.s365}&graph=${mark.graph}`);
+  const since = await control<{ batches: number; upserts: number; deletes: number; graphRequests: number; mailboxRequests: number }>(context.fakes, `/since?s365=${mark.s365}&graph=${mark.graph}`);
   const plan = result.summary.plans[0];
   if (result.summary.failures.length > 0) throw new Error(`${name}: ${result.summary.failures.map((failure) => failure.error.message).join('; ')}`);
   const phase: PhaseResult = {
@@ -112,6 +115,7 @@ async function measure(
     peakHeapMiB: Math.round(context.memory.peakHeap / 1048576),
     storage: difference(context.counter.snapshot(), before),
     graphRequests: since.graphRequests,
+    mailboxRequests: since.mailboxRequests,
     uploads: { batches: since.batches, upserts: since.upserts, deletes: since.deletes },
     plan: {
       mode: plan?.mode ?? 'none', ...(plan?.reason !== undefined ? { reason: plan.reason } : {}),

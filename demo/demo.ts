@@ -47,10 +47,10 @@ export async function runDemo(options: { users: number }, io: CliIo): Promise<nu
   if (rerun !== undefined) return rerun;
 
   const org = buildDemoOrganisation(options.users);
-  // Every permission granted, the optional ones too: the demo shows extensions and the domain report.
+  // Every permission granted, the optional ones too: the demo shows extensions, the domain report and mailbox types.
   const graph = await startFakeGraph({
     tenant: org.tenant, clientSecret: `demo-secret-${randomBytes(12).toString('hex')}`,
-    permissions: ['User.Read.All', 'GroupMember.Read.All', 'Group.Read.All', 'Application.Read.All', 'Domain.Read.All'],
+    permissions: ['User.Read.All', 'GroupMember.Read.All', 'Group.Read.All', 'Application.Read.All', 'Domain.Read.All', 'MailboxSettings.Read'],
   });
   const tokens = { sales: `idscl_${randomBytes(24).toString('base64url')}`, engineering: `idscl_${randomBytes(24).toString('base64url')}` };
   const s365 = await startFakeSignature365({
@@ -105,6 +105,13 @@ export async function runDemo(options: { users: number }, io: CliIo): Promise<nu
       return `${carrying(org.extensions.costCenter)} of ${held.length} records carry costCenter, ${carrying(org.extensions.pronoun)} pronoun`;
     };
     for (const name of Object.values(DESTINATIONS)) io.out(`  ${name}: ${extensionCounts(name)} (under extensionAttributes)\n`);
+    const salesHeld = s365.tenant(DESTINATIONS.sales);
+    const mailboxTypes = [['Sales UK inbox', org.mailboxes.shared, 'shared'], ['Meeting room London 4.01', org.mailboxes.room, 'room']] as const;
+    for (const [name, id, wanted] of mailboxTypes) {
+      const held = salesHeld.user(source.tenantId, id)?.mailboxType;
+      io.out(`  ${DESTINATIONS.sales}: ${name} has mailboxType ${String(held)} -> ${held === wanted ? 'OK' : `MISMATCH (expected ${wanted})`}\n`);
+    }
+    const mailboxTypesArrived = mailboxTypes.every(([, id, wanted]) => salesHeld.user(source.tenantId, id)?.mailboxType === wanted);
 
     heading(io, 'Changes in Entra ID');
     // Index 1, not 0: the first member of each group is its manager, and the story is clearer without cascades.
@@ -153,7 +160,7 @@ export async function runDemo(options: { users: number }, io: CliIo): Promise<nu
       ok &&= match;
       io.out(`  ${name}: expected ${expected.size}, holds ${held.size} -> ${match ? 'OK' : `MISMATCH (${missing.length} missing, ${extra.length} extra)`}\n`);
     }
-    return ok && first.summary.failures.length === 0 && second.summary.failures.length === 0 ? 0 : 1;
+    return ok && mailboxTypesArrived && first.summary.failures.length === 0 && second.summary.failures.length === 0 ? 0 : 1;
   } finally {
     await runtime.close();
     await Promise.all([graph.close(), s365.close(), azurite.stop()]);

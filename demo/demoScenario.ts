@@ -3,7 +3,8 @@
  * Engineering groups, managers, a few guests and disabled accounts, and a handful of people in
  * both departments (the "first matching tenant" conflict the vendor warns about). An HR app
  * registration defines two directory extensions (a cost centre on every member, a pronoun on some),
- * and a few Sales people have their mail in a domain the tenant has not verified.
+ * a few Sales people have their mail in a domain the tenant has not verified, and two mailboxes are
+ * not a person's: a shared inbox and a meeting room.
  */
 import { FakeTenant, seededRandom } from '../test/fakes/graph';
 
@@ -20,6 +21,8 @@ export interface DemoOrganisation {
   unverifiedDomain: string;
   /** Users whose mail is in `unverifiedDomain`. */
   unverifiedMailUsers: string[];
+  /** A shared mailbox in Sales UK and a meeting room in Sales EMEA (every other mailbox is a user's). */
+  mailboxes: { shared: string; room: string };
 }
 
 /** The application id of the demo's HR app registration, which owns its directory extensions. */
@@ -61,7 +64,7 @@ export function buildDemoOrganisation(users: number, seed = 365): DemoOrganisati
   const unverifiedDomain = 'contoso-sales.example';
   tenant.addDomain({ id: unverifiedDomain, isVerified: false, isDefault: false });
   const org: DemoOrganisation = {
-    tenant, groups, salesUkMembers: [], sreMembers: [], salesAmericasMembers: [], outsiders: [], extensions, unverifiedDomain, unverifiedMailUsers: [],
+    tenant, groups, salesUkMembers: [], sreMembers: [], salesAmericasMembers: [], outsiders: [], extensions, unverifiedDomain, unverifiedMailUsers: [], mailboxes: { shared: '', room: '' },
   };
   const leaves = [
     { id: groups.salesUk, department: 'Sales', title: 'Account Executive', list: org.salesUkMembers },
@@ -115,6 +118,19 @@ export function buildDemoOrganisation(users: number, seed = 365): DemoOrganisati
     // A few people work in both departments: the conflict Options.OnConflict is about.
     if (n % 500 === 0) tenant.addMember(leaf.department === 'Sales' ? groups.productEngineering : groups.salesAmericas, user.id);
   }
+  // Added after the people, so the seeded organisation above stays what it was.
+  const mailbox = (upn: string, displayName: string, purpose: 'shared' | 'room', groupId: string) => {
+    const id = tenant.addUser({
+      userPrincipalName: upn, mail: upn, givenName: null, surname: null, displayName, department: 'Sales', companyName: 'Contoso Ltd',
+      jobTitle: null, mailboxPurpose: purpose, assignedLicenses: [],
+    }).id;
+    tenant.addMember(groupId, id);
+    return id;
+  };
+  org.mailboxes = {
+    shared: mailbox('sales-uk-inbox@contoso.example', 'Sales UK inbox', 'shared', groups.salesUk),
+    room: mailbox('room-london-4.01@contoso.example', 'Meeting room London 4.01', 'room', groups.salesEmea),
+  };
   return org;
 }
 

@@ -69,8 +69,8 @@ param additionalAppSettings object = {}
 @description('Grant the app identity its Microsoft Graph application permissions in this deployment (Microsoft Graph Bicep extension). Off by default: whoever runs azd then needs Privileged Role Administrator in Entra ID. docs/deploy.md, step 1, has the manual grant.')
 param grantGraphAppRoles bool = false
 
-@description('The Microsoft Graph application permissions granted when grantGraphAppRoles is true (src/graph/permissions.ts lists what each is for). Group.Read.All serves only the groups change-notification subscription, Application.Read.All only extension discovery, Domain.Read.All only the mail-domain report; drop one to do without.')
-param graphAppRoles array = ['User.Read.All', 'GroupMember.Read.All', 'Group.Read.All', 'Application.Read.All', 'Domain.Read.All']
+@description('The Microsoft Graph application permissions granted when grantGraphAppRoles is true (src/graph/permissions.ts lists what each is for). Group.Read.All serves only the groups change-notification subscription, Application.Read.All only extension discovery, Domain.Read.All only the mail-domain report, MailboxSettings.Read only the mailbox type; drop one to do without.')
+param graphAppRoles array = ['User.Read.All', 'GroupMember.Read.All', 'Group.Read.All', 'Application.Read.All', 'Domain.Read.All', 'MailboxSettings.Read']
 
 @description('E-mail address the alerts go to. Empty: the alert rules fire in the portal only, with no action group.')
 param alertEmail string = ''

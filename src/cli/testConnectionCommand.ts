@@ -3,8 +3,9 @@
  * For each Entra source it signs in and reads the first page of users/delta and groups/delta (the
  * two permissions the connector needs, with the configured extension properties selected), then
  * checks the optional permissions: Application.Read.All (the configured extension properties are
- * found on their applications) and Domain.Read.All (the tenant's domains); a missing optional
- * permission is a WARN, not a failure. For each Signature 365 tenant it calls the connection
+ * found on their applications), Domain.Read.All (the tenant's domains) and MailboxSettings.Read (the
+ * mailbox type of the first user read); a missing optional permission is a WARN, not a failure. For
+ * each Signature 365 tenant it calls the connection
  * endpoint with its token. Nothing is stored, no state is needed, and nothing is sent.
  *
  * A failure says what to fix: a network failure (DNS, refused, no answer, TLS) is told apart from
@@ -18,7 +19,7 @@ import { readTenantDomains } from '../graph/domains';
 import { discoverExtensionProperties } from '../graph/extensionProperties';
 import { createHttpDestinationClient } from '../signature365/httpDestinationClient';
 import { processScrubber } from '../setup/secretScrubber';
-import type { DeltaPage } from '../sync/directory';
+import type { DeltaPage, GroupChange, UserChange } from '../sync/directory';
 import { classifyConnectionFailure, describeNetworkCode, findNetworkCode, hostOf, type ConnectionFailure } from './connectionFailure';
 import { configuredApplicationIds, configuredNotFound, permissionMissingText } from './extensionsCommand';
 import { EXIT, loadConfigForCli, type CliIo } from './syncCommand';
@@ -55,9 +56,9 @@ async function checkDomains(source: EntraSourceConfig): Promise<CheckOutcome> {
   };
 }
 
-async function firstPage<T>(pages: AsyncIterable<DeltaPage<T>>): Promise<number> {
-  for await (const page of pages) return page.changes.length;
-  return 0;
+async function firstPage<T>(pages: AsyncIterable<DeltaPage<T>>): Promise<T[]> {
+  for await (const page of pages) return page.changes;
+  return [];
 }
 
 /** How long the authority probe may take: it only runs after a sign-in already failed. */
@@ -153,8 +154,17 @@ export async function runTestConnectionCommand(options: { config?: string }, io:
         continue;
       }
       try {
-        const count = await firstPage<unknown>(kind === 'users' ? reader.readUsers(undefined) : reader.readGroups(undefined));
-        report(label, { ok: true, detail: `signed in and read ${count} object(s)` });
+        const changes = await firstPage<UserChange | GroupChange>(kind === 'users' ? reader.readUsers(undefined) : reader.readGroups(undefined));
+        report(label, { ok: true, detail: `signed in and read ${changes.length} object(s)` });
+        const firstUser = kind === 'users' ? changes[0] : undefined;
+        if (firstUser !== undefined && reader.readMailboxTypes !== undefined) {
+          const read = await reader.readMailboxTypes([firstUser.id]);
+          const mailboxLabel = `EntraId:${source.name} mailboxSettings (optional MailboxSettings.Read)`;
+          const type = read.types.get(firstUser.id);
+          if (type !== undefined) report(mailboxLabel, { ok: true, detail: `read the mailbox type of 1 user (${type})` });
+          else if (read.denied) report(mailboxLabel, { ok: 'warn', detail: 'not granted: records carry mailboxType "unknown"; grant the application permission MailboxSettings.Read (admin consent) to send user, shared, room or equipment' });
+          else report(mailboxLabel, { ok: 'warn', detail: 'could not read a mailbox type (an error other than a refusal); the sync will try again' });
+        }
       } catch (error) {
         const advice = sourceAdvice(source, error, await diagnoseSourceFailure(source, error));
         if (error instanceof Error && error.name === 'GraphAuthenticationError') signInAdvice = advice;

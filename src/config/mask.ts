@@ -103,14 +103,15 @@ export function describeConfig(config: ConnectorConfig): string {
     const groups = mapping.limitToGroups.length === 0 ? 'whole source' : list('groups', 'LimitToGroups', mapping.limitToGroups, 'groups');
     const include = mapping.include.length === 0 ? '' : `; ${list('include', 'Include', mapping.include, 'users')}`;
     const exclude = mapping.exclude.length === 0 ? '' : `; ${list('exclude', 'Exclude', mapping.exclude, 'users or groups')}`;
-    lines.push(`  [${mapping.index}] ${sourceLabel(config, mapping.source)} -> ${destinationLabel(config, mapping.destination)}: ${groups}${include}${exclude}`);
+    const filter = mapping.filter === null ? '' : `; filter ${mapping.filter.text}`;
+    lines.push(`  [${mapping.index}] ${sourceLabel(config, mapping.source)} -> ${destinationLabel(config, mapping.destination)}: ${groups}${include}${exclude}${filter}`);
   }
   const options = config.options;
   lines.push(
     'Options:',
     `  DeltaIntervalMinutes ${options.deltaIntervalMinutes}, FullReconcileHours ${options.fullReconcileHours}, DeleteAfterDays ${options.deleteAfterDays}`,
     `  IncludeDisabledUsers ${String(options.includeDisabledUsers)}, IncludeGuests ${String(options.includeGuests)}, ` +
-      `RequireMail ${String(options.requireMail)}, OnConflict ${options.onConflict}`,
+      `RequireMail ${String(options.requireMail)}, LicensedUsersOnly ${String(options.licensedUsersOnly)}, OnConflict ${options.onConflict}`,
     `  DeleteThreshold ${describeThreshold(options.deleteThreshold, options.deleteThresholdMax)}`,
   );
   return lines.join('\n');

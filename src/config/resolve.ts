@@ -2,6 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { CLOUDS } from './clouds';
+import { parseUserFilter } from './userFilter';
 import { ConfigError, describeType, formatPath, genericIssueMessage, issuesFromZod, type ConfigIssue } from './errors';
 import {
   APP_SETTING_REFERENCE,
@@ -261,6 +262,8 @@ function resolveMapping(entry: MappingEntry, index: number): MappingConfig {
     // UPNs are case-insensitive in Entra; lower case lets scope compare them as plain strings.
     include: lowerUnique(entry.Include),
     exclude: lowerUnique(entry.Exclude),
+    // The schema has parsed it once already; a text that parsed there parses here.
+    filter: entry.Filter === undefined ? null : { text: entry.Filter, expression: parseUserFilter(entry.Filter) },
   };
 }
 
@@ -271,6 +274,7 @@ function resolveOptions(entry: OptionsEntry): ConnectorOptions {
     includeDisabledUsers: entry.IncludeDisabledUsers,
     includeGuests: entry.IncludeGuests,
     requireMail: entry.RequireMail,
+    licensedUsersOnly: entry.LicensedUsersOnly,
     onConflict: entry.OnConflict,
     deleteAfterDays: entry.DeleteAfterDays,
     deleteThreshold: resolveDeleteThreshold(entry.DeleteThreshold),

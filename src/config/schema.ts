@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CLOUD_NAMES, DEFAULT_CLOUD } from './clouds';
 import { describeType, quoteValue } from './errors';
 import { findStorageKeyCollisions, MAX_NAME_LENGTH, nameProblem, PLAIN_NAME } from './storageKey';
+import { FilterSyntaxError, parseUserFilter } from './userFilter';
 
 /**
  * The shape of config.json, in the vendor's spelling (EntraId / Signature365 / Mappings). Every
@@ -346,6 +347,22 @@ export const mappingSchema = strictObject({
     .array(principal('list user object ids, UPNs or group object ids'))
     .default([])
     .meta({ description: 'Users (object id or UPN) or groups (object id) kept out of this mapping.' }),
+  Filter: z
+    .string()
+    .superRefine((value, ctx) => {
+      try {
+        parseUserFilter(value);
+      } catch (error) {
+        if (!(error instanceof FilterSyntaxError)) throw error;
+        ctx.addIssue({ code: 'custom', message: `${error.message}; e.g. "department eq 'Sales' and not startswith(userPrincipalName, 'svc-')" (docs/configuration.md, Filter)` });
+      }
+    })
+    .optional()
+    .meta({
+      description:
+        "Attribute filter for this mapping's candidates, e.g. \"department eq 'Sales'\": eq, ne, in, startswith, endswith, and, or, not, parentheses, " +
+        "'text' ('' for a quote), null. Include still adds users it would filter out.",
+    }),
 });
 
 export const DEFAULT_DELETE_THRESHOLD = '20%';
@@ -359,6 +376,7 @@ export const optionsSchema = strictObject({
   IncludeDisabledUsers: z.boolean().default(false),
   IncludeGuests: z.boolean().default(false),
   RequireMail: z.boolean().default(true).meta({ description: 'Skip users without a mail address.' }),
+  LicensedUsersOnly: z.boolean().default(false).meta({ description: 'Skip users with no assigned license (assignedLicenses empty).' }),
   OnConflict: z.enum(['All', 'FirstMapping']).default('All').meta({ description: 'A user in several mappings goes to all their destinations, or only to the first.' }),
   DeleteAfterDays: z.number().int().min(0).max(365).default(7).meta({ description: 'Days before a user who left scope is deleted at the destination; 0 = at once.' }),
   DeleteThreshold: z

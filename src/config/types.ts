@@ -3,6 +3,7 @@
  * spelling (EntraId / Signature365 / Mappings, PascalCase keys); src/config/schema.ts parses it
  * and src/config/resolve.ts turns it into these types.
  */
+import type { FilterExpression } from './userFilter';
 
 export type SourceAuth =
   | { kind: 'clientSecret'; clientId: string; clientSecret: string }
@@ -66,6 +67,8 @@ export interface MappingConfig {
   exclude: string[];
   /** User object ids or UPNs added even when outside LimitToGroups. */
   include: string[];
+  /** Mappings[i].Filter as written and parsed (src/config/userFilter.ts), or null when absent. */
+  filter: { text: string; expression: FilterExpression } | null;
 }
 
 export type ConflictPolicy = 'All' | 'FirstMapping';
@@ -78,6 +81,8 @@ export interface ConnectorOptions {
   includeDisabledUsers: boolean;
   includeGuests: boolean;
   requireMail: boolean;
+  /** Only users with at least one assigned license (assignedLicenses not empty) are candidates. Default false. */
+  licensedUsersOnly: boolean;
   onConflict: ConflictPolicy;
   /** Grace period before a user who left scope is deleted at the destination. Default 7. */
   deleteAfterDays: number;

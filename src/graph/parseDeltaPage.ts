@@ -13,7 +13,7 @@ export const USER_SELECT = [
   'id', 'userPrincipalName', 'mail', 'displayName', 'givenName', 'surname', 'jobTitle', 'department',
   'companyName', 'officeLocation', 'streetAddress', 'city', 'state', 'postalCode', 'country', 'businessPhones',
   'mobilePhone', 'faxNumber', 'employeeId', 'accountEnabled', 'userType', 'proxyAddresses',
-  'onPremisesExtensionAttributes', 'manager',
+  'onPremisesExtensionAttributes', 'assignedLicenses', 'manager',
 ] as const;
 
 /** What groups/delta is asked for; `members` makes Graph report membership changes as members@delta. */
@@ -103,6 +103,13 @@ function extensionAttributes(value: unknown): Record<string, string | null> {
   return result;
 }
 
+/** assignedLicenses is a list of { skuId, disabledPlans }; scope needs only whether it is empty. */
+function hasLicense(value: unknown): boolean {
+  if (value === null) return false;
+  if (!Array.isArray(value)) throw new MalformedDeltaPageError('assignedLicenses is not a list');
+  return value.length > 0;
+}
+
 /**
  * manager@delta is a list of directory objects: the current manager, and/or entries carrying @removed
  * for a manager taken away (Graph's way of reporting a removal). What it says:
@@ -151,6 +158,7 @@ export function parseUserItem(item: unknown): UserChange {
     if (!DIRECTORY_EXTENSION_NAME.test(key)) continue;
     attributes.extensionAttributes = { ...attributes.extensionAttributes, [key]: directoryExtensionValue(key, item[key]) };
   }
+  if (has(item, 'assignedLicenses')) attributes.licensed = hasLicense(item.assignedLicenses);
   if (has(item, 'manager@delta')) {
     const managerId = managerFromDelta(item['manager@delta']);
     if (managerId !== undefined) attributes.managerId = managerId;

@@ -11,6 +11,7 @@ export const GRAPH_PERMISSION = {
   groupReadAll: 'Group.Read.All',
   applicationReadAll: 'Application.Read.All',
   domainReadAll: 'Domain.Read.All',
+  mailboxSettingsRead: 'MailboxSettings.Read',
 } as const;
 
 export type GraphPermissionName = (typeof GRAPH_PERMISSION)[keyof typeof GRAPH_PERMISSION];
@@ -39,5 +40,10 @@ export const GRAPH_APPLICATION_PERMISSIONS: readonly GraphApplicationPermission[
     value: GRAPH_PERMISSION.domainReadAll,
     required: false,
     neededFor: "the tenant's verified domains, to report users whose mail domain is not verified (`status --mail-domains`, test-connection)",
+  },
+  {
+    value: GRAPH_PERMISSION.mailboxSettingsRead,
+    required: false,
+    neededFor: 'mailboxType (user, shared, room, equipment) from mailboxSettings/userPurpose; without it mailboxType is "unknown"',
   },
 ];

@@ -7,6 +7,7 @@ import {
   GROUP_ATTRIBUTE_NAMES, USER_ATTRIBUTE_NAMES,
   type GroupAttributes, type MirrorGroup, type MirrorUser, type RemovalReason, type UserAttributes,
 } from '../sync/directory';
+import type { MailboxType } from '../signature365/contract';
 import { StorageError } from './errors';
 import { bucketOfId, fnv1a } from '../sync/bucketOf';
 
@@ -343,6 +344,16 @@ function extensionAttributes(entity: Readonly<Record<string, unknown>>): Record<
   return result;
 }
 
+const MAILBOX_TYPES: ReadonlySet<string> = new Set<MailboxType>(['user', 'shared', 'room', 'equipment', 'unknown']);
+
+/** Column `mailboxType` (JSON text), written only by the plan's lazy read; absent: never read. */
+export const MAILBOX_TYPE_COLUMN = 'mailboxType';
+
+function mailboxTypeOf(entity: Readonly<Record<string, unknown>>): MailboxType | null {
+  const value = parsed(entity, MAILBOX_TYPE_COLUMN);
+  return typeof value === 'string' && MAILBOX_TYPES.has(value) ? (value as MailboxType) : null;
+}
+
 export function decodeUser(entity: Readonly<Record<string, unknown>>): MirrorUser {
   return {
     id: stringColumn(entity, 'rowKey'),
@@ -369,6 +380,8 @@ export function decodeUser(entity: Readonly<Record<string, unknown>>): MirrorUse
     proxyAddresses: textList(entity, 'proxyAddresses'),
     extensionAttributes: extensionAttributes(entity),
     managerId: text(entity, 'managerId'),
+    licensed: flag(entity, 'licensed'),
+    mailboxType: mailboxTypeOf(entity),
     removed: removalOf(entity),
   };
 }

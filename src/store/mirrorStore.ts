@@ -19,8 +19,10 @@ import type {
 } from '../sync/directory';
 import { GROUP_ATTRIBUTE_NAMES, USER_ATTRIBUTE_NAMES, emptyGroupChangeReport, emptyUserChangeReport } from '../sync/directory';
 import type { ApplyCounts, HeldBackRows, MirrorStore, PreparedMirrorWrite, StoredMembers } from '../sync/ports';
+import type { MailboxType } from '../signature365/contract';
 import type { StorageTarget } from './storageAccount';
 import {
+  MAILBOX_TYPE_COLUMN,
   COLUMN, SCHEMA_VERSION, TABLE_NAMES, assertEntityFits, assertKeyPart, assertSourceName, decodeGroup, decodeUser,
   defaultColumnValue, groupAttributeColumns, groupPartitionKey, physicalColumns, readAttributeColumns, removedAtOf, removedReasonOf,
   sourceRangeFilter, userAttributeColumns, userPartitionKey, type Columns, type StoredRemovalReason,
@@ -245,6 +247,17 @@ export class TableMirrorStore implements MirrorStore {
     }
     await withStorageErrors('write members', () => submitBatched(this.members, actions, { concurrency: this.concurrency }));
     return actions.length;
+  }
+
+  async putMailboxTypes(source: string, types: ReadonlyMap<string, MailboxType>): Promise<void> {
+    assertSourceName(source);
+    // Merge of one column: the round's attribute columns and lifecycle stay as they are. Runs under
+    // the source lock, after the pull, so no sweep or purge deletes a row between read and write.
+    const actions: TransactionAction[] = [...types].map(([id, type]) => {
+      assertKeyPart(id, 'user id');
+      return ['upsert', { partitionKey: userPartitionKey(source, id), rowKey: id, [MAILBOX_TYPE_COLUMN]: JSON.stringify(type) }, 'Merge'];
+    });
+    if (actions.length > 0) await withStorageErrors('write mailbox types', () => submitBatched(this.users, actions, { concurrency: this.concurrency }));
   }
 
   // --- reads -------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
  * The directory model the core works with: what a delta round reports and what the mirror holds.
  * Graph-specific parsing lives in src/graph; storage encoding lives in src/store.
  */
+import type { MailboxType } from '../signature365/contract';
 
 /** Entra user attributes the connector mirrors (the Signature 365 User record, less derived fields). */
 export interface UserAttributes {
@@ -30,13 +31,18 @@ export interface UserAttributes {
   extensionAttributes: Record<string, string | null>;
   /** Object id of the manager, or null when none. */
   managerId: string | null;
+  /**
+   * Whether assignedLicenses is non-empty (the licenses themselves are not kept: scope needs only
+   * this). null until a round has read it: rows mirrored before it was selected, until the next full round.
+   */
+  licensed: boolean | null;
 }
 
 export const USER_ATTRIBUTE_NAMES = [
   'userPrincipalName', 'mail', 'displayName', 'givenName', 'surname', 'jobTitle', 'department',
   'companyName', 'officeLocation', 'streetAddress', 'city', 'state', 'postalCode', 'country',
   'businessPhones', 'mobilePhone', 'faxNumber', 'employeeId', 'accountEnabled', 'userType',
-  'proxyAddresses', 'extensionAttributes', 'managerId',
+  'proxyAddresses', 'extensionAttributes', 'managerId', 'licensed',
 ] as const satisfies readonly (keyof UserAttributes)[];
 
 export interface GroupAttributes {
@@ -87,6 +93,11 @@ export type DirectoryKind = 'users' | 'groups';
 /** A user as the mirror holds it: merged attributes plus lifecycle. */
 export interface MirrorUser extends UserAttributes {
   id: string;
+  /**
+   * mailboxSettings/userPurpose as the record sends it, read lazily by the plan (not through
+   * delta, so not a UserAttribute: a round never writes or compares it); null until read.
+   */
+  mailboxType: MailboxType | null;
   /** Set when Graph reported the user removed, or a full round did not see it. */
   removed: { reason: RemovalReason | 'missingFromFullRound'; at: string } | null;
 }

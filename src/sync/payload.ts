@@ -27,7 +27,8 @@ export type Signature365UserBase = Omit<Signature365User, 'manager' | 'groups'>;
  * - `manager` is the manager's name and mail whether or not the manager is in this mapping's scope
  *   (a signature shows the manager's name either way); an unknown or removed manager is null.
  *   A manager's rename therefore changes the record of every report, which is what re-sends them.
- * - `mailboxType` is "unknown": the connector reads no mailbox data yet.
+ * - `mailboxType` is the mailbox's purpose as the plan last read it (mailboxTypes.ts), "unknown"
+ *   until read, without the MailboxSettings.Read permission, or for a user without a mailbox.
  * - `extensionAttributes` keeps only keys with a string value, in key order: the contract wants
  *   null for absent values, and an absent attribute is best said by leaving its key out. It holds
  *   extensionAttribute1..15 and the directory extensions the source's ExtensionProperties name,
@@ -66,7 +67,7 @@ export function buildUserBase(user: MirrorUser): Signature365UserBase {
     accountEnabled: user.accountEnabled,
     userType: user.userType,
     proxyAddresses: [...user.proxyAddresses].sort(compareCodeUnits),
-    mailboxType: 'unknown',
+    mailboxType: user.mailboxType ?? 'unknown',
     extensionAttributes: presentExtensionAttributes(user.extensionAttributes),
   };
 }

@@ -38,9 +38,10 @@ import type { ConnectorConfig } from '../config/types';
 import { isEmpty, mergeJournal } from './changeImpact';
 import type { Logger } from './logger';
 import type {
-  ChangeJournal, ConflictStore, DeletionApproval, DeletionStateStore, DestinationHealth, DestinationHealthStore, DispatchMarkerStore, JournalEntry,
+  ChangeJournal, ConflictStore, DeletionApproval, DeletionStateStore, DestinationHealth, DestinationHealthStore, DirectoryReader, DispatchMarkerStore, JournalEntry,
   LedgerBucketSummary, LedgerStore, MirrorStore, PlanStateStore, ReportsIndex, UploadKind,
 } from './ports';
+import type { MailboxTypeReads } from './mailboxTypes';
 import { patchEntries, summarizeEntries, unsentDispatchPatch } from './ledgerPolicy';
 import { PLANNED_KINDS, loadDirectoryGraph, planFromChanges, planWholeSource, type PlannedTargets } from './planTargets';
 import { emptyKindSummary, decideScope, type HoldWrite, type KindPlanSummary } from './scopeDecisions';
@@ -62,6 +63,8 @@ export interface PlanDependencies {
   executor: UploadExecutor;
   /** Where the queue executor leaves a dispatch under way; absent: no recovery (nothing writes one). */
   dispatches?: DispatchMarkerStore;
+  /** Reads users' mailbox types (mailboxTypes.ts); absent: the types stay as the mirror holds them. */
+  mailboxReader?: Pick<DirectoryReader, 'readMailboxTypes'>;
   logger: Logger;
   now?: () => Date;
 }
@@ -163,9 +166,13 @@ export function planConfigHash(config: Pick<ConnectorConfig, 'mappings' | 'optio
   const mappings = config.mappings
     .filter((mapping) => mapping.source === source)
     .sort((a, b) => a.index - b.index)
-    .map((mapping) => [mapping.index, mapping.destination, mapping.limitToGroups, mapping.exclude, mapping.include]);
-  const { includeDisabledUsers, includeGuests, requireMail, onConflict, deleteAfterDays } = config.options;
-  const text = JSON.stringify([PLAN_FORMAT, mappings, config.destinations.map((d) => d.name).sort(), includeDisabledUsers, includeGuests, requireMail, onConflict, deleteAfterDays]);
+    .map((mapping) => [mapping.index, mapping.destination, mapping.limitToGroups, mapping.exclude, mapping.include, ...(mapping.filter === null ? [] : [mapping.filter.text])]);
+  const { includeDisabledUsers, includeGuests, requireMail, licensedUsersOnly, onConflict, deleteAfterDays } = config.options;
+  const text = JSON.stringify([
+    PLAN_FORMAT, mappings, config.destinations.map((d) => d.name).sort(), includeDisabledUsers, includeGuests, requireMail, onConflict, deleteAfterDays,
+    // Appended only when on, so a config without the new keys keeps its hash and plans nothing again.
+    ...(licensedUsersOnly ? ['licensedUsersOnly'] : []),
+  ]);
   return createHash('sha256').update(text).digest('base64url').slice(0, 22);
 }
 
@@ -211,6 +218,12 @@ export async function planSource(
     if (approval !== undefined) approvals.set(`${hold.destination}|${hold.kind}`, approval);
   }
 
+  const mailboxTypes: MailboxTypeReads | undefined = dryRun || deps.mailboxReader === undefined ? undefined : {
+    reader: deps.mailboxReader, mirror: deps.mirror, source, logger, denied: false, asked: 0,
+    refreshAll: journal.some((entry) => entry.kind === 'wholePlan' && entry.reason.startsWith('full round')),
+  };
+  const targetDeps = { ...deps, ...(mailboxTypes !== undefined ? { mailboxTypes } : {}) };
+
   // Choose what to look at: nothing, what changed or came due, or the whole source.
   let planned: PlannedTargets;
   let model: ScopeModel;
@@ -229,19 +242,22 @@ export async function planSource(
     }
     mode = 'changes';
     model = buildScopeModel(await loadDirectoryGraph(deps.mirror, source), config, source);
-    const fromChanges = await planFromChanges(source, configured, model, changes, summaries, deps, now, config.options.deleteAfterDays, state?.users ?? 0);
+    const fromChanges = await planFromChanges(source, configured, model, changes, summaries, targetDeps, now, config.options.deleteAfterDays, state?.users ?? 0);
     if (fromChanges === 'tooLarge') {
       reason = 'a change reached more than a quarter of the source';
       mode = 'whole';
-      planned = await planWholeSource(source, configured, model, deps);
+      planned = await planWholeSource(source, configured, model, targetDeps);
     } else {
       planned = fromChanges;
     }
   } else {
     model = buildScopeModel(await loadDirectoryGraph(deps.mirror, source), config, source);
-    planned = await planWholeSource(source, configured, model, deps);
+    planned = await planWholeSource(source, configured, model, targetDeps);
   }
   if (mode === 'whole') logger.info('plan.whole', { reason });
+  if (mailboxTypes !== undefined && mailboxTypes.asked > 0) {
+    logger.info('plan.mailboxTypes', { asked: mailboxTypes.asked, denied: mailboxTypes.denied, refreshAll: mailboxTypes.refreshAll });
+  }
   checkDeadline();
 
   // Decide per destination and kind.

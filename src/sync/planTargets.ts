@@ -21,6 +21,7 @@ import {
   groupRecordHash, groupRecordJson, managerPart, userBaseHash, userRecordHash, userRecordJson, type Signature365Manager,
 } from './payload';
 import type { LedgerBucketSummary, LedgerEntry, LedgerRead, LedgerScope, LedgerStore, MirrorStore, RecordedConflict, ReportsIndex, UploadKind } from './ports';
+import { fillMailboxTypes, type MailboxTypeReads } from './mailboxTypes';
 import { windowedUsers } from './recordSource';
 import { placeUser, type ScopeModel } from './scopeModel';
 
@@ -35,6 +36,8 @@ export interface TargetDependencies {
   mirror: MirrorStore;
   ledger: LedgerStore;
   reports: ReportsIndex;
+  /** Reads the mailbox types the placed users lack (mailboxTypes.ts); absent: types stay as stored. */
+  mailboxTypes?: MailboxTypeReads;
 }
 
 /** What the scope wants at one destination for one object, and how to build its record. */
@@ -119,8 +122,10 @@ export async function planWholeSource(source: string, configured: readonly strin
   const reports = new Map<string, Set<string>>();
   const conflicts: RecordedConflict[] = [];
   for await (const page of deps.mirror.listUsers(source)) {
+    const placements = new Map(page.map((user) => [user.id, placeUser(model, user)]));
+    await fillMailboxTypes(page.filter((user) => (placements.get(user.id)?.destinations.size ?? 0) > 0), deps.mailboxTypes);
     for (const user of page) {
-      const placement = placeUser(model, user);
+      const placement = placements.get(user.id) ?? placeUser(model, user);
       identity.set(user.id, managerPart(user));
       if (user.managerId !== null) {
         const set = reports.get(user.managerId) ?? new Set<string>();
@@ -222,13 +227,24 @@ export async function planFromChanges(
   const conflicts: RecordedConflict[] = [];
   interface Evaluated { user?: MirrorUser; baseHash?: string; manager: Signature365Manager | null; destinations: Map<string, string[]>; label: string }
   const evaluated = new Map<string, Evaluated>();
+  const placements = new Map<string, ReturnType<typeof placeUser>>();
+  const placedSomewhere: MirrorUser[] = [];
   for (const id of userIds) {
     const user = users.get(id);
-    if (user === undefined || user.removed !== null) {
+    if (user === undefined || user.removed !== null) continue;
+    const placement = placeUser(model, user);
+    placements.set(id, placement);
+    if (placement.destinations.size > 0) placedSomewhere.push(user);
+  }
+  // Before the hashes: a type read now is part of the record (mailboxTypes.ts says which are read).
+  await fillMailboxTypes(placedSomewhere, deps.mailboxTypes);
+  for (const id of userIds) {
+    const user = users.get(id);
+    const placement = placements.get(id);
+    if (user === undefined || user.removed !== null || placement === undefined) {
       evaluated.set(id, { manager: null, destinations: new Map(), label: user?.userPrincipalName ?? id });
       continue;
     }
-    const placement = placeUser(model, user);
     const conflict = conflictOf(user, placement);
     if (conflict !== undefined) conflicts.push(conflict);
     evaluated.set(id, {

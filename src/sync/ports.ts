@@ -7,7 +7,7 @@
 import type {
   DeltaPage, DirectoryKind, GroupChange, GroupChangeReport, MembershipEdge, MirrorGroup, MirrorUser, UserChange, UserChangeReport,
 } from './directory';
-import type { Signature365Group, Signature365User } from '../signature365/contract';
+import type { MailboxType, Signature365Group, Signature365User } from '../signature365/contract';
 
 export interface ReadOptions {
   abortSignal?: AbortSignal;
@@ -28,6 +28,21 @@ export interface DirectoryReader {
    */
   readonly userSelection?: string;
   readGroups(resumeLink: string | undefined, options?: ReadOptions): AsyncIterable<DeltaPage<GroupChange>>;
+  /**
+   * Reads the mailbox type (mailboxSettings/userPurpose) of each user, one Graph request each.
+   * Never throws for a refusal: 403 (MailboxSettings.Read not granted) sets `denied` and stops
+   * asking; users it could not read (denied, or an error after retries) are left out of `types`.
+   * Absent on readers that cannot (the plan then leaves mailbox types as they are).
+   */
+  readMailboxTypes?(userIds: readonly string[], options?: ReadOptions): Promise<MailboxTypeRead>;
+}
+
+export interface MailboxTypeRead {
+  /** User id → its mailbox type; "unknown" for a user without a mailbox (Graph: 404). */
+  types: Map<string, MailboxType>;
+  denied: boolean;
+  /** Users left unread because of an error other than a refusal (retried the next time they are planned). */
+  failed: number;
 }
 
 export interface ApplyCounts {
@@ -102,6 +117,8 @@ export interface MirrorStore {
   listMembers(source: string, groupId: string): Promise<MembershipEdge[]>;
   /** Every direct edge of the source, in pages. */
   listEdges(source: string): AsyncIterable<MembershipEdge[]>;
+  /** Writes users' mailbox types (that column only; the rest of each row is left alone). */
+  putMailboxTypes(source: string, types: ReadonlyMap<string, MailboxType>): Promise<void>;
 }
 
 /** What a full round has seen so far: ids, and for groups the member slices (group id → members). */

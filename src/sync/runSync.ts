@@ -128,7 +128,7 @@ async function syncSource(deps: SyncDependencies, options: SyncOptions, source: 
   try {
     // Planned under the same lease as the pull: two plans of one source never run at once.
     lease.assertHeld();
-    summary.plans.push(await planSource(source, deps.config, deps, options.runId, {
+    summary.plans.push(await planSource(source, deps.config, { ...deps, mailboxReader: deps.readerFor(source) }, options.runId, {
       dryRun: options.dryRun === true, replan: options.replan === true,
       keepAlive,
       // The run's budget: a plan that would outlast it stops at a checkpoint instead of being killed.

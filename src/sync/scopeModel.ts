@@ -10,7 +10,9 @@
  *    LimitToGroups means the whole source: every live user.
  * 2. Filters, for candidates only: disabled users (accountEnabled === false; null counts as
  *    enabled) unless IncludeDisabledUsers, guests (userType "Guest") unless IncludeGuests, users
- *    without a mail when RequireMail.
+ *    without a mail when RequireMail, users without a license (licensed === false; null, not yet
+ *    read, counts as licensed) when LicensedUsersOnly, then users the mapping's Filter does not
+ *    match (src/config/userFilter.ts). A user who stops passing leaves scope like any leaver.
  * 3. Include adds users named by object id, UPN or mail (case-insensitive), even outside
  *    LimitToGroups, and they bypass the filters. A group id in Include is not expanded.
  * 4. Exclude removes users named by object id, UPN or mail, and every direct member of an excluded
@@ -25,30 +27,28 @@
  * mapping to that destination), under "All" to every one of them. Groups are never conflicts.
  */
 import type { ConnectorConfig, ConnectorOptions, MappingConfig } from '../config/types';
+import { FILTER_TEXT_ATTRIBUTES, matchesUserFilter, type FilterExpression } from '../config/userFilter';
+import type { UserAttributes } from './directory';
 import { compareCodeUnits } from './codeUnitOrder';
 import type { DirectoryGraph } from './directoryGraph';
 
-export type UserFilterOptions = Pick<ConnectorOptions, 'includeDisabledUsers' | 'includeGuests' | 'requireMail'>;
+export type UserFilterOptions = Pick<ConnectorOptions, 'includeDisabledUsers' | 'includeGuests' | 'requireMail'> &
+  Partial<Pick<ConnectorOptions, 'licensedUsersOnly'>>;
 
 /** Why a candidate user was filtered out; the first failing filter, in this order. */
-export type FilterReason = 'disabled' | 'guest' | 'withoutMail';
+export type FilterReason = 'disabled' | 'guest' | 'withoutMail' | 'unlicensed';
 
-/** The first filter a user fails, or null when it passes them all. */
-export function filterReason(user: Pick<ScopeUser, 'accountEnabled' | 'userType' | 'mail'>, options: UserFilterOptions): FilterReason | null {
+/** The first option filter a user fails, or null when it passes them all (a mapping's Filter is checked apart). */
+export function filterReason(user: Pick<ScopeUser, 'accountEnabled' | 'userType' | 'mail'> & Partial<Pick<ScopeUser, 'licensed'>>, options: UserFilterOptions): FilterReason | null {
   if (!options.includeDisabledUsers && user.accountEnabled === false) return 'disabled';
   if (!options.includeGuests && user.userType?.toLowerCase() === 'guest') return 'guest';
   if (options.requireMail && !user.mail?.trim()) return 'withoutMail';
+  if (options.licensedUsersOnly === true && user.licensed === false) return 'unlicensed';
   return null;
 }
 
-/** The user attributes scope depends on (a MirrorUser has them). */
-export interface ScopeUser {
-  id: string;
-  userPrincipalName: string | null;
-  mail: string | null;
-  accountEnabled: boolean | null;
-  userType: string | null;
-}
+/** The user attributes scope depends on (a MirrorUser has them): the option filters' and every attribute a Filter may name. */
+export type ScopeUser = { id: string } & Pick<UserAttributes, (typeof FILTER_TEXT_ATTRIBUTES)[number] | 'accountEnabled' | 'extensionAttributes' | 'licensed'>;
 
 export interface MappingModel {
   index: number;
@@ -59,6 +59,8 @@ export interface MappingModel {
   missingGroups: string[];
   groupsInScope: ReadonlySet<string>;
   excludedGroups: ReadonlySet<string>;
+  /** The mapping's Filter, parsed; null when it has none. */
+  filter: FilterExpression | null;
   /** Include / Exclude entries, trimmed and lower-cased. */
   include: ReadonlySet<string>;
   exclude: ReadonlySet<string>;
@@ -120,6 +122,7 @@ export function buildScopeModel(graph: DirectoryGraph, config: Pick<ConnectorCon
     for (const id of excludedGroups) groupsInScope.delete(id);
     mappings.push({
       index: mapping.index, destination: mapping.destination, wholeSource, liveRoots, missingGroups, groupsInScope, excludedGroups,
+      filter: mapping.filter?.expression ?? null,
       include: entrySet(mapping.include), exclude: entrySet(mapping.exclude), excludedGroupEntries: new Set(excludedRoots),
     });
   }
@@ -139,7 +142,10 @@ export function buildScopeModel(graph: DirectoryGraph, config: Pick<ConnectorCon
   return {
     graph, mappings, destinations, groupsByDestination, missingGroupsByDestination,
     onConflict: config.options.onConflict,
-    filters: { includeDisabledUsers: config.options.includeDisabledUsers, includeGuests: config.options.includeGuests, requireMail: config.options.requireMail },
+    filters: {
+      includeDisabledUsers: config.options.includeDisabledUsers, includeGuests: config.options.includeGuests, requireMail: config.options.requireMail,
+      licensedUsersOnly: config.options.licensedUsersOnly,
+    },
   };
 }
 
@@ -177,7 +183,8 @@ export function placeUser(model: ScopeModel, user: ScopeUser, matched?: Map<numb
     }
     if (excludedBy.length > 0 || direct.some((id) => mapping.excludedGroups.has(id))) continue;
     const candidate = mapping.wholeSource || direct.some((id) => mapping.groupsInScope.has(id));
-    if (included.length === 0 && !(candidate && filterReason(user, model.filters) === null)) continue;
+    const passes = candidate && filterReason(user, model.filters) === null && (mapping.filter === null || matchesUserFilter(mapping.filter, user));
+    if (included.length === 0 && !passes) continue;
     holders.push({ mapping, groups: groupsOf(model, mapping, direct) });
   }
   const placement: UserPlacement = { destinations: new Map() };

@@ -43,7 +43,10 @@ describe('s365-connector sync against the fake Graph and Signature 365, with emb
     expect(run.stdout).toMatch(new RegExp(`users\\s+full\\s+\\d+ pages: ${USERS} added`));
     expect(run.stdout).toMatch(new RegExp(`groups\\s+full\\s+\\d+ pages: ${GROUPS} added`));
     const requests = /Graph requests: (\d+)/.exec(run.stdout)?.[1];
-    expect(Number(requests)).toBe(graph.deltaRequests().length);
+    // Every Graph request: the delta pages and the mailbox-type read (one, refused: the fake grants no MailboxSettings.Read).
+    const mailboxReads = graph.requests.filter((request) => request.target === 'mailboxSettings');
+    expect(mailboxReads.map((request) => request.status)).toEqual([403]);
+    expect(Number(requests)).toBe(graph.deltaRequests().length + mailboxReads.length);
     expect(run.stdout).toMatch(/Uploads: \d+ batches, \d+ objects acknowledged, 0 failed/);
   });
 

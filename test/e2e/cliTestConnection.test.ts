@@ -40,6 +40,8 @@ describe('s365-connector test-connection', () => {
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
     expect(run.stdout).toMatch(/OK {4}EntraId:Default users\/delta .*read 1 object/);
     expect(run.stdout).toMatch(/OK {4}EntraId:Default groups\/delta .*read 1 object/);
+    // The fake grants no MailboxSettings.Read: said, and not a failure (exit 0 above).
+    expect(run.stdout).toContain('WARN  EntraId:Default mailboxSettings (optional MailboxSettings.Read): not granted: records carry mailboxType "unknown"');
     expect(run.stdout).toMatch(/OK {4}Signature365:Tenant1 .*token accepted by tenant "Tenant1"/);
     expect(graph.requests.slice(mark).filter((r) => r.target === 'users' || r.target === 'groups')).toHaveLength(2);
     expect(s365.requests.filter((r) => r.method === 'POST')).toEqual([]);

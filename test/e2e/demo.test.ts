@@ -20,6 +20,8 @@ describe('the demo', () => {
     // The unverified domain is reported with the users whose mail is in it.
     expect(result.stdout).toMatch(/Mail domains of Default: [1-9]\d* in-scope user\(s\) have a mail domain the tenant has not verified/);
     expect(result.stdout).toMatch(/domains: contoso-sales\.example \(\d+\)/);
+    expect(result.stdout).toContain('ContosoSales: Sales UK inbox has mailboxType shared -> OK');
+    expect(result.stdout).toContain('ContosoSales: Meeting room London 4.01 has mailboxType room -> OK');
   }, 180_000);
 
   it('refuses a bad --users with a message naming the option', async () => {

@@ -5,8 +5,8 @@
  * readings of the rules agree:
  * - LimitToGroups: live users under the groups, at any depth (cycles end); empty = every live user
  *   and every live group;
- * - filters (disabled, guest, no mail) apply to those candidates; Include adds users by id, UPN or
- *   mail bypassing the filters; Exclude (id, UPN, mail, or a group and everything under it) beats all;
+ * - filters (disabled, guest, no mail, no license under LicensedUsersOnly, the mapping's Filter)
+ *   apply to those candidates; Include adds users by id, UPN or mail bypassing the filters; Exclude (id, UPN, mail, or a group and everything under it) beats all;
  * - mappings to one destination are unioned; under OnConflict FirstMapping a user goes only to the
  *   destination of the first mapping (file order) that holds them;
  * - a user's `groups` are the destination's groups that contain them, transitively.
@@ -19,12 +19,14 @@ export interface RawMapping {
   LimitToGroups?: string[];
   Include?: string[];
   Exclude?: string[];
+  Filter?: string;
 }
 
 export interface RawOptions {
   IncludeDisabledUsers?: boolean;
   IncludeGuests?: boolean;
   RequireMail?: boolean;
+  LicensedUsersOnly?: boolean;
   OnConflict?: 'All' | 'FirstMapping';
   DeleteAfterDays?: number;
 }
@@ -61,6 +63,88 @@ function names(user: FakeUser, entry: string): boolean {
   return [user.id, user.userPrincipalName, user.mail].some((value) => value !== null && value.toLowerCase() === wanted);
 }
 
+/**
+ * The mapping Filter, read a different way from the product's recursive-descent parser: the text
+ * is cut into tokens by one regular expression, each comparison is evaluated on the spot to a
+ * boolean, and what remains (booleans, not, and, or, parentheses) is reduced by a shunting-yard
+ * pass. Text compares case-insensitively; null and '' both mean "unset".
+ */
+export function filterHolds(filter: string, user: FakeUser): boolean {
+  const tokens = [...filter.matchAll(/\s*('(?:[^']|'')*'|[(),]|[A-Za-z_][A-Za-z0-9_]*)/gy)].map((m) => m[1] ?? '');
+  const valueOf = (name: string): string | boolean | null => {
+    const lower = name.toLowerCase();
+    if (lower === 'accountenabled') return user.accountEnabled;
+    const ext = Object.keys(user.onPremisesExtensionAttributes).find((key) => key.toLowerCase() === lower);
+    const key = Object.keys(user).find((k) => k.toLowerCase() === lower);
+    const raw = ext !== undefined ? user.onPremisesExtensionAttributes[ext] : key === undefined ? undefined : (user as unknown as Record<string, unknown>)[key];
+    if (raw === undefined) throw new Error(`filterHolds: unknown attribute ${name}`);
+    return raw === '' || raw === null ? null : (raw as string | boolean);
+  };
+  const literal = (token: string): string | boolean | null => {
+    if (token.startsWith("'")) return token.slice(1, -1).replaceAll("''", "'");
+    const word = token.toLowerCase();
+    if (word === 'null') return null;
+    if (word === 'true' || word === 'false') return word === 'true';
+    throw new Error(`filterHolds: not a literal: ${token}`);
+  };
+  const same = (a: string | boolean | null, b: string | boolean | null) =>
+    typeof a === 'string' && typeof b === 'string' ? a.toLowerCase() === b.toLowerCase() : a === b;
+  // Pass 1: replace each comparison by its truth value.
+  const reduced: (boolean | string)[] = [];
+  for (let i = 0; i < tokens.length; ) {
+    const word = (tokens[i] ?? '').toLowerCase();
+    const next = (tokens[i + 1] ?? '').toLowerCase();
+    if ((word === 'startswith' || word === 'endswith') && next === '(') {
+      const actual = valueOf(tokens[i + 2] ?? '');
+      const part = String(literal(tokens[i + 4] ?? '')).toLowerCase();
+      const text = typeof actual === 'string' ? actual.toLowerCase() : null;
+      reduced.push(text !== null && (word === 'startswith' ? text.startsWith(part) : text.endsWith(part)));
+      i += 6;
+    } else if (next === 'eq' || next === 'ne') {
+      const holds = same(valueOf(tokens[i] ?? ''), literal(tokens[i + 2] ?? ''));
+      reduced.push(next === 'eq' ? holds : !holds);
+      i += 3;
+    } else if (next === 'in') {
+      const actual = valueOf(tokens[i] ?? '');
+      let j = i + 3;
+      let holds = false;
+      for (; tokens[j - 1] !== ')'; j += 2) holds = same(actual, literal(tokens[j] ?? '')) || holds;
+      reduced.push(holds);
+      i = j;
+    } else {
+      reduced.push(word);
+      i += 1;
+    }
+  }
+  // Pass 2: shunting-yard over not (3), and (2), or (1) and parentheses.
+  const rank: Record<string, number> = { not: 3, and: 2, or: 1 };
+  const values: boolean[] = [];
+  const operators: string[] = [];
+  const apply = (operator: string) => {
+    if (operator === 'not') values.push(!values.pop());
+    else {
+      const right = values.pop() ?? false;
+      const left = values.pop() ?? false;
+      values.push(operator === 'and' ? left && right : left || right);
+    }
+  };
+  for (const token of reduced) {
+    if (typeof token === 'boolean') values.push(token);
+    else if (token === '(') operators.push(token);
+    else if (token === ')') {
+      while (operators.length > 0 && operators[operators.length - 1] !== '(') apply(operators.pop() ?? '');
+      operators.pop();
+    } else {
+      const mine = rank[token] ?? 0;
+      // not is right-associative (it waits for its operand); and / or are left-associative.
+      while (token !== 'not' && operators.length > 0 && (rank[operators[operators.length - 1] ?? ''] ?? 0) >= mine) apply(operators.pop() ?? '');
+      operators.push(token);
+    }
+  }
+  while (operators.length > 0) apply(operators.pop() ?? '');
+  return values[0] ?? false;
+}
+
 interface MappingResult {
   destination: string;
   users: Set<string>;
@@ -85,7 +169,9 @@ function resolveMapping(tenant: FakeTenant, mapping: RawMapping, options: RawOpt
   const passes = (user: FakeUser) =>
     (options.IncludeDisabledUsers === true || user.accountEnabled) &&
     (options.IncludeGuests === true || user.userType.toLowerCase() !== 'guest') &&
-    (options.RequireMail === false || (user.mail ?? '').trim() !== '');
+    (options.RequireMail === false || (user.mail ?? '').trim() !== '') &&
+    (options.LicensedUsersOnly !== true || user.assignedLicenses.length > 0) &&
+    (mapping.Filter === undefined || filterHolds(mapping.Filter, user));
 
   const users = new Set<string>();
   for (const user of live) {

@@ -12,7 +12,8 @@ import { groupPartitionKey, userPartitionKey } from '../../src/store/entityCodec
 import { shardRowKey } from '../../src/store/memberShards';
 import { createTableClient, type StorageTarget } from '../../src/store/storageAccount';
 
-export type LiveUser = Omit<MirrorUser, 'removed'>;
+/** What a round writes: the mailbox type is the plan's to read (and compared apart). */
+export type LiveUser = Omit<MirrorUser, 'removed' | 'mailboxType'>;
 export type LiveGroup = Omit<MirrorGroup, 'removed'>;
 
 /** Live objects sorted by id; edges as "groupId memberType memberId", sorted, so a failing diff reads well. */
@@ -62,6 +63,7 @@ export function mirrorShapeOf(user: FakeUser): LiveUser {
     proxyAddresses: [...user.proxyAddresses],
     extensionAttributes,
     managerId: user.managerId,
+    licensed: user.assignedLicenses.length > 0,
   };
 }
 
@@ -93,7 +95,7 @@ export async function readMirrorDirectory(mirror: MirrorStore, source: string): 
     .filter((edge) => liveGroupIds.has(edge.groupId))
     .map((edge) => edgeText(edge.groupId, edge.memberType, edge.memberId));
   return {
-    users: users.map(({ removed: _removed, ...user }) => user).sort(byId),
+    users: users.map(({ removed: _removed, mailboxType: _mailboxType, ...user }) => user).sort(byId),
     groups: groups.map(({ removed: _removed, ...group }) => group).sort(byId),
     edges: edges.sort(),
   };

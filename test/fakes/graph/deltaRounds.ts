@@ -18,7 +18,7 @@ type Item = Record<string, unknown>;
 export const USER_PROPERTIES: ReadonlySet<string> = new Set([
   'id', 'userPrincipalName', 'mail', 'displayName', 'givenName', 'surname', 'jobTitle', 'department', 'companyName',
   'officeLocation', 'streetAddress', 'city', 'state', 'postalCode', 'country', 'businessPhones', 'mobilePhone',
-  'faxNumber', 'employeeId', 'accountEnabled', 'userType', 'proxyAddresses', 'onPremisesExtensionAttributes', 'manager',
+  'faxNumber', 'employeeId', 'accountEnabled', 'userType', 'proxyAddresses', 'onPremisesExtensionAttributes', 'assignedLicenses', 'manager',
 ]);
 export const GROUP_PROPERTIES: ReadonlySet<string> = new Set(['id', 'displayName', 'mail', 'description', 'members']);
 

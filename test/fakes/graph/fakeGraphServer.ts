@@ -18,7 +18,10 @@ import { TokenService, type TokenRequestRecord } from './tokenService';
 
 export const FAKE_TLS_DIR = join(__dirname, '..', 'tls');
 
-export type RequestTarget = 'users' | 'groups' | 'subscriptions' | 'applications' | 'domains' | 'token' | 'metadata' | 'other';
+/** GET /v1.0/users/{id}/mailboxSettings/userPurpose */
+const MAILBOX_PURPOSE_PATH = /^\/v1\.0\/users\/([^/]+)\/mailboxSettings\/userPurpose$/;
+
+export type RequestTarget = 'users' | 'groups' | 'subscriptions' | 'applications' | 'domains' | 'mailboxSettings' | 'token' | 'metadata' | 'other';
 
 export interface RequestRecord {
   method: string;
@@ -236,6 +239,7 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
     if (path === '/v1.0/subscriptions' || path.startsWith('/v1.0/subscriptions/')) return 'subscriptions';
     if (method === 'GET' && (path === '/v1.0/applications' || path.startsWith('/v1.0/applications/') || path.startsWith('/v1.0/applications('))) return 'applications';
     if (method === 'GET' && path === '/v1.0/domains') return 'domains';
+    if (method === 'GET' && MAILBOX_PURPOSE_PATH.test(path)) return 'mailboxSettings';
     if (/^\/[^/]+\/oauth2\/v2\.0\/token$/.test(path)) return 'token';
     if (/\/\.well-known\/openid-configuration$|\/discovery\//.test(path)) return 'metadata';
     return 'other';
@@ -297,7 +301,7 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
     }
 
     // ---- Graph ----
-    if (target !== 'users' && target !== 'groups' && target !== 'subscriptions' && target !== 'applications' && target !== 'domains') return send(res, 404, graphError(404, 'Request_ResourceNotFound', `Resource '${path}' does not exist.`));
+    if (target !== 'users' && target !== 'groups' && target !== 'subscriptions' && target !== 'applications' && target !== 'domains' && target !== 'mailboxSettings') return send(res, 404, graphError(404, 'Request_ResourceNotFound', `Resource '${path}' does not exist.`));
     const authorization = req.headers.authorization;
     if (!tokens.isValidBearer(authorization)) {
       return send(res, 401, graphError(401, 'InvalidAuthenticationToken', authorization ? 'Access token validation failure. Invalid audience.' : 'Access token is empty.'), { 'WWW-Authenticate': 'Bearer realm=""' });
@@ -315,6 +319,18 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
     if (target === 'domains') {
       if (!permissions.includes('Domain.Read.All')) return send(res, 403, graphError(403));
       return send(res, 200, { '@odata.context': `${origin}/v1.0/$metadata#domains`, value: tenant.listDomains() });
+    }
+    if (target === 'mailboxSettings') {
+      // As Graph answers: 403 without MailboxSettings.Read, 404 for a user without a mailbox (or unknown), else { value }.
+      if (!subscriptions.permissions.includes('MailboxSettings.Read')) {
+        return send(res, 403, graphError(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.'));
+      }
+      const userId = decodeURIComponent(MAILBOX_PURPOSE_PATH.exec(path)?.[1] ?? '');
+      const user = tenant.userState(userId) === 'active' ? tenant.getUser(userId) : undefined;
+      if (user === undefined || user.mailboxPurpose === null) {
+        return send(res, 404, graphError(404, 'MailboxNotEnabledForRESTAPI', 'The mailbox is either inactive, soft-deleted, or is hosted on-premise.'));
+      }
+      return send(res, 200, { '@odata.context': `${origin}/v1.0/$metadata#users('${userId}')/mailboxSettings/userPurpose`, value: user.mailboxPurpose });
     }
 
     const kind: DeltaKind = target;

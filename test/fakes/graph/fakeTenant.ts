@@ -65,6 +65,10 @@ export interface FakeUser {
   /** Directory extension values by their extension_<appId>_<name> name; only those with a value. */
   directoryExtensions: Record<string, DirectoryExtensionValue>;
   managerId: string | null;
+  /** As Graph lists them; empty for an unlicensed user. */
+  assignedLicenses: { skuId: string; disabledPlans: string[] }[];
+  /** mailboxSettings/userPurpose; null: the user has no mailbox (Graph answers 404). */
+  mailboxPurpose: 'user' | 'linked' | 'shared' | 'room' | 'equipment' | 'others' | null;
 }
 
 export type FakeUserPatch = Partial<Omit<FakeUser, 'id' | 'managerId' | 'onPremisesExtensionAttributes' | 'directoryExtensions'>> & {
@@ -111,10 +115,13 @@ export interface GenerateOptions {
 const USER_SCALAR_KEYS = [
   'userPrincipalName', 'mail', 'displayName', 'givenName', 'surname', 'jobTitle', 'department', 'companyName',
   'officeLocation', 'streetAddress', 'city', 'state', 'postalCode', 'country', 'mobilePhone', 'faxNumber',
-  'employeeId', 'accountEnabled', 'userType',
+  'employeeId', 'accountEnabled', 'userType', 'mailboxPurpose',
 ] as const;
-const USER_LIST_KEYS = ['businessPhones', 'proxyAddresses'] as const;
+const USER_LIST_KEYS = ['businessPhones', 'proxyAddresses', 'assignedLicenses'] as const;
 const GROUP_KEYS = ['displayName', 'mail', 'description'] as const;
+
+/** The license every new fake user gets unless told otherwise (Microsoft 365 E3's sku id). */
+export const DEFAULT_SKU = '05e9a617-0261-4cee-bb44-138d3ef5d965';
 
 /** Deterministic PRNG (mulberry32) so a seed always yields the same tenant. */
 export function seededRandom(seed: number): () => number {
@@ -320,6 +327,8 @@ export class FakeTenant {
       onPremisesExtensionAttributes: Object.fromEntries(EXTENSION_ATTRIBUTE_NAMES.map((name) => [name, null])),
       directoryExtensions: {},
       managerId: null,
+      assignedLicenses: [{ skuId: DEFAULT_SKU, disabledPlans: [] }],
+      mailboxPurpose: 'user',
     };
     this.assignUserFields(user, input);
     if (input.managerId) this.requireUser(input.managerId);
@@ -603,7 +612,7 @@ export class FakeTenant {
     }
     for (const key of USER_LIST_KEYS) {
       const value = patch[key];
-      if (value !== undefined) user[key] = [...value];
+      if (value !== undefined) (user as unknown as Record<string, unknown>)[key] = structuredClone(value);
     }
     if (patch.onPremisesExtensionAttributes) {
       for (const [key, value] of Object.entries(patch.onPremisesExtensionAttributes)) {

@@ -8,8 +8,9 @@
  * tenant (test/support/expectedDestinations.ts), so they cannot agree on a wrong answer.
  *
  * Random directories: nested groups (cycles included), managers, guests, disabled users; random
- * mappings (LimitToGroups, Include, Exclude by user or group), OnConflict, IncludeGuests and
- * DeleteAfterDays. Seeds are fixed; a failure names the seed and the step.
+ * mappings (LimitToGroups, Include, Exclude by user or group, a Filter on B), OnConflict,
+ * IncludeGuests, LicensedUsersOnly and DeleteAfterDays; changes include departments and licenses,
+ * which the filters read. Seeds are fixed; a failure names the seed and the step.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,6 +27,13 @@ import { ledgerEntries } from '../../support/ledgerView';
 import { isolatedStorage } from '../../support/storage';
 
 const SEEDS = [11, 23, 37, 59];
+/** Mapping B's Filter, by seed. */
+const FILTERS = [
+  "department in ('Sales', 'Support') or startswith(displayName, 'A')",
+  "not (department eq 'Legal') and extensionAttribute7 eq null",
+  "department ne 'Sales'",
+  "companyName eq 'Contoso' and (jobTitle ne null or accountEnabled eq false)",
+];
 const STEPS = 14;
 const DAY_IN_MS = 86_400_000;
 
@@ -119,12 +127,17 @@ describe('the change-driven plan against the whole-source plan', () => {
           ...(chance(0.5) ? { Exclude: [chance(0.5) ? (pick(groupIds) ?? '') : (tenant.getUser(someUser() ?? '')?.userPrincipalName ?? '')] } : {}),
           ...(chance(0.5) ? { Include: [tenant.getUser(someUser() ?? '')?.mail ?? ''] } : {}),
         },
-        { From: 'EntraId:Default', To: 'Signature365:B', LimitToGroups: [pick(groupIds) ?? '', pick(groupIds) ?? ''] },
+        {
+          From: 'EntraId:Default', To: 'Signature365:B', LimitToGroups: [pick(groupIds) ?? '', pick(groupIds) ?? ''],
+          // Chosen by the seed, not drawn: the random sequence of the cases above stays as it was.
+          Filter: FILTERS[seed % FILTERS.length] ?? '',
+        },
       ];
       const options: RawOptions = {
         OnConflict: chance(0.5) ? 'All' : 'FirstMapping',
         IncludeGuests: chance(0.5),
         DeleteAfterDays: chance(0.5) ? 0 : 1,
+        LicensedUsersOnly: seed % 2 === 1,
       };
       const clock = { now: new Date('2030-06-01T08:00:00Z') };
       const change = await connector(graph, secret, s365.endpoint, { A: tokens.ChangeA ?? '', B: tokens.ChangeB ?? '' }, mappings, options, clock, false);
@@ -170,6 +183,12 @@ describe('the change-driven plan against the whole-source plan', () => {
           return `new user ${user.id} in ${g}`;
         },
         () => { clock.now = new Date(clock.now.getTime() + DAY_IN_MS + 60_000); return 'a day passes'; },
+        () => { const id = someUser(); if (id !== undefined) tenant.updateUser(id, { department: pick(['Sales', 'Legal', 'Support', '']) ?? '' }); return `department of ${id}`; },
+        () => {
+          const id = someUser();
+          if (id !== undefined) tenant.updateUser(id, { assignedLicenses: chance(0.5) ? [] : [{ skuId: '05e9a617-0261-4cee-bb44-138d3ef5d965', disabledPlans: [] }] });
+          return `license of ${id}`;
+        },
       ];
 
       const compare = async (step: string) => {

@@ -21,6 +21,7 @@ describe('resolveConfig: defaults', () => {
       includeDisabledUsers: false,
       includeGuests: false,
       requireMail: true,
+      licensedUsersOnly: false,
       onConflict: 'All',
       deleteAfterDays: 7,
       deleteThreshold: { kind: 'percent', percent: 20 },
@@ -41,7 +42,7 @@ describe('resolveConfig: defaults', () => {
 
   it('reads an absent LimitToGroups, Include and Exclude as empty: the whole source', () => {
     const resolved = resolveConfig(config({ Mappings: [{ From: 'EntraId:Default', To: 'Signature365:Tenant1' }] }), {});
-    expect(resolved.mappings).toEqual([{ index: 0, source: 'Default', destination: 'Tenant1', limitToGroups: [], include: [], exclude: [] }]);
+    expect(resolved.mappings).toEqual([{ index: 0, source: 'Default', destination: 'Tenant1', limitToGroups: [], include: [], exclude: [], filter: null }]);
   });
 
   it('lower-cases GUIDs and UPNs and drops duplicates', () => {

@@ -50,6 +50,14 @@ describe('parseUserItem', () => {
     expect(() => parseUserItem({ id: 'u1', extension_b7d8e648520f41d3b9c0fdeb91768a0a_x: { nested: 1 } })).toThrow(MalformedDeltaPageError);
   });
 
+  it('keeps only whether assignedLicenses is empty, and refuses a value that is not a list', () => {
+    const license = { skuId: '05e9a617-0261-4cee-bb44-138d3ef5d965', disabledPlans: [] };
+    expect(parseUserItem({ id: 'u1', assignedLicenses: [license] })).toEqual({ kind: 'upsert', id: 'u1', attributes: { licensed: true } });
+    expect(parseUserItem({ id: 'u1', assignedLicenses: [] })).toEqual({ kind: 'upsert', id: 'u1', attributes: { licensed: false } });
+    expect(parseUserItem({ id: 'u1', jobTitle: 'CTO' })).toEqual({ kind: 'upsert', id: 'u1', attributes: { jobTitle: 'CTO' } });
+    expect(() => parseUserItem({ id: 'u1', assignedLicenses: 'E3' })).toThrow(MalformedDeltaPageError);
+  });
+
   it('reads the manager from manager@delta', () => {
     expect(parseUserItem({ id: 'u1', 'manager@delta': [{ '@odata.type': USER, id: 'm1' }] })).toEqual({
       kind: 'upsert', id: 'u1', attributes: { managerId: 'm1' },

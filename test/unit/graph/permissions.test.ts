@@ -31,13 +31,14 @@ function permissionsNamedIn(path: string): string[] {
 }
 
 describe('Microsoft Graph permissions', () => {
-  it('lists the two required ones first; Group.Read.All, Application.Read.All and Domain.Read.All are optional', () => {
+  it('lists the two required ones first; Group.Read.All, Application.Read.All, Domain.Read.All and MailboxSettings.Read are optional', () => {
     expect(GRAPH_APPLICATION_PERMISSIONS.map((p) => [p.value, p.required])).toEqual([
       ['User.Read.All', true],
       ['GroupMember.Read.All', true],
       ['Group.Read.All', false],
       ['Application.Read.All', false],
       ['Domain.Read.All', false],
+      ['MailboxSettings.Read', false],
     ]);
   });
 

@@ -34,6 +34,8 @@ export function user(fields: Partial<MirrorUser> & { id: string }): MirrorUser {
     proxyAddresses: [],
     extensionAttributes: {},
     managerId: null,
+    licensed: true,
+    mailboxType: null,
     removed: null,
     ...fields,
   };
@@ -63,6 +65,7 @@ export function options(fields: Partial<ConnectorOptions> = {}): ConnectorOption
     includeDisabledUsers: false,
     includeGuests: false,
     requireMail: false,
+    licensedUsersOnly: false,
     onConflict: 'All',
     deleteAfterDays: 7,
     deleteThreshold: { kind: 'percent', percent: 20 },
@@ -79,6 +82,7 @@ export function mapping(fields: Partial<MappingConfig> = {}): MappingConfig {
     limitToGroups: [],
     exclude: [],
     include: [],
+    filter: null,
     ...fields,
   };
 }

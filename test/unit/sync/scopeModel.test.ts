@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ConnectorConfig, ConnectorOptions, MappingConfig } from '../../../src/config/types';
 import type { MembershipEdge, MirrorGroup, MirrorUser } from '../../../src/sync/directory';
+import { parseUserFilter } from '../../../src/config/userFilter';
 import { buildScopeModel, filterReason, matchingEntries, placeUser, type ScopeModel } from '../../../src/sync/scopeModel';
 import { config, directoryGraph, edges, group, mapping, placeEveryone, removed, user, type Placements } from './builders';
 
@@ -110,6 +111,44 @@ describe('placeUser', () => {
     it('applies the filters to the whole source too', () => {
       const placements = filtered.place(config([{ limitToGroups: [] }], { requireMail: true }));
       expect(ids(placements)).toEqual(['member', 'unknownState']);
+    });
+  });
+
+  describe('LicensedUsersOnly and the mapping Filter', () => {
+    const people = world(
+      [
+        user({ id: 'sales', department: 'Sales' }),
+        user({ id: 'svc', department: 'Sales', userPrincipalName: 'svc-backup@contoso.com' }),
+        user({ id: 'unlicensed', department: 'Sales', licensed: false }),
+        user({ id: 'unread', department: 'Sales', licensed: null }),
+        user({ id: 'ops', department: 'Ops' }),
+      ],
+      ['g1'],
+      edges('g1', 'sales', 'svc', 'unlicensed', 'unread', 'ops'),
+    );
+    const withFilter = (filter: string | null, optionFields: Partial<ConnectorOptions> = {}, fields: Partial<MappingConfig> = {}) =>
+      only({ limitToGroups: ['g1'], filter: filter === null ? null : { text: filter, expression: parseUserFilter(filter) }, ...fields }, optionFields);
+
+    it('keeps only candidates the Filter matches', () => {
+      expect(ids(people.place(withFilter("department eq 'Sales' and not startswith(userPrincipalName, 'svc-')")))).toEqual(['sales', 'unlicensed', 'unread']);
+    });
+
+    it('leaves out users without a license under LicensedUsersOnly; a license not read yet counts as one', () => {
+      expect(ids(people.place(withFilter(null, { licensedUsersOnly: true })))).toEqual(['ops', 'sales', 'svc', 'unread']);
+      expect(ids(people.place(withFilter(null)))).toEqual(['ops', 'sales', 'svc', 'unlicensed', 'unread']);
+    });
+
+    it('lets Include bypass both, as it bypasses the other filters; Exclude still wins', () => {
+      const placed = people.place(withFilter("department eq 'Ops'", { licensedUsersOnly: true }, { include: ['unlicensed', 'sales'], exclude: ['sales'] }));
+      expect(ids(placed)).toEqual(['ops', 'unlicensed']);
+    });
+
+    it('filters per mapping: another mapping to the same destination still holds the user', () => {
+      const twoMappings = config([
+        { limitToGroups: ['g1'], filter: { text: "department eq 'Ops'", expression: parseUserFilter("department eq 'Ops'") } },
+        { limitToGroups: ['g1'], filter: { text: "endswith(userPrincipalName, 'svc-backup@contoso.com')", expression: parseUserFilter("endswith(userPrincipalName, 'svc-backup@contoso.com')") } },
+      ]);
+      expect(ids(people.place(twoMappings))).toEqual(['ops', 'svc']);
     });
   });
 
