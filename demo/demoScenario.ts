@@ -124,6 +124,8 @@ export function buildDemoOrganisation(users: number, seed = 365): DemoOrganisati
       userPrincipalName: upn, mail: upn, givenName: null, surname: null, displayName, department: 'Sales', companyName: 'Contoso Ltd',
       jobTitle: null, mailboxPurpose: purpose, assignedLicenses: [],
     }).id;
+    // Shared and room mailboxes belong to a cost centre like everyone in Sales.
+    tenant.updateUser(id, { directoryExtensions: { [extensions.costCenter]: 'CC-SALES-100' } });
     tenant.addMember(groupId, id);
     return id;
   };
