@@ -70,7 +70,7 @@ export function completeUser(id: string, overrides: Partial<UserAttributes> = {}
   const base = fullUser(id, overrides);
   const attributes: Partial<UserAttributes> = {
     givenName: null, surname: null, department: null, companyName: null, officeLocation: null, streetAddress: null, city: null,
-    state: null, postalCode: null, country: null, mobilePhone: null, faxNumber: null, employeeId: null, userType: 'Member',
+    state: null, postalCode: null, country: null, mobilePhone: null, faxNumber: null, employeeId: null, userType: 'Member', licensed: true,
     ...(base.kind === 'upsert' ? base.attributes : {}),
   };
   return upsertUser(id, attributes);
