@@ -12,6 +12,7 @@
  * rejected credentials (connectionFailure.ts), and the command leaves nothing running, so the
  * process exits as soon as the last check has ended.
  */
+import { credentialExpiry, needsWarning } from '../graph/credentialExpiry';
 import { destinationLabel, sourceLabel } from '../config/names';
 import type { DestinationConfig, EntraSourceConfig } from '../config/types';
 import { createGraphClient, createGraphDirectoryReader } from '../graph';
@@ -147,6 +148,10 @@ export async function runTestConnectionCommand(options: { config?: string }, io:
     const reader = createGraphDirectoryReader(source, { pageSize: 1, maxRetries: 1 });
     // A failed sign-in would fail the same way for the second read (and, with the network down, take as long again).
     let signInAdvice: string | undefined;
+    const expiry = credentialExpiry(source.auth);
+    if (expiry.kind !== 'managedIdentity') {
+      report(`${sourceLabel(config, source.name)} credential`, needsWarning(expiry) || expiry.level === 'unknown' ? { ok: 'warn', detail: expiry.detail } : { ok: true, detail: expiry.detail });
+    }
     for (const kind of ['users', 'groups'] as const) {
       const label = `${sourceLabel(config, source.name)} ${kind}/delta (tenant ${source.tenantId}, ${source.graphEndpoint})`;
       if (signInAdvice !== undefined) {

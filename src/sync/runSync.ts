@@ -7,6 +7,7 @@
  * others; its error is in the summary and the front turns it into a non-zero exit or a thrown
  * invocation.
  */
+import { credentialExpiry, needsWarning } from '../graph/credentialExpiry';
 import type { ConnectorConfig } from '../config/types';
 import type { Logger } from './logger';
 import { errorFields } from './logger';
@@ -155,6 +156,11 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
   const wanted = options.sources === undefined ? undefined : new Set(options.sources);
   const summary: SyncRunSummary = { runId: options.runId, pulls: [], reconciles: [], plans: [], failures: [], seconds: 0 };
   logger.info('sync.start', { sources: deps.config.sources.map((s) => s.name), forceFull: options.forceFull ?? false, dryRun: options.dryRun ?? false });
+  for (const source of deps.config.sources) {
+    // Said at every run, 30 and 7 days ahead, so the alerts on warnings see it before sign-in fails.
+    const expiry = credentialExpiry(source.auth);
+    if (needsWarning(expiry)) logger.warn('credential.expiring', { source: source.name, level: expiry.level, expiresAt: expiry.expiresAt, daysLeft: expiry.daysLeft });
+  }
 
   for (const source of deps.config.sources) {
     // --source takes the name as written or its storage key.

@@ -3,6 +3,7 @@
  * and what is waiting or failing. Read-only; built from the cursors, the upload ledger, the
  * health, hold and conflict tables. Names, counts and object ids only: no record, no secret.
  */
+import { credentialExpiry, needsWarning, type CredentialExpiry } from '../graph/credentialExpiry';
 import type { ConnectorConfig } from '../config/types';
 import type {
   ConflictStore, CursorStore, DeletionStateStore, DestinationHealthStore, LedgerEntry, LedgerStore, QuarantineReason, QueueDepth, QueueDepthReader, UploadKind,
@@ -85,6 +86,8 @@ export interface ConnectorStatus {
     /** The name as written under EntraId, when it differs from the storage key. */
     sourceName?: string; users: RoundStatus; groups: RoundStatus; conflicts: number;
     changeNotifications?: Record<SubscribedKind, NotificationStatus>;
+    /** When the source's sign-in credential stops working, as far as the config tells. */
+    credential: CredentialExpiry;
   }[];
   destinations: DestinationStatus[];
   /** Backlog per queue; a poison message means a message failed every try (see `s365-connector queues`). */
@@ -121,6 +124,7 @@ export async function readConnectorStatus(deps: StatusDependencies, now: Date = 
       users: await roundStatus(deps.cursors, source.name, 'users'),
       groups: await roundStatus(deps.cursors, source.name, 'groups'),
       conflicts: (await deps.conflicts.list(source.name)).length,
+      credential: credentialExpiry(source.auth, now),
       ...(slots === undefined ? {} : { changeNotifications: { users: notificationStatus(source.name, 'users'), groups: notificationStatus(source.name, 'groups') } }),
     });
     for (const destination of deps.config.destinations) {
@@ -186,6 +190,7 @@ export function formatConnectorStatus(status: ConnectorStatus): string {
     lines.push(`  users:  ${round(source.users)}`);
     lines.push(`  groups: ${round(source.groups)}`);
     if (source.conflicts > 0) lines.push(`  ${source.conflicts} user(s) in scope of more than one Signature 365 tenant (see validate)`);
+    lines.push(`  credential: ${needsWarning(source.credential) ? 'WARNING: ' : ''}${source.credential.detail}`);
     for (const kind of ['users', 'groups'] as const) {
       const notifications = source.changeNotifications?.[kind];
       if (notifications === undefined) continue;
