@@ -293,6 +293,18 @@ export class HttpDestinationClient implements DestinationClient {
     });
   }
 
+  /** Sends each half of a batch the destination refused as a whole (413 or 400), in order. */
+  async #postHalves(path: string, batch: Batch, status: 400 | 413, call: CallState, options: SendOptions): Promise<{ index: number; result: ItemResult }[]> {
+    const halves = splitBatchInHalf(batch);
+    this.#onEvent({
+      type: 'split', destination: this.destination, path, status, items: batch.entries.length, bytes: batch.bytes,
+      into: [halves[0].entries.length, halves[1].entries.length],
+    });
+    const first = await this.#postBatch(path, halves[0], call, options);
+    const second = await this.#postBatch(path, halves[1], call, options);
+    return [...first, ...second];
+  }
+
   /**
    * Posts one batch; on 413 (too large) or a whole-batch 400 (one record the destination cannot
    * take spoils the request) sends each half instead, down to single items, so one bad record
@@ -312,15 +324,8 @@ export class HttpDestinationClient implements DestinationClient {
         this.#onEvent({ type: 'itemRejected', destination: this.destination, path, id: only.id, op: only.op, error: text });
         return [{ index: only.index, result: { id: only.id, op: only.op, ok: false, status: 400, error: `batch rejected: ${text}` } }];
       }
-      const halves = splitBatchInHalf(batch);
       this.#stats.rejectionSplits += 1;
-      this.#onEvent({
-        type: 'split', destination: this.destination, path, status: 400, items: batch.entries.length, bytes: batch.bytes,
-        into: [halves[0].entries.length, halves[1].entries.length],
-      });
-      const first = await this.#postBatch(path, halves[0], call, options);
-      const second = await this.#postBatch(path, halves[1], call, options);
-      return [...first, ...second];
+      return this.#postHalves(path, batch, 400, call, options);
     }
     if (reply.status === 413) {
       const [only] = batch.entries;
@@ -329,15 +334,8 @@ export class HttpDestinationClient implements DestinationClient {
         const error = `The destination refused this item as too large (413) even alone; its batch was ${batch.bytes} bytes of JSON`;
         return [{ index: only.index, result: { id: only.id, op: only.op, ok: false, status: 413, error } }];
       }
-      const halves = splitBatchInHalf(batch);
       this.#stats.splits += 1;
-      this.#onEvent({
-        type: 'split', destination: this.destination, path, status: 413, items: batch.entries.length, bytes: batch.bytes,
-        into: [halves[0].entries.length, halves[1].entries.length],
-      });
-      const first = await this.#postBatch(path, halves[0], call, options);
-      const second = await this.#postBatch(path, halves[1], call, options);
-      return [...first, ...second];
+      return this.#postHalves(path, batch, 413, call, options);
     }
 
     const { results } = this.#parse(reply, batchResponseSchema, 'POST', path);
