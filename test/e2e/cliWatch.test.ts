@@ -12,11 +12,11 @@ import { startFakeSignature365, type FakeSignature365 } from '../fakes/signature
 import { configForFakes, newSecrets, SECRET_SETTING, TOKEN_SETTING } from '../support/cliConfig';
 import { expectedDestinations, type RawMapping } from '../support/expectedDestinations';
 import { eventually } from '../support/realtimeHarness';
-import { startStorageOutage, type StorageOutage } from '../support/storageOutage';
+import { relayStorage, type RelayedStorage } from '../support/flakyTcpProxy';
 
 let graph: FakeGraph | undefined;
 let s365: FakeSignature365 | undefined;
-let outage: StorageOutage | undefined;
+let outage: RelayedStorage | undefined;
 afterEach(async () => {
   await Promise.all([graph?.close(), s365?.close(), outage?.close()]);
 });
@@ -28,7 +28,7 @@ describe('sync --watch', () => {
     tenant.generate({ users: 30, groups: 3, seed: 23 });
     graph = await startFakeGraph({ tenant, clientSecret });
     s365 = await startFakeSignature365({ tenants: [{ name: 'Tenant1', token, tenantId: '5a1e5000-0000-4000-8000-0000000000a9' }] });
-    outage = await startStorageOutage(inject('storageConnectionString'));
+    outage = await relayStorage(inject('storageConnectionString'));
     // The first batch is slow, so storage can be taken away while it is in flight.
     s365.faults.slow(1, 3_000);
 
@@ -53,11 +53,11 @@ describe('sync --watch', () => {
     // The pull is done once groups/delta was read; the plan and the (slow) first batch follow.
     await eventually(() => (graph?.deltaRequests('groups').length ?? 0) > 0, 20_000, 'the pull');
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    await outage.begin();
+    outage.outage(Number.POSITIVE_INFINITY);
     await eventually(() => out.some((text) => /fail/i.test(text)), 60_000, 'the run that met the outage to report');
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(finished).toBe(false);
-    await outage.restore();
+    outage.restore();
 
     const expectedUsers = expectedDestinations(tenant, mappings).get('Tenant1')?.users.size ?? Number.NaN;
     expect(expectedUsers).toBeGreaterThan(0);

@@ -21,7 +21,7 @@ import { SECRET_SETTING, TOKEN_SETTING, configForFakes, newSecrets, tempFolder, 
 import { startCli, type CliChild } from '../support/cliProcess';
 import { expectedDestinations, type RawMapping, type RawOptions } from '../support/expectedDestinations';
 import { destinationDifferences } from '../support/faultRuns';
-import { startFlakyTcpProxy, type FlakyTcpProxy } from '../support/flakyTcpProxy';
+import { relayStorage } from '../support/flakyTcpProxy';
 import { ledgerEntries } from '../support/ledgerView';
 import { startSignature365Recorder, type Signature365Recorder } from '../support/signature365Recorder';
 
@@ -88,15 +88,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** AzureWebJobsStorage for the connector: Azurite's connection string with every endpoint behind its proxy. */
-function proxiedConnectionString(connectionString: string, proxies: Map<number, FlakyTcpProxy>): string {
-  return connectionString.replace(/(http:\/\/127\.0\.0\.1:)(\d+)/g, (_whole, base: string, port: string) => {
-    const proxy = proxies.get(Number(port));
-    if (proxy === undefined) throw new Error(`no proxy for port ${port}`);
-    return `${base}${proxy.port}`;
-  });
-}
-
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const log = options.log ?? (() => undefined);
   const users = options.users ?? 240;
@@ -128,12 +119,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       ...config, Mappings: mappings, Options: { DeltaIntervalMinutes: 1, DeleteAfterDays: 0, DeleteThreshold: '50%' },
     });
 
-    const azuritePorts = [...options.storage.connectionString.matchAll(/http:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
-    const proxies = new Map<number, FlakyTcpProxy>();
-    for (const port of new Set(azuritePorts)) proxies.set(port, await startFlakyTcpProxy(port));
-    cleanup.push(async () => { for (const proxy of proxies.values()) await proxy.close(); });
+    const storage = await relayStorage(options.storage.connectionString);
+    cleanup.push(() => storage.close());
     const env = {
-      AzureWebJobsStorage: proxiedConnectionString(options.storage.connectionString, proxies), STORAGE_PREFIX: options.storage.prefix,
+      AzureWebJobsStorage: storage.connectionString, STORAGE_PREFIX: options.storage.prefix,
       [SECRET_SETTING]: clientSecret, [TOKEN_SETTING]: token,
     };
 
@@ -239,7 +228,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       if (rejectionsClearAt > 0 && Date.now() > rejectionsClearAt) { s365.faults.clear(); rejectionsClearAt = 0; }
       if (step % 23 === 0) {
         const ms = 1_000 + Math.floor(random() * 2_000);
-        for (const proxy of proxies.values()) proxy.outage(ms);
+        storage.outage(ms);
         faults.storageOutages += 1;
       }
       if (step % 41 === 0) {
@@ -273,7 +262,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     await sleep(2_000);
     await recorder.settled(10_000);
 
-    for (const proxy of proxies.values()) faults.storageConnectionsCut += proxy.cut();
+    for (const proxy of storage.proxies) faults.storageConnectionsCut += proxy.cut();
     const answered: Record<string, number> = {};
     for (const batch of recorder.batches()) if (batch.status !== 200) answered[String(batch.status)] = (answered[String(batch.status)] ?? 0) + 1;
     const differences = destinationDifferences(tenant, s365, graph.tenantId, mappings, rawOptions);

@@ -8,8 +8,10 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 
 export interface FlakyTcpProxy {
   readonly port: number;
-  /** Cuts every open connection and refuses new ones for `ms` milliseconds. */
+  /** Cuts every open connection and refuses new ones for `ms` milliseconds (Infinity: until `restore`). */
   outage(ms: number): void;
+  /** Ends an outage now. */
+  restore(): void;
   /** Connections cut or refused so far. */
   readonly cut: () => number;
   close(): Promise<void>;
@@ -55,6 +57,9 @@ export async function startFlakyTcpProxy(targetPort: number): Promise<FlakyTcpPr
       }
       open.clear();
     },
+    restore() {
+      downUntil = 0;
+    },
     cut: () => cut,
     close: () => new Promise<void>((resolve) => {
       for (const [client, upstream] of open) {
@@ -63,5 +68,33 @@ export async function startFlakyTcpProxy(targetPort: number): Promise<FlakyTcpPr
       }
       server.close(() => resolve());
     }),
+  };
+}
+
+export interface RelayedStorage {
+  /** The connection string with every 127.0.0.1 endpoint pointing at its proxy. */
+  readonly connectionString: string;
+  readonly proxies: readonly FlakyTcpProxy[];
+  /** Cuts and refuses every endpoint for `ms` (Infinity: until `restore`). */
+  outage(ms: number): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+/** A flaky proxy in front of each 127.0.0.1 endpoint of an Azurite connection string. */
+export async function relayStorage(connectionString: string): Promise<RelayedStorage> {
+  const proxies = new Map<number, FlakyTcpProxy>();
+  for (const m of connectionString.matchAll(/http:\/\/127\.0\.0\.1:(\d+)/g)) {
+    const port = Number(m[1]);
+    if (!proxies.has(port)) proxies.set(port, await startFlakyTcpProxy(port));
+  }
+  const relayed = connectionString.replace(/(http:\/\/127\.0\.0\.1:)(\d+)/g, (_whole, base: string, port: string) => `${base}${proxies.get(Number(port))?.port ?? port}`);
+  const all = [...proxies.values()];
+  return {
+    connectionString: relayed,
+    proxies: all,
+    outage: (ms) => { for (const proxy of all) proxy.outage(ms); },
+    restore: () => { for (const proxy of all) proxy.restore(); },
+    close: async () => { for (const proxy of all) await proxy.close(); },
   };
 }
