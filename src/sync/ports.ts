@@ -251,6 +251,11 @@ export interface LedgerEntry {
   /** Queue path: when, and which hash (or "delete"), was last queued. */
   q?: string;
   qh?: string;
+  /**
+   * Field fingerprints of the acknowledged record (src/sync/fieldFingerprints.ts): which fields a
+   * new record changes, for the audit trail and `explain`, without keeping any value.
+   */
+  fp?: string;
 }
 
 /** A field set to null is removed. */
@@ -546,6 +551,47 @@ export interface AuditStore {
   record(entry: AuditEntry): Promise<void>;
   /** Newest first. */
   list(options?: { limit?: number }): Promise<AuditEntry[]>;
+}
+
+/** What one write or skip decision for one object at one destination was (the audit trail). */
+export type ObjectAuditAction = 'create' | 'update' | 'delete' | 'staged delete' | 'skip' | 'failed';
+
+/**
+ * One row of the audit trail (Table `AuditTrail`), like a line of the Entra provisioning logs:
+ * names and ids only, never a field's value.
+ */
+export interface ObjectAuditRow {
+  runId: string;
+  /** ISO time of the decision. */
+  at: string;
+  destination: string;
+  source: string;
+  kind: UploadKind;
+  objectId: string;
+  action: ObjectAuditAction;
+  /** Why, in words: `new in scope`, `left scope of every mapping`, `held: deletion gate`, `400: …`. */
+  reason: string;
+  /** The names of the fields this write changed (empty for deletes and skips; unknown: empty). */
+  fields: string[];
+}
+
+export interface ObjectAuditQuery {
+  objectId?: string;
+  destination?: string;
+  /** Only rows at or after this time. */
+  since?: Date;
+  /** Newest first; at most this many (default 100). */
+  limit?: number;
+}
+
+export interface ObjectAuditLog {
+  initialize(): Promise<void>;
+  /** Appends rows; rows of one run and destination are written together in few requests. */
+  recordMany(rows: readonly ObjectAuditRow[]): Promise<void>;
+  /** Newest first. */
+  query(query?: ObjectAuditQuery): Promise<ObjectAuditRow[]>;
+  /** Drops what is older than the retention, without reading the rows one by one. */
+  purge(retentionDays: number, now: Date): Promise<void>;
 }
 
 /** One connector queue's backlog, as the service counts it (approximate). */
