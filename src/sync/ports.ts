@@ -256,6 +256,8 @@ export interface LedgerEntry {
    * new record changes, for the audit trail and `explain`, without keeping any value.
    */
   fp?: string;
+  /** When the destination acknowledged `a` (ISO time): what `explain` answers with. */
+  t?: string;
 }
 
 /** A field set to null is removed. */
