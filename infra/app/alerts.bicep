@@ -39,6 +39,8 @@ var uploadFailureEvents = ['upload.itemsFailed', 'upload.dropped', 'queue.poison
 var quarantineEvents = ['upload.unauthorized', 'upload.destinationUnavailable', 'destination.rejected']
 // The deletion gate holds deletions until an administrator approves them.
 var heldDeletionEvents = ['deletions.held']
+// A source's certificate or client secret ends within 30 days (warned at every run; 7 days: urgent).
+var credentialEvents = ['credential.expiring']
 // A completed delta round of a source: what "a successful sync" means here.
 var successfulSyncEvent = 'round.completed'
 
@@ -63,6 +65,12 @@ var countRules = [
     displayName: 'Signature 365 connector: a destination is quarantined'
     severity: 1
     query: '${connectorEvents} | where event in (${join(map(quarantineEvents, e => '"${e}"'), ', ')})'
+  }
+  {
+    name: 'credential-expiring'
+    displayName: 'Signature 365 connector: a source credential (certificate or client secret) expires within 30 days'
+    severity: 2
+    query: '${connectorEvents} | where event in (${join(map(credentialEvents, e => '"${e}"'), ', ')})'
   }
   {
     name: 'deletions-held'

@@ -12,7 +12,8 @@
  * rejected credentials (connectionFailure.ts), and the command leaves nothing running, so the
  * process exits as soon as the last check has ended.
  */
-import { credentialExpiry, needsWarning } from '../graph/credentialExpiry';
+import { credentialExpiry, needsWarning, type CredentialExpiry } from '../graph/credentialExpiry';
+import { readClientSecretExpiry } from '../graph/secretExpiry';
 import { destinationLabel, sourceLabel } from '../config/names';
 import type { DestinationConfig, EntraSourceConfig } from '../config/types';
 import { createGraphClient, createGraphDirectoryReader } from '../graph';
@@ -148,10 +149,11 @@ export async function runTestConnectionCommand(options: { config?: string }, io:
     const reader = createGraphDirectoryReader(source, { pageSize: 1, maxRetries: 1 });
     // A failed sign-in would fail the same way for the second read (and, with the network down, take as long again).
     let signInAdvice: string | undefined;
-    const expiry = credentialExpiry(source.auth);
-    if (expiry.kind !== 'managedIdentity') {
-      report(`${sourceLabel(config, source.name)} credential`, needsWarning(expiry) || expiry.level === 'unknown' ? { ok: 'warn', detail: expiry.detail } : { ok: true, detail: expiry.detail });
-    }
+    const credentialLabel = `${sourceLabel(config, source.name)} credential`;
+    const reportExpiry = (expiry: CredentialExpiry) =>
+      report(credentialLabel, needsWarning(expiry) || expiry.level === 'unknown' ? { ok: 'warn', detail: expiry.detail } : { ok: true, detail: expiry.detail });
+    // A certificate's end date is in the config; a client secret's is read after signing in (below).
+    if (source.auth.kind === 'certificate') reportExpiry(credentialExpiry(source.auth));
     for (const kind of ['users', 'groups'] as const) {
       const label = `${sourceLabel(config, source.name)} ${kind}/delta (tenant ${source.tenantId}, ${source.graphEndpoint})`;
       if (signInAdvice !== undefined) {
@@ -174,6 +176,13 @@ export async function runTestConnectionCommand(options: { config?: string }, io:
         const advice = sourceAdvice(source, error, await diagnoseSourceFailure(source, error));
         if (error instanceof Error && error.name === 'GraphAuthenticationError') signInAdvice = advice;
         report(label, { ok: false, error, advice });
+      }
+    }
+    if (source.auth.kind === 'clientSecret' && signInAdvice === undefined) {
+      try {
+        reportExpiry(await readClientSecretExpiry(createGraphClient(source, { maxRetries: 1 }), source, new Date()));
+      } catch (error) {
+        report(credentialLabel, { ok: 'warn', detail: `its end date could not be read: ${error instanceof Error ? error.message : String(error)}` });
       }
     }
     const optionalChecks = [

@@ -1,8 +1,9 @@
 /**
- * When a source's credential stops working, as far as the connector can tell from the config: a
- * certificate's end date is in its PEM; a client secret's end date lives on the app registration
- * (passwordCredentials), which the connector does not read yet, so it says so; a managed identity
- * has nothing to expire. Warned 30 and 7 days ahead, in `status`, `test-connection` and the logs.
+ * When a source's credential stops working, as far as the config tells: a certificate's end date
+ * is in its PEM; a client secret's end date lives on the app registration (passwordCredentials),
+ * read through Graph when Application.Read.All is granted (src/graph/secretExpiry.ts), so from the
+ * config alone it is unknown; a managed identity has nothing to expire. Warned 30 and 7 days
+ * ahead, in `status`, `test-connection` and the logs.
  */
 import { X509Certificate } from 'node:crypto';
 import type { SourceAuth } from '../config/types';
@@ -29,6 +30,20 @@ export function needsWarning(expiry: CredentialExpiry): boolean {
   return expiry.level === 'expiring' || expiry.level === 'urgent' || expiry.level === 'expired';
 }
 
+/**
+ * The level of a credential that stops working at `endsAt`: `what` names it in the detail
+ * ("the certificate", "the client secret \"nightly\""), `renew` says what to do.
+ */
+export function expiryAt(kind: SourceAuth['kind'], endsAt: number, now: Date, what: string, renew: string): CredentialExpiry {
+  const expiresAt = new Date(endsAt).toISOString();
+  const left = endsAt - now.getTime();
+  const daysLeft = Math.floor(left / DAY_MS);
+  if (left <= 0) return { kind, level: 'expired', expiresAt, daysLeft, detail: `${what} expired on ${expiresAt}: sign-in fails until a new one is configured` };
+  if (daysLeft < EXPIRY_URGENT_DAYS) return { kind, level: 'urgent', expiresAt, daysLeft, detail: `${what} expires on ${expiresAt} (${daysLeft} day(s) left): ${renew}` };
+  if (daysLeft < EXPIRY_WARNING_DAYS) return { kind, level: 'expiring', expiresAt, daysLeft, detail: `${what} expires on ${expiresAt} (${daysLeft} days left): ${renew}` };
+  return { kind, level: 'ok', expiresAt, daysLeft, detail: `${what} is valid until ${expiresAt}` };
+}
+
 function certificateExpiry(pem: string, now: Date): CredentialExpiry {
   const block = CERTIFICATE_BLOCK.exec(pem)?.[0];
   if (block === undefined) {
@@ -40,14 +55,7 @@ function certificateExpiry(pem: string, now: Date): CredentialExpiry {
   } catch {
     return { kind: 'certificate', level: 'unknown', expiresAt: null, daysLeft: null, detail: 'the certificate in the PEM could not be read, so its end date is unknown' };
   }
-  const expiresAt = new Date(notAfter).toISOString();
-  const left = notAfter - now.getTime();
-  const daysLeft = Math.floor(left / DAY_MS);
-  const renew = 'upload a new certificate to the app registration and put it in the config before then';
-  if (left <= 0) return { kind: 'certificate', level: 'expired', expiresAt, daysLeft, detail: `the certificate expired on ${expiresAt}: sign-in fails until a new one is configured` };
-  if (daysLeft < EXPIRY_URGENT_DAYS) return { kind: 'certificate', level: 'urgent', expiresAt, daysLeft, detail: `the certificate expires on ${expiresAt} (${daysLeft} day(s) left): ${renew}` };
-  if (daysLeft < EXPIRY_WARNING_DAYS) return { kind: 'certificate', level: 'expiring', expiresAt, daysLeft, detail: `the certificate expires on ${expiresAt} (${daysLeft} days left): ${renew}` };
-  return { kind: 'certificate', level: 'ok', expiresAt, daysLeft, detail: `the certificate is valid until ${expiresAt}` };
+  return expiryAt('certificate', notAfter, now, 'the certificate', 'upload a new certificate to the app registration and put it in the config before then');
 }
 
 export function credentialExpiry(auth: SourceAuth, now: Date = new Date()): CredentialExpiry {
@@ -57,7 +65,7 @@ export function credentialExpiry(auth: SourceAuth, now: Date = new Date()): Cred
     case 'clientSecret':
       return {
         kind: 'clientSecret', level: 'unknown', expiresAt: null, daysLeft: null,
-        detail: "a client secret's end date is on the app registration (Certificates & secrets), which the connector does not read: check it there",
+        detail: "a client secret's end date is on the app registration (Certificates & secrets), not in the config; the connector reads it there when Application.Read.All is granted",
       };
     case 'managedIdentity':
       return { kind: 'managedIdentity', level: 'ok', expiresAt: null, daysLeft: null, detail: 'a managed identity has no secret to expire' };

@@ -11,6 +11,8 @@ import type { DirectoryReader, ReadOptions } from '../sync/ports';
 import { DeltaTokenExpiredError, GraphPermissionError, GraphRequestError } from './errors';
 import { RETRIED_STATUSES, SourceGraphClient, describeRequest, graphRoot, GRAPH_API_VERSION } from './graphClient';
 import { readMailboxTypes } from './mailboxTypes';
+import { credentialExpiry } from './credentialExpiry';
+import { readClientSecretExpiry } from './secretExpiry';
 import { graphErrorOf, readBody, requestIdOf, retryAfterInMs } from './responses';
 import { GROUP_SELECT, MalformedDeltaPageError, USER_SELECT, parseDeltaPage, parseGroupItem, parseUserItem } from './parseDeltaPage';
 
@@ -110,6 +112,7 @@ export function createGraphDirectoryReader(
     },
     // Counted in stats.requests with the delta pages: the bench reports both per phase.
     readMailboxTypes: (userIds, readOptions) => readMailboxTypes(graph, root, userIds, readOptions),
+    readCredentialExpiry: (now) => (source.auth.kind === 'clientSecret' ? readClientSecretExpiry(graph, source, now) : Promise.resolve(credentialExpiry(source.auth, now))),
     stats: () => ({ ...stats }),
   };
 }

@@ -34,7 +34,7 @@ export const GRAPH_APPLICATION_PERMISSIONS: readonly GraphApplicationPermission[
   {
     value: GRAPH_PERMISSION.applicationReadAll,
     required: false,
-    neededFor: 'discovering directory extension properties (`extensions list`, test-connection); extensions named in the config are read without it',
+    neededFor: "discovering directory extension properties (`extensions list`, test-connection), and the client secret's end date (warned 30 and 7 days ahead); extensions named in the config are read without it",
   },
   {
     value: GRAPH_PERMISSION.domainReadAll,

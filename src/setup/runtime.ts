@@ -18,6 +18,8 @@ import { createHttpDestinationClient, type HttpDestinationClientOptions } from '
 import { uploadSlotsFor } from '../signature365/uploadSlots';
 import type { DestinationClient as HttpDestination } from '../signature365/destinationClient';
 import { TableAuditStore } from '../store/auditStore';
+import { TableCredentialCheckStore } from '../store/credentialCheckStore';
+import { CredentialWatch } from '../sync/credentialWatch';
 import { TableConflictStore } from '../store/conflictStore';
 import { TableDeletionStateStore } from '../store/deletionStore';
 import { ConnectorQueues } from '../store/connectorQueues';
@@ -78,6 +80,8 @@ export interface ConnectorRuntime {
   readonly conflicts: TableConflictStore;
   readonly deletions: TableDeletionStateStore;
   readonly audit: TableAuditStore;
+  /** The last reading of each source's credential end date (client secrets are read through Graph). */
+  readonly credentialChecks: TableCredentialCheckStore;
   readonly queues: ConnectorQueues;
   /** Depths of the queues and their poison queues (status), re-drive and clear (`queues` command). */
   readonly poisonQueues: PoisonQueues;
@@ -137,6 +141,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
   const conflicts = new TableConflictStore(storage, access);
   const deletions = new TableDeletionStateStore(storage, access);
   const audit = new TableAuditStore(storage, access);
+  // Rows in the Health table, which `health.initialize()` creates: no initialize of its own.
+  const credentialChecks = new TableCredentialCheckStore(storage, access);
+  const credentialWatch = new CredentialWatch(credentialChecks);
   const queues = new ConnectorQueues(storage, counter === undefined ? {} : { onRequest: () => counter.countQueueRequest() });
   const subscriptions = new TableSubscriptionStore(storage, access);
   const pullGates = new TablePullGateStore(storage, access);
@@ -160,7 +167,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
 
   const runtime: ConnectorRuntime = {
     config, storage, embeddedStorage: embedded !== undefined, logger: options.logger,
-    mirror, cursors, locks, journal, ledger, outbox, reports, health, conflicts, deletions, audit, queues, subscriptions, pullGates,
+    mirror, cursors, locks, journal, ledger, outbox, reports, health, conflicts, deletions, audit, credentialChecks, queues, subscriptions, pullGates,
     poisonQueues: new PoisonQueues(storage),
     webhookCounters,
     pullCoalescing: {
@@ -197,7 +204,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
     syncDependencies(executor) {
       return {
         config, mirror, cursors, locks, journal, ledger, reports, conflicts, planState: cursors, dispatches: cursors, health, deletions, executor,
-        logger: options.logger, readerFor: (name) => runtime.readerFor(name),
+        logger: options.logger, readerFor: (name) => runtime.readerFor(name), credentialWatch,
         destinationListing: (name) => runtime.destination(name),
       };
     },

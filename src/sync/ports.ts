@@ -8,6 +8,7 @@ import type {
   DeltaPage, DirectoryKind, GroupChange, GroupChangeReport, MembershipEdge, MirrorGroup, MirrorUser, UserChange, UserChangeReport,
 } from './directory';
 import type { MailboxType, Signature365Group, Signature365User } from '../signature365/contract';
+import type { CredentialExpiry } from '../graph/credentialExpiry';
 
 export interface ReadOptions {
   abortSignal?: AbortSignal;
@@ -35,6 +36,12 @@ export interface DirectoryReader {
    * Absent on readers that cannot (the plan then leaves mailbox types as they are).
    */
   readMailboxTypes?(userIds: readonly string[], options?: ReadOptions): Promise<MailboxTypeRead>;
+  /**
+   * When the source's sign-in credential ends: a client secret's end date from the app
+   * registration (Application.Read.All; `unknown`, with why, when refused), a certificate's from
+   * its PEM. Absent on readers that cannot tell.
+   */
+  readCredentialExpiry?(now: Date): Promise<CredentialExpiry>;
 }
 
 export interface MailboxTypeRead {
@@ -553,6 +560,19 @@ export interface AuditStore {
   record(entry: AuditEntry): Promise<void>;
   /** Newest first. */
   list(options?: { limit?: number }): Promise<AuditEntry[]>;
+}
+
+/** The last reading of a source's credential end date (Table `Health`, partition `credential`). */
+export interface CredentialCheck {
+  source: string;
+  checkedAt: string;
+  expiry: CredentialExpiry;
+}
+
+export interface CredentialCheckStore {
+  initialize(): Promise<void>;
+  get(source: string): Promise<CredentialCheck | undefined>;
+  put(check: CredentialCheck): Promise<void>;
 }
 
 /** What one write or skip decision for one object at one destination was (the audit trail). */

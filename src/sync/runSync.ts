@@ -8,6 +8,7 @@
  * invocation.
  */
 import { credentialExpiry, needsWarning } from '../graph/credentialExpiry';
+import type { CredentialWatch } from './credentialWatch';
 import type { ConnectorConfig } from '../config/types';
 import type { Logger } from './logger';
 import { errorFields } from './logger';
@@ -41,6 +42,8 @@ export interface SyncDependencies {
   executor: UploadExecutor;
   logger: Logger;
   now?: () => Date;
+  /** Reads and remembers client secrets' end dates (absent: only what the config tells, certificates). */
+  credentialWatch?: CredentialWatch;
 }
 
 export interface SyncOptions {
@@ -158,7 +161,9 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
   logger.info('sync.start', { sources: deps.config.sources.map((s) => s.name), forceFull: options.forceFull ?? false, dryRun: options.dryRun ?? false });
   for (const source of deps.config.sources) {
     // Said at every run, 30 and 7 days ahead, so the alerts on warnings see it before sign-in fails.
-    const expiry = credentialExpiry(source.auth);
+    const expiry = deps.credentialWatch === undefined
+      ? credentialExpiry(source.auth)
+      : await deps.credentialWatch.current(source, deps.readerFor(source.name), new Date(), logger);
     if (needsWarning(expiry)) logger.warn('credential.expiring', { source: source.name, level: expiry.level, expiresAt: expiry.expiresAt, daysLeft: expiry.daysLeft });
   }
 

@@ -6,7 +6,7 @@
 import { credentialExpiry, needsWarning, type CredentialExpiry } from '../graph/credentialExpiry';
 import type { ConnectorConfig } from '../config/types';
 import type {
-  ConflictStore, CursorStore, DeletionStateStore, DestinationHealthStore, LedgerEntry, LedgerStore, QuarantineReason, QueueDepth, QueueDepthReader, UploadKind,
+  ConflictStore, CredentialCheckStore, CursorStore, DeletionStateStore, DestinationHealthStore, LedgerEntry, LedgerStore, QuarantineReason, QueueDepth, QueueDepthReader, UploadKind,
 } from './ports';
 import { isQuarantined } from './quarantine';
 import type { SubscribedKind, SubscriptionStore } from '../realtime/ports';
@@ -22,6 +22,8 @@ export interface StatusDependencies {
   subscriptions?: Pick<SubscriptionStore, 'listSlots'>;
   /** The queues and their poison queues; absent: the section is left out. */
   poisonQueues?: QueueDepthReader;
+  /** Client secrets' end dates as runs last read them; absent: what the config tells only. */
+  credentialChecks?: Pick<CredentialCheckStore, 'get'>;
 }
 
 /** Change notifications of one source and kind, as the subscription manager last left them. */
@@ -92,6 +94,11 @@ export interface ConnectorStatus {
   destinations: DestinationStatus[];
   /** Backlog per queue; a poison message means a message failed every try (see `s365-connector queues`). */
   queues?: QueueDepth[];
+  /**
+   * What needs an administrator soon, one line each: a credential ending within 30 days (or
+   * ended), a destination refusing its integration token or its records, or unreachable.
+   */
+  warnings: string[];
 }
 
 const FAILED_OBJECTS_SHOWN = 20;
@@ -109,7 +116,7 @@ async function roundStatus(cursors: CursorStore, source: string, kind: 'users' |
 
 export async function readConnectorStatus(deps: StatusDependencies, now: Date = new Date()): Promise<ConnectorStatus> {
   const holds = await deps.deletions.listHolds();
-  const status: ConnectorStatus = { sources: [], destinations: [] };
+  const status: ConnectorStatus = { sources: [], destinations: [], warnings: [] };
   const slots = deps.subscriptions === undefined ? undefined : await deps.subscriptions.listSlots();
   const notificationStatus = (source: string, kind: SubscribedKind): NotificationStatus => {
     const slot = slots?.find((s) => s.source === source && s.kind === kind);
@@ -124,7 +131,7 @@ export async function readConnectorStatus(deps: StatusDependencies, now: Date = 
       users: await roundStatus(deps.cursors, source.name, 'users'),
       groups: await roundStatus(deps.cursors, source.name, 'groups'),
       conflicts: (await deps.conflicts.list(source.name)).length,
-      credential: credentialExpiry(source.auth, now),
+      credential: await sourceCredential(deps, source, now),
       ...(slots === undefined ? {} : { changeNotifications: { users: notificationStatus(source.name, 'users'), groups: notificationStatus(source.name, 'groups') } }),
     });
     for (const destination of deps.config.destinations) {
@@ -176,7 +183,37 @@ export async function readConnectorStatus(deps: StatusDependencies, now: Date = 
     }
   }
   if (deps.poisonQueues !== undefined) status.queues = await deps.poisonQueues.depths();
+  status.warnings = statusWarnings(status);
   return status;
+}
+
+/** A client secret's end date as the last run read it (with when); otherwise what the config tells. */
+async function sourceCredential(deps: StatusDependencies, source: ConnectorConfig['sources'][number], now: Date): Promise<CredentialExpiry> {
+  const fromConfig = credentialExpiry(source.auth, now);
+  if (source.auth.kind !== 'clientSecret' || deps.credentialChecks === undefined) return fromConfig;
+  const check = await deps.credentialChecks.get(source.name);
+  if (check === undefined) return { ...fromConfig, detail: `${fromConfig.detail}; no run has read it yet` };
+  return { ...check.expiry, detail: `${check.expiry.detail} (read ${check.checkedAt})` };
+}
+
+const TOKEN_ADVICE: Record<QuarantineReason, string> = {
+  unauthorized: 'the integration token was refused (401/403): paste the token the Signature 365 portal shows for the Entra ID connector into the config',
+  rejected: 'it refuses what is sent (404/422 or an answer outside the contract): check its Endpoint and the connector version',
+  unavailable: 'it has been unreachable longer than the retries: uploads wait until it answers',
+};
+
+function statusWarnings(status: ConnectorStatus): string[] {
+  const warnings: string[] = [];
+  for (const source of status.sources) {
+    if (needsWarning(source.credential)) warnings.push(`EntraId:${source.sourceName ?? source.source}: ${source.credential.detail}`);
+  }
+  const seen = new Set<string>();
+  for (const destination of status.destinations) {
+    if (destination.quarantineReason === null || seen.has(destination.destination)) continue;
+    seen.add(destination.destination);
+    warnings.push(`Signature365:${destination.destinationName ?? destination.destination}: ${TOKEN_ADVICE[destination.quarantineReason]}`);
+  }
+  return warnings;
 }
 
 /** The status as text for a terminal. */
@@ -218,5 +255,6 @@ export function formatConnectorStatus(status: ConnectorStatus): string {
     }
   }
   if (status.sources.length === 0) lines.push('No source configured.');
+  if (status.warnings.length > 0) lines.unshift(...status.warnings.map((warning) => `WARNING ${warning}`), '');
   return lines.join('\n');
 }

@@ -43,10 +43,13 @@ describe('s365-connector sync against the fake Graph and Signature 365, with emb
     expect(run.stdout).toMatch(new RegExp(`users\\s+full\\s+\\d+ pages: ${USERS} added`));
     expect(run.stdout).toMatch(new RegExp(`groups\\s+full\\s+\\d+ pages: ${GROUPS} added`));
     const requests = /Graph requests: (\d+)/.exec(run.stdout)?.[1];
-    // Every Graph request: the delta pages and the mailbox-type read (one, refused: the fake grants no MailboxSettings.Read).
+    // Every Graph request: the delta pages, the mailbox-type read (one, refused: the fake grants no MailboxSettings.Read)
+    // and the client secret's end date on the app registration (one, refused: no Application.Read.All).
     const mailboxReads = graph.requests.filter((request) => request.target === 'mailboxSettings');
     expect(mailboxReads.map((request) => request.status)).toEqual([403]);
-    expect(Number(requests)).toBe(graph.deltaRequests().length + mailboxReads.length);
+    const registrationReads = graph.requests.filter((request) => request.target === 'applications');
+    expect(registrationReads.map((request) => request.status)).toEqual([403]);
+    expect(Number(requests)).toBe(graph.deltaRequests().length + mailboxReads.length + registrationReads.length);
     expect(run.stdout).toMatch(/Uploads: \d+ batches, \d+ objects acknowledged, 0 failed/);
   });
 

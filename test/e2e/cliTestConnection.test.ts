@@ -43,6 +43,8 @@ describe('s365-connector test-connection', () => {
     // The fake grants no MailboxSettings.Read: said, and not a failure (exit 0 above).
     expect(run.stdout).toContain('WARN  EntraId:Default mailboxSettings (optional MailboxSettings.Read): not granted: records carry mailboxType "unknown"');
     expect(run.stdout).toMatch(/OK {4}Signature365:Tenant1 .*token accepted by tenant "Tenant1"/);
+    // The secret's end date is on the app registration, which the fake lets no one read without Application.Read.All.
+    expect(run.stdout).toContain("WARN  EntraId:Default credential: a client secret's end date is on the app registration; grant Application.Read.All");
     expect(graph.requests.slice(mark).filter((r) => r.target === 'users' || r.target === 'groups')).toHaveLength(2);
     expect(s365.requests.filter((r) => r.method === 'POST')).toEqual([]);
   });

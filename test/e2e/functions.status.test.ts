@@ -57,3 +57,35 @@ describe('the status endpoint', () => {
     for (const token of Object.values(harness.tokens)) expect(body).not.toContain(token);
   });
 });
+
+describe('the status endpoint: warnings an administrator must act on', () => {
+  it("reads the client secret's end date from the app registration, warns in the run's log and in status, and names a refused token", async () => {
+    const tenant = new FakeTenant({ seed: 62, domain: 'contoso.example' });
+    tenant.generate({ users: 10, groups: 2, seed: 62 });
+    const harness = await startConnectorHarness({ tenant, graphPermissions: ['User.Read.All', 'GroupMember.Read.All', 'Application.Read.All'] });
+    current = harness;
+    const endsAt = new Date(Date.now() + 10 * 86_400_000 + 3_600_000).toISOString();
+    // Another secret of the same registration, valid for long: only the configured one counts.
+    tenant.addClientSecret({ appId: harness.graph.clientId, secret: 'zzz-other-secret', endDateTime: '2099-01-01T00:00:00Z', displayName: 'old' });
+    tenant.addClientSecret({ appId: harness.graph.clientId, secret: harness.clientSecret, endDateTime: endsAt, displayName: 'connector 2026' });
+    harness.configure([{ From: 'EntraId:Default', To: 'Signature365:TenantA' }, { From: 'EntraId:Default', To: 'Signature365:TenantB' }]);
+    harness.s365.faults.failNext(50, 401, { match: { tenant: 'TenantB' } });
+    await harness.syncAndUpload();
+    await harness.syncAndUpload();
+
+    const expiring = harness.capture.logs.filter((line) => line.includes('"credential.expiring"'));
+    expect(expiring.length).toBeGreaterThanOrEqual(2);
+    expect(expiring[0]).toContain(`"expiresAt":"${endsAt}"`);
+    // Read once, then remembered: the second run asked Graph nothing about it.
+    expect(harness.graph.requests.filter((r) => r.target === 'applications')).toHaveLength(1);
+
+    const { body, parsed } = await readStatus();
+    expect(parsed.sources[0]?.credential).toMatchObject({ kind: 'clientSecret', level: 'expiring', expiresAt: endsAt, daysLeft: 10 });
+    expect(parsed.sources[0]?.credential.detail).toContain('the client secret "connector 2026" expires on');
+    expect(parsed.warnings).toEqual([
+      expect.stringMatching(/^EntraId:Default: the client secret "connector 2026" expires on .* \(10 days left\)/),
+      expect.stringMatching(/^Signature365:TenantB: the integration token was refused \(401\/403\)/),
+    ]);
+    expect(body).not.toContain(harness.clientSecret.slice(3));
+  });
+});

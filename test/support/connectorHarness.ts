@@ -54,6 +54,8 @@ export interface HarnessOptions {
   destinations?: string[];
   /** The name of the one source under EntraId; default Default. */
   source?: string;
+  /** The application permissions the fake Graph grants; default its own (no Application.Read.All). */
+  graphPermissions?: string[];
 }
 
 export interface ConnectorHarness {
@@ -140,7 +142,7 @@ export async function startConnectorHarness(options: HarnessOptions = {}): Promi
   const clientSecret = `e2e-secret-${randomBytes(16).toString('hex')}`;
   const destinationNames = options.destinations ?? ['TenantA', 'TenantB'];
   const tokens = Object.fromEntries(destinationNames.map((name) => [name, `idscl_${randomBytes(24).toString('base64url')}`]));
-  const graph = await startFakeGraph({ tenant, clientSecret });
+  const graph = await startFakeGraph({ tenant, clientSecret, ...(options.graphPermissions === undefined ? {} : { permissions: options.graphPermissions }) });
   const s365 = await startFakeSignature365({
     tenants: destinationNames.map((name, i) => ({ name, token: tokens[name] ?? '', tenantId: `5a1e5000-0000-4000-8000-${String(i + 1).padStart(12, '0')}` })),
   });

@@ -258,6 +258,17 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
         value: applications.map(({ id, appId, displayName }) => ({ id, appId, displayName })),
       });
     }
+    // GET /applications(appId='…') (?$select=passwordCredentials): the registration itself.
+    const registration = /^\/v1\.0\/applications\(appId='([^']+)'\)$/.exec(decodeURIComponent(path));
+    if (registration?.[1] !== undefined) {
+      const found = applications.find((app) => app.appId === registration[1]);
+      if (found === undefined) return send(res, 404, graphError(404, 'Request_ResourceNotFound', `Resource '${registration[1]}' does not exist or one of its queried reference-property objects are not present.`));
+      return send(res, 200, {
+        '@odata.context': `${origin}/v1.0/$metadata#applications(passwordCredentials)/$entity`,
+        id: found.id, appId: found.appId, displayName: found.displayName,
+        passwordCredentials: found.passwordCredentials.map((credential) => ({ customKeyIdentifier: null, secretText: null, ...credential })),
+      });
+    }
     const byId = /^\/v1\.0\/applications\/([^/()]+)\/extensionProperties$/.exec(path);
     const byAppId = /^\/v1\.0\/applications\(appId='([^']+)'\)\/extensionProperties$/.exec(decodeURIComponent(path));
     const application = byId?.[1] !== undefined

@@ -27,6 +27,8 @@ export interface FakeApplication {
   appId: string;
   displayName: string;
   extensionProperties: FakeExtensionProperty[];
+  /** Client secrets as Graph lists them: never the value, only its first three characters (`hint`). */
+  passwordCredentials: { keyId: string; displayName: string | null; hint: string; startDateTime: string; endDateTime: string }[];
 }
 
 /** A domain of the tenant (Graph's domain resource, the properties the connector reads). */
@@ -185,7 +187,7 @@ export class FakeTenant {
   }): string {
     let application = this.applications.find((app) => app.appId === input.appId);
     if (!application) {
-      application = { id: guidFrom(this.idRandom), appId: input.appId, displayName: input.appDisplayName ?? 'Tenant Schema Extension App', extensionProperties: [] };
+      application = { id: guidFrom(this.idRandom), appId: input.appId, displayName: input.appDisplayName ?? 'Tenant Schema Extension App', extensionProperties: [], passwordCredentials: [] };
       this.applications.push(application);
     }
     const name = `extension_${input.appId.replace(/-/g, '').toLowerCase()}_${input.name}`;
@@ -200,6 +202,19 @@ export class FakeTenant {
       targetObjects: ['User'],
     });
     return name;
+  }
+
+  /** Adds a client secret to an app registration (created on first use); Graph keeps its first three characters only. */
+  addClientSecret(input: { appId: string; secret: string; endDateTime: string; displayName?: string }): void {
+    let application = this.applications.find((app) => app.appId === input.appId);
+    if (!application) {
+      application = { id: guidFrom(this.idRandom), appId: input.appId, displayName: 'Signature 365 connector', extensionProperties: [], passwordCredentials: [] };
+      this.applications.push(application);
+    }
+    application.passwordCredentials.push({
+      keyId: guidFrom(this.idRandom), displayName: input.displayName ?? null, hint: input.secret.slice(0, 3),
+      startDateTime: new Date(Date.parse(input.endDateTime) - 730 * 86_400_000).toISOString(), endDateTime: input.endDateTime,
+    });
   }
 
   /** The app registrations of the tenant (copies). */

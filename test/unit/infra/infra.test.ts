@@ -499,6 +499,7 @@ describe('alerts', () => {
     ['upload failures or poison messages', 'uploadFailureEvents'],
     ['a destination quarantined', 'quarantineEvents'],
     ['deletions held for approval', 'heldDeletionEvents'],
+    ['a credential ending within 30 days', 'credentialEvents'],
   ])('cover %s (%s) with event names the code really logs', (_what, listName) => {
     const list = new RegExp(`^var ${listName} = \\[(.*)\\]$`, 'm').exec(alerts)?.[1];
     expect(list, `var ${listName}`).toBeDefined();

@@ -4,7 +4,7 @@ import { formatConnectorStatus, type ConnectorStatus } from '../../../src/sync/s
 const round = { lastRoundCompletedAt: null, lastFullRoundCompletedAt: null, unfinished: null };
 
 function statusWith(credential: ConnectorStatus['sources'][number]['credential']): ConnectorStatus {
-  return { sources: [{ source: 'Default', users: round, groups: round, conflicts: 0, credential }], destinations: [] };
+  return { sources: [{ source: 'Default', users: round, groups: round, conflicts: 0, credential }], destinations: [], warnings: [] };
 }
 
 describe('status: the source credential', () => {
