@@ -279,6 +279,7 @@ function resolveOptions(entry: OptionsEntry): ConnectorOptions {
     deleteAfterDays: entry.DeleteAfterDays,
     deleteThreshold: resolveDeleteThreshold(entry.DeleteThreshold),
     deleteThresholdMax: entry.DeleteThresholdMax,
+    auditRetentionDays: entry.AuditRetentionDays,
   };
 }
 

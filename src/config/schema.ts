@@ -370,6 +370,8 @@ export const DEFAULT_DELETE_THRESHOLD = '20%';
 export const DELETE_THRESHOLD_TEXT = /^(?:off|(?:100(?:\.0+)?|[1-9]?[0-9](?:\.[0-9]+)?)%)$/;
 const DELETE_THRESHOLD_HINT = 'expected a count (e.g. 50), a percentage from "0%" to "100%" (e.g. "20%") or "off"';
 
+const AUDIT_RETENTION_HINT = 'expected a whole number of days from 1 to 365 (e.g. 30); the audit trail is kept this long';
+
 export const optionsSchema = strictObject({
   DeltaIntervalMinutes: z.number().int().min(1).max(1440).default(15).meta({ description: 'How often changes are pulled, minutes.' }),
   FullReconcileHours: z.number().int().min(1).max(720).default(24).meta({ description: 'A full reconcile runs when the last one is older than this, hours.' }),
@@ -388,6 +390,13 @@ export const optionsSchema = strictObject({
         'what the destination holds ("20%", at least 10, at most DeleteThresholdMax), 0 = every deletion needs approval, "off" = no limit.',
     }),
   DeleteThresholdMax: z.number().int().min(0).max(1_000_000).default(500).meta({ description: 'Upper bound of a percentage DeleteThreshold.' }),
+  AuditRetentionDays: z
+    .number({ error: AUDIT_RETENTION_HINT })
+    .int({ error: AUDIT_RETENTION_HINT })
+    .min(1, { error: AUDIT_RETENTION_HINT })
+    .max(365, { error: AUDIT_RETENTION_HINT })
+    .default(30)
+    .meta({ description: 'Days the audit trail (one row per write or skip decision per object and destination) is kept; whole days are dropped after this (1-365).' }),
 });
 
 function namedEntries<T extends z.ZodType>(section: string, entry: T, example: string) {

@@ -90,6 +90,8 @@ export interface ConnectorOptions {
   deleteThreshold: DeleteThreshold;
   /** Upper bound of a percentage threshold. Default 500. */
   deleteThresholdMax: number;
+  /** Days the audit trail is kept (whole UTC days are dropped after this). Default 30. */
+  auditRetentionDays: number;
 }
 
 /**

@@ -235,6 +235,14 @@ describe('config errors: tokens', () => {
   });
 });
 
+describe('Options.AuditRetentionDays', () => {
+  it.each([0, 366, 2.5, '30'])('refuses %j, naming the field and what to write instead', (value) => {
+    expect(issuesOf(config({ Options: { AuditRetentionDays: value } }))).toEqual([
+      { path: 'Options.AuditRetentionDays', message: 'expected a whole number of days from 1 to 365 (e.g. 30); the audit trail is kept this long' },
+    ]);
+  });
+});
+
 describe('ConfigError', () => {
   it('reads as one line per problem under a header', () => {
     const error = errorOf(config({ Options: { OnConflict: 'x', DeleteAfterDays: -1 } }));

@@ -26,6 +26,7 @@ describe('resolveConfig: defaults', () => {
       deleteAfterDays: 7,
       deleteThreshold: { kind: 'percent', percent: 20 },
       deleteThresholdMax: 500,
+      auditRetentionDays: 30,
     });
   });
 

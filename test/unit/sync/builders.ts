@@ -70,6 +70,7 @@ export function options(fields: Partial<ConnectorOptions> = {}): ConnectorOption
     deleteAfterDays: 7,
     deleteThreshold: { kind: 'percent', percent: 20 },
     deleteThresholdMax: 500,
+    auditRetentionDays: 30,
     ...fields,
   };
 }
