@@ -1,4 +1,4 @@
-import { TableClient } from '@azure/data-tables';
+import { TableClient, TableServiceClient } from '@azure/data-tables';
 import { QueueClient } from '@azure/storage-queue';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { TokenCredential } from '@azure/core-auth';
@@ -33,6 +33,14 @@ export function createTableClient(target: StorageTarget, base: string): TableCli
     });
   }
   return new TableClient(target.tableEndpoint, name, target.credential);
+}
+
+/** The account's table service: listing and deleting whole tables (the audit trail's day tables). */
+export function createTableServiceClient(target: StorageTarget): TableServiceClient {
+  if (target.kind === 'connectionString') {
+    return TableServiceClient.fromConnectionString(target.connectionString, { allowInsecureConnection: isLoopback(target.connectionString) });
+  }
+  return new TableServiceClient(target.tableEndpoint, target.credential);
 }
 
 export function createQueueClient(target: StorageTarget, base: string): QueueClient {

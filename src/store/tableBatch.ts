@@ -2,9 +2,9 @@
  * Table I/O shared by the store adapters: the one way to write batches (entity group transactions),
  * the one way to read rows by key, paging over a filter, bounded concurrency, and table creation.
  */
-import { odata, type TableClient, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
+import { odata, type TableClient, type TableEntityResult, type TableServiceClient, type TransactionAction } from '@azure/data-tables';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import { createTableClient, type StorageTarget } from './storageAccount';
+import { createTableClient, createTableServiceClient, type StorageTarget } from './storageAccount';
 import { statusOf, toStorageError } from './errors';
 import { estimateEntityBytes } from './entityCodec';
 
@@ -34,6 +34,13 @@ export interface TableAccessOptions {
 
 export function openTable(target: StorageTarget, base: string, options: TableAccessOptions = {}): TableClient {
   const client = createTableClient(target, base);
+  for (const policy of options.additionalPolicies ?? []) client.pipeline.addPolicy(policy);
+  return client;
+}
+
+/** The table service, with the same extra policies as the table clients (request counting). */
+export function openTableService(target: StorageTarget, options: TableAccessOptions = {}): TableServiceClient {
+  const client = createTableServiceClient(target);
   for (const policy of options.additionalPolicies ?? []) client.pipeline.addPolicy(policy);
   return client;
 }

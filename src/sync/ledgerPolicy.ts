@@ -130,18 +130,21 @@ export type ItemOutcome =
 
 /**
  * The upload side's patch for one item, from the entry as it is now (another writer may have
- * changed it since the item was planned). `what` is the record hash sent, or "delete".
+ * changed it since the item was planned). `item.hash` is the record hash sent, or "delete";
+ * `item.fp` the sent record's field fingerprints (fieldFingerprints.ts), kept with `a` and its time `t`.
  */
-export function outcomePatch(entry: LedgerEntry | undefined, item: { op: 'upsert' | 'delete'; hash: string; baseHash?: string }, outcome: ItemOutcome, now: Date): LedgerEntryPatch {
+export function outcomePatch(entry: LedgerEntry | undefined, item: { op: 'upsert' | 'delete'; hash: string; baseHash?: string; fp?: string }, outcome: ItemOutcome, now: Date): LedgerEntryPatch {
   // The queued marker belongs to what was queued: a newer record queued since keeps its own, and
   // its message will send it; a failure of the older one is recorded but does not delay it.
   const ours = entry?.qh === undefined || entry.qh === item.hash;
   const clearQueued: LedgerEntryPatch = entry?.qh === item.hash ? { q: null, qh: null } : {};
   switch (outcome.kind) {
     case 'acknowledged':
-      if (item.op === 'upsert') return { ...clearQueued, a: item.hash, b: item.baseHash ?? null, f: null, e: null, r: null };
+      // The fingerprints and time go with `a`: a record acknowledged without them (fp unknown)
+      // must not keep the previous record's, which would name the wrong fields next time.
+      if (item.op === 'upsert') return { ...clearQueued, a: item.hash, b: item.baseHash ?? null, fp: item.fp ?? null, t: now.toISOString(), f: null, e: null, r: null };
       // Gone from the destination. Wanted again meanwhile (it came back into scope): due at once.
-      return { ...clearQueued, a: null, b: null, l: null, h: null, f: null, e: null, r: entry?.w === 1 ? now.toISOString() : null };
+      return { ...clearQueued, a: null, b: null, fp: null, t: null, l: null, h: null, f: null, e: null, r: entry?.w === 1 ? now.toISOString() : null };
     case 'failed': {
       const failures = (entry?.f ?? 0) + 1;
       if (!ours) return { f: failures, e: outcome.error.slice(0, 300) };

@@ -168,22 +168,28 @@ describe('outcomePatch', () => {
     it('records the upsert\'s hash and base hash, and clears its failures and queued marker', () => {
       const entry: LedgerEntry = { a: 'h1', b: 'b1', w: 1, q: minutesAgo(2), qh: 'h2', f: 2, e: '500', r: minutesAgo(1) };
       const patch = outcomePatch(entry, upsert('h2', 'b2'), { kind: 'acknowledged' }, NOW);
-      expect(patch).toEqual({ q: null, qh: null, a: 'h2', b: 'b2', f: null, e: null, r: null });
+      expect(patch).toEqual({ q: null, qh: null, a: 'h2', b: 'b2', fp: null, t: NOW.toISOString(), f: null, e: null, r: null });
       const after = apply(entry, patch);
-      expect(after).toEqual({ a: 'h2', b: 'b2', w: 1 });
+      expect(after).toEqual({ a: 'h2', b: 'b2', w: 1, t: NOW.toISOString() });
       expect(after !== undefined && entryDueAt(after, 7)).toBeNull();
       expect(decideObject({ hash: 'h2' }, after, NOW)).toEqual({ send: false, waiting: false });
     });
 
     it('records no base hash for a group', () => {
       expect(apply({ w: 1, q: minutesAgo(1), qh: 'g1' }, outcomePatch({ w: 1, q: minutesAgo(1), qh: 'g1' }, upsert('g1'), { kind: 'acknowledged' }, NOW)))
-        .toEqual({ a: 'g1', w: 1 });
+        .toEqual({ a: 'g1', w: 1, t: NOW.toISOString() });
+    });
+
+    it('keeps the acknowledged record\'s field fingerprints, and drops an earlier record\'s when the new one has none', () => {
+      const entry: LedgerEntry = { a: 'h1', fp: 'old', t: minutesAgo(60), w: 1 };
+      expect(apply(entry, outcomePatch(entry, { ...upsert('h2'), fp: 'new' }, { kind: 'acknowledged' }, NOW))).toEqual({ a: 'h2', fp: 'new', t: NOW.toISOString(), w: 1 });
+      expect(apply(entry, outcomePatch(entry, upsert('h3'), { kind: 'acknowledged' }, NOW))).toEqual({ a: 'h3', t: NOW.toISOString(), w: 1 });
     });
 
     it('forgets an object whose deletion the destination acknowledged', () => {
       const entry: LedgerEntry = { a: 'h1', b: 'b1', l: daysAgo(9), h: minutesAgo(5), q: minutesAgo(1), qh: 'delete', f: 1, e: '503' };
       const patch = outcomePatch(entry, remove, { kind: 'acknowledged' }, NOW);
-      expect(patch).toEqual({ q: null, qh: null, a: null, b: null, l: null, h: null, f: null, e: null, r: null });
+      expect(patch).toEqual({ q: null, qh: null, a: null, b: null, fp: null, t: null, l: null, h: null, f: null, e: null, r: null });
       expect(apply(entry, patch)).toBeUndefined();
     });
 
@@ -244,7 +250,7 @@ describe('outcomePatch', () => {
     expect(patch).not.toHaveProperty('q');
     expect(patch).not.toHaveProperty('qh');
     const after = apply(entry, patch);
-    expect(after).toEqual({ a: 'h1', b: 'b1', w: 1, q: minutesAgo(1), qh: 'h2' });
+    expect(after).toEqual({ a: 'h1', b: 'b1', t: NOW.toISOString(), w: 1, q: minutesAgo(1), qh: 'h2' });
     expect(decideObject({ hash: 'h2' }, after, NOW)).toEqual({ send: false, waiting: true });
   });
 
