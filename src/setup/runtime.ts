@@ -18,6 +18,7 @@ import { createHttpDestinationClient, type HttpDestinationClientOptions } from '
 import { uploadSlotsFor } from '../signature365/uploadSlots';
 import type { DestinationClient as HttpDestination } from '../signature365/destinationClient';
 import { TableAuditStore } from '../store/auditStore';
+import { TableObjectAuditLog } from '../store/objectAuditStore';
 import { TableCredentialCheckStore } from '../store/credentialCheckStore';
 import { CredentialWatch } from '../sync/credentialWatch';
 import { TableConflictStore } from '../store/conflictStore';
@@ -80,6 +81,8 @@ export interface ConnectorRuntime {
   readonly conflicts: TableConflictStore;
   readonly deletions: TableDeletionStateStore;
   readonly audit: TableAuditStore;
+  /** The audit trail: a row per write or skip decision per object and destination. */
+  readonly auditTrail: TableObjectAuditLog;
   /** The last reading of each source's credential end date (client secrets are read through Graph). */
   readonly credentialChecks: TableCredentialCheckStore;
   readonly queues: ConnectorQueues;
@@ -141,6 +144,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
   const conflicts = new TableConflictStore(storage, access);
   const deletions = new TableDeletionStateStore(storage, access);
   const audit = new TableAuditStore(storage, access);
+  const auditTrail = new TableObjectAuditLog(storage, access);
   // Rows in the Health table, which `health.initialize()` creates: no initialize of its own.
   const credentialChecks = new TableCredentialCheckStore(storage, access);
   const credentialWatch = new CredentialWatch(credentialChecks);
@@ -150,7 +154,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
   try {
     await Promise.all([
       mirror.initialize(), cursors.initialize(), locks.initialize(), journal.initialize(), ledger.initialize(), outbox.initialize(),
-      reports.initialize(), health.initialize(), conflicts.initialize(), deletions.initialize(), audit.initialize(), queues.initialize(),
+      reports.initialize(), health.initialize(), conflicts.initialize(), deletions.initialize(), audit.initialize(), auditTrail.initialize(), queues.initialize(),
       subscriptions.initialize(), pullGates.initialize(),
     ]);
   } catch (error) {
@@ -167,7 +171,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
 
   const runtime: ConnectorRuntime = {
     config, storage, embeddedStorage: embedded !== undefined, logger: options.logger,
-    mirror, cursors, locks, journal, ledger, outbox, reports, health, conflicts, deletions, audit, credentialChecks, queues, subscriptions, pullGates,
+    mirror, cursors, locks, journal, ledger, outbox, reports, health, conflicts, deletions, audit, auditTrail, credentialChecks, queues, subscriptions, pullGates,
     poisonQueues: new PoisonQueues(storage),
     webhookCounters,
     pullCoalescing: {
@@ -205,12 +209,12 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
       return {
         config, mirror, cursors, locks, journal, ledger, reports, conflicts, planState: cursors, dispatches: cursors, health, deletions, executor,
         logger: options.logger, readerFor: (name) => runtime.readerFor(name), credentialWatch,
-        destinationListing: (name) => runtime.destination(name),
+        destinationListing: (name) => runtime.destination(name), audit: auditTrail,
       };
     },
     inProcessExecutor(executorOptions = {}) {
       return new InProcessUploadExecutor({
-        ledger, health, deletions,
+        ledger, health, deletions, audit: auditTrail,
         destination: (name) => runtime.destination(name),
         sourceKey: (name) => sourceConfig(name)?.tenantId,
       }, executorOptions);
@@ -220,7 +224,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
     },
     uploadDependencies() {
       return {
-        ledger, outbox, health, deletions, logger: options.logger, deleteAfterDays: config.options.deleteAfterDays,
+        ledger, outbox, health, deletions, audit: auditTrail, logger: options.logger, deleteAfterDays: config.options.deleteAfterDays,
         destination: (name) => runtime.destination(name),
         sourceKey: (name) => sourceConfig(name)?.tenantId,
       };

@@ -8,10 +8,13 @@
  * the change journal entry that caused it stays until the whole execution is done, so a crash here
  * is healed by planning the same entry again.
  */
+import { outcomeAuditRow, parseSentRecord, type SentRecord } from './auditRows';
+import { recordAudit } from './auditWriter';
 import { failpoint } from './failpoints';
+import { fieldFingerprints } from './fieldFingerprints';
 import { errorFields } from './logger';
 import { outcomePatch, patchEntries, summarizeEntries, type ItemOutcome } from './ledgerPolicy';
-import type { DeletionStateStore, DestinationClient, DestinationHealthStore, LedgerStore } from './ports';
+import type { DeletionStateStore, DestinationClient, DestinationHealthStore, LedgerStore, ObjectAuditLog, ObjectAuditRow } from './ports';
 import { markHealthy, markUnhealthy } from './quarantine';
 import { bucketOfId } from './bucketOf';
 import {
@@ -28,7 +31,18 @@ export interface InProcessUploadDependencies {
   destination(name: string): DestinationClient | undefined;
   /** The `source` field the destination expects for an Entra source (its tenant id). */
   sourceKey(sourceName: string): string | undefined;
+  /** The audit trail: a row per outcome, written after the ledger holds it (absent: none). */
+  audit?: ObjectAuditLog;
   now?: () => Date;
+}
+
+/** One item's outcome until the ledger holds it; `record` (upserts sent) names the changed fields for the audit trail. */
+interface PendingOutcome {
+  item: SendItem;
+  outcome: ItemOutcome;
+  record?: SentRecord;
+  /** Deferred items: why they were not sent (the audit row's reason). */
+  deferredBecause?: string;
 }
 
 export interface BatchProgress {
@@ -82,13 +96,14 @@ export class InProcessUploadExecutor implements UploadExecutor {
   private async runLane(works: readonly KindWork[], context: ExecutionContext, summary: ExecutionSummary): Promise<void> {
     const now = this.deps.now ?? (() => new Date());
     let deferredUntil: string | undefined;
+    let deferredBecause = '';
     let healthChecked = false;
     let unhealthyBefore = false;
     for (const work of works) {
       const { destination, source, kind } = work.scope;
       const destinationName = context.destinationNames?.get(destination);
       const logger = context.logger.child({ destination, kind, ...(destinationName === undefined ? {} : { destinationName }) });
-      const outcomes = new Map<string, { item: SendItem; outcome: ItemOutcome }>();
+      const outcomes = new Map<string, PendingOutcome>();
       // A bucket is written with the plan's patches and the outcomes so far; a bucket written
       // again later gets the same patches again (they only set the planner's fields) and new outcomes.
       let preloaded = work.preloaded;
@@ -97,15 +112,23 @@ export class InProcessUploadExecutor implements UploadExecutor {
         const at = now();
         const written = new Set(buckets);
         const due = [...outcomes].filter(([id]) => written.has(bucketOfId(id)));
+        // Keyed by id: the mutation may run again after a concurrent write, and its last run is what was written.
+        const auditRows = new Map<string, ObjectAuditRow>();
+        const auditContext = { runId: context.runId, at, scope: work.scope };
         await this.deps.ledger.update(work.scope, buckets, (bucket, entries) => {
           for (const [id, patch] of bucketPatches(work, bucket)) patchEntries(entries, id, patch);
           for (const [id, done] of due) {
-            if (bucketOfId(id) === bucket) patchEntries(entries, id, outcomePatch(entries.get(id), done.item, done.outcome, at));
+            if (bucketOfId(id) !== bucket) continue;
+            const before = entries.get(id);
+            const fp = done.record === undefined ? undefined : fieldFingerprints(done.record);
+            auditRows.set(id, outcomeAuditRow(auditContext, before, done.item, done.outcome, done.record, done.deferredBecause));
+            patchEntries(entries, id, outcomePatch(before, { ...done.item, ...(fp !== undefined ? { fp } : {}) }, done.outcome, at));
           }
         }, (entries) => summarizeEntries(entries, context.deleteAfterDays), preloaded === undefined ? {} : { preloaded });
         // The rows written have new ETags: later writes read them again.
         preloaded = undefined;
         for (const [id] of due) outcomes.delete(id);
+        await recordAudit(this.deps.audit, [...auditRows.values()], logger);
       };
 
       const sendBuckets = new Set(work.sends.map((item) => bucketOfId(item.id)));
@@ -137,7 +160,7 @@ export class InProcessUploadExecutor implements UploadExecutor {
       for (let start = 0; start < work.sends.length; start += MAX_ITEMS_PER_BATCH) {
         const batch = work.sends.slice(start, start + MAX_ITEMS_PER_BATCH);
         if (deferredUntil !== undefined) {
-          for (const item of batch) outcomes.set(item.id, { item, outcome: { kind: 'deferred', until: deferredUntil } });
+          for (const item of batch) outcomes.set(item.id, { item, outcome: { kind: 'deferred', until: deferredUntil }, deferredBecause });
           finish(batch);
           continue;
         }
@@ -146,6 +169,7 @@ export class InProcessUploadExecutor implements UploadExecutor {
         try {
           const records: { id: string; op: 'upsert' | 'delete'; record?: string }[] = [];
           for (const item of batch) records.push({ id: item.id, op: item.op, ...(item.record !== undefined ? { record: await item.record() } : {}) });
+          const sentRecords = new Map(records.map((record) => [record.id, parseSentRecord(record.record)]));
           const results = await sendBatch(client, kind, sourceKey, records);
           failpoint('afterUploadBeforeAck');
           const byKey = new Map(results.map((result) => [`${result.op}:${result.id}`, result]));
@@ -156,7 +180,8 @@ export class InProcessUploadExecutor implements UploadExecutor {
             if (result?.ok === true) {
               succeeded += 1;
               if (item.op === 'delete') deleted += 1;
-              outcomes.set(item.id, { item, outcome: { kind: 'acknowledged' } });
+              const record = item.op === 'upsert' ? sentRecords.get(item.id) : undefined;
+              outcomes.set(item.id, { item, outcome: { kind: 'acknowledged' }, ...(record !== undefined ? { record } : {}) });
             } else {
               outcomes.set(item.id, { item, outcome: { kind: 'failed', error: describeItemFailure(result) } });
             }
@@ -177,7 +202,8 @@ export class InProcessUploadExecutor implements UploadExecutor {
           if (failure.kind === 'quarantine') {
             const health = await markUnhealthy(this.deps.health, destination, failure.reason, error instanceof Error ? error.message : String(error), now());
             deferredUntil = health.retryAfter ?? now().toISOString();
-            for (const item of batch) outcomes.set(item.id, { item, outcome: { kind: 'deferred', until: deferredUntil } });
+            deferredBecause = `the destination was quarantined (${failure.reason})`;
+            for (const item of batch) outcomes.set(item.id, { item, outcome: { kind: 'deferred', until: deferredUntil }, deferredBecause });
             summary.failed += batch.length;
             summary.quarantinedDestinations.push({ destination, reason: failure.reason });
             logger.error(QUARANTINE_EVENTS[failure.reason], { ...errorFields(error), items: batch.length, retryAfter: deferredUntil });
@@ -185,7 +211,8 @@ export class InProcessUploadExecutor implements UploadExecutor {
             // The destination asked for longer than a request waits: the rest of its work waits
             // in the ledger until then (no quarantine; other destinations carry on).
             deferredUntil = failure.until;
-            for (const item of batch) outcomes.set(item.id, { item, outcome: { kind: 'deferred', until: deferredUntil } });
+            deferredBecause = 'the destination asked for more time (throttling)';
+            for (const item of batch) outcomes.set(item.id, { item, outcome: { kind: 'deferred', until: deferredUntil }, deferredBecause });
             summary.failed += batch.length;
             summary.quarantinedDestinations.push({ destination, reason: 'throttled' });
             logger.warn('upload.throttled', { ...errorFields(error), items: batch.length, retryAt: deferredUntil });

@@ -34,12 +34,14 @@
  * again now rather than after the 30-minute re-queue check.
  */
 import { createHash } from 'node:crypto';
+import { conflictSkipRows } from './auditRows';
+import { recordAudit } from './auditWriter';
 import type { ConnectorConfig } from '../config/types';
 import { isEmpty, mergeJournal } from './changeImpact';
 import type { Logger } from './logger';
 import type {
   ChangeJournal, ConflictStore, DeletionApproval, DeletionStateStore, DestinationHealth, DestinationHealthStore, DirectoryReader, DispatchMarkerStore, JournalEntry,
-  LedgerBucketSummary, LedgerStore, MirrorStore, PlanStateStore, ReportsIndex, UploadKind,
+  LedgerBucketSummary, LedgerStore, MirrorStore, ObjectAuditLog, ObjectAuditRow, PlanStateStore, ReportsIndex, UploadKind,
 } from './ports';
 import type { MailboxTypeReads } from './mailboxTypes';
 import { patchEntries, summarizeEntries, unsentDispatchPatch } from './ledgerPolicy';
@@ -65,6 +67,8 @@ export interface PlanDependencies {
   dispatches?: DispatchMarkerStore;
   /** Reads users' mailbox types (mailboxTypes.ts); absent: the types stay as the mirror holds them. */
   mailboxReader?: Pick<DirectoryReader, 'readMailboxTypes'>;
+  /** The audit trail: the plan's rows (staged deletes, skips) once its patches are written; absent: none. */
+  audit?: ObjectAuditLog;
   logger: Logger;
   now?: () => Date;
 }
@@ -264,6 +268,7 @@ export async function planSource(
   const works: KindWork[] = [];
   const summaries = new Map<string, DestinationPlanSummary>();
   const holdWrites: { destination: string; kind: UploadKind; write: HoldWrite }[] = [];
+  const auditRows: ObjectAuditRow[] = [];
   const health = new Map<string, Promise<DestinationHealth | undefined>>();
   for (const plan of planned.scopes) {
     checkDeadline();
@@ -286,6 +291,7 @@ export async function planSource(
       },
     });
     if (decision.work !== undefined) works.push(decision.work);
+    auditRows.push(...decision.audit);
     for (const write of decision.holdWrites) holdWrites.push({ destination, kind, write });
     const summary = summaries.get(destination) ?? {
       destination, users: emptyKindSummary(), groups: emptyKindSummary(), messages: 0, mapped: plan.mapped, missingGroups,
@@ -332,6 +338,12 @@ export async function planSource(
   for (const work of works) {
     const summary = summaries.get(work.scope.destination);
     if (summary !== undefined) summary.messages += Math.ceil(work.sends.length / 100);
+  }
+  // After the executor: the ledger holds the patches these rows describe (see auditWriter.ts).
+  if (deps.audit !== undefined) {
+    // A whole-source plan looks at every user: only conflicts that are new or changed are decisions worth a row.
+    const previousConflicts = mode === 'whole' && planned.conflicts.length > 0 ? await deps.conflicts.list(source).catch(() => []) : undefined;
+    await recordAudit(deps.audit, [...auditRows, ...conflictSkipRows(runId, now, source, planned.conflicts, previousConflicts)], logger);
   }
   if (planned.reports !== undefined) await deps.reports.replace(source, planned.reports);
   if (planned.moves !== undefined && planned.moves.length > 0) await deps.reports.move(source, planned.moves);

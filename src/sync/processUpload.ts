@@ -8,12 +8,17 @@
  * whose deletion was queued), so a duplicate or late message sends nothing twice and never an
  * older record.
  */
+import { outcomeAuditRow, parseSentRecord } from './auditRows';
+import { recordAudit } from './auditWriter';
 import { failpoint } from './failpoints';
+import { fieldFingerprints } from './fieldFingerprints';
 import { errorFields } from './logger';
 import type { Logger } from './logger';
 import { outcomePatch, patchEntries, summarizeEntries, type ItemOutcome } from './ledgerPolicy';
 import type { UploadRequestedMessage } from './messages';
-import type { DeletionStateStore, DestinationClient, DestinationHealthStore, LedgerEntry, LedgerStore, OutboxItem, OutboxStore, QuarantineReason } from './ports';
+import type {
+  DeletionStateStore, DestinationClient, DestinationHealthStore, LedgerEntry, LedgerStore, ObjectAuditLog, ObjectAuditRow, OutboxItem, OutboxStore, QuarantineReason,
+} from './ports';
 import { isQuarantined, markHealthy, markUnhealthy } from './quarantine';
 import { bucketOfId } from './bucketOf';
 import { QUARANTINE_EVENTS, classifyUploadFailure, describeItemFailure, sendBatch } from './uploadWork';
@@ -30,6 +35,8 @@ export interface UploadDependencies {
   sourceKey(sourceName: string): string | undefined;
   /** Options.DeleteAfterDays, for the ledger's due times. */
   deleteAfterDays: number;
+  /** The audit trail: a row per outcome, written after the ledger holds it (absent: none). */
+  audit?: ObjectAuditLog;
   logger: Logger;
   now?: () => Date;
 }
@@ -76,12 +83,18 @@ export async function processUpload(message: UploadRequestedMessage, deps: Uploa
   const health = await deps.health.get(message.destination);
   if (isQuarantined(health, now())) {
     const until = health?.retryAfter ?? now().toISOString();
+    const at = now();
+    const deferredRows = new Map<string, ObjectAuditRow>();
     await deps.ledger.update(scope, buckets, (_bucket, entries) => {
       for (const id of message.ids) {
         const entry = entries.get(id);
-        if (entry?.qh !== undefined) patchEntries(entries, id, outcomePatch(entry, { op: entry.qh === 'delete' ? 'delete' : 'upsert', hash: entry.qh }, { kind: 'deferred', until }, now()));
+        if (entry?.qh === undefined) continue;
+        const item = { id, op: entry.qh === 'delete' ? 'delete' as const : 'upsert' as const, hash: entry.qh };
+        deferredRows.set(id, outcomeAuditRow({ runId: message.runId, at, scope }, entry, item, { kind: 'deferred', until }, undefined, `the destination is in quarantine (${health?.reason ?? 'unhealthy'})`));
+        patchEntries(entries, id, outcomePatch(entry, item, { kind: 'deferred', until }, at));
       }
     }, summarize);
+    await recordAudit(deps.audit, [...deferredRows.values()], logger);
     logger.info('upload.deferred', { reason: 'destination in quarantine', retryAfter: until, ids: message.ids.length });
     return { sent: 0, succeeded: 0, failed: 0, skipped: message.ids.length, quarantined: 'deferred' };
   }
@@ -107,7 +120,7 @@ export async function processUpload(message: UploadRequestedMessage, deps: Uploa
     return { sent: 0, succeeded: 0, failed: 0, skipped };
   }
 
-  const outcomes = new Map<string, { item: OutboxItem; outcome: ItemOutcome }>();
+  const outcomes = new Map<string, { item: OutboxItem; outcome: ItemOutcome; deferredBecause?: string }>();
   let quarantined: UploadOutcome['quarantined'];
   try {
     const results = await sendBatch(client, message.kind, sourceKey, items);
@@ -123,13 +136,13 @@ export async function processUpload(message: UploadRequestedMessage, deps: Uploa
       // Returned, not thrown: a destination that refuses (token, endpoint, contract) would refuse
       // the host's five retries too, and the poison queue would fill with one message per batch.
       const marked = await markUnhealthy(deps.health, message.destination, failure.reason, error instanceof Error ? error.message : String(error), now());
-      for (const item of items) outcomes.set(item.id, { item, outcome: { kind: 'deferred', until: marked.retryAfter ?? now().toISOString() } });
+      for (const item of items) outcomes.set(item.id, { item, outcome: { kind: 'deferred', until: marked.retryAfter ?? now().toISOString() }, deferredBecause: `the destination was quarantined (${failure.reason})` });
       quarantined = failure.reason;
       logger.error(QUARANTINE_EVENTS[failure.reason], { ...errorFields(error), ids: message.ids.length, retryAfter: marked.retryAfter });
     } else if (failure.kind === 'throttled') {
       // The message ends here and its objects come due when the destination said: the next plan
       // queues them then. The destination stays healthy for everything else.
-      for (const item of items) outcomes.set(item.id, { item, outcome: { kind: 'deferred', until: failure.until } });
+      for (const item of items) outcomes.set(item.id, { item, outcome: { kind: 'deferred', until: failure.until }, deferredBecause: 'the destination asked for more time (throttling)' });
       quarantined = 'throttled';
       logger.warn('upload.throttled', { ...errorFields(error), ids: message.ids.length, retryAt: failure.until });
     } else {
@@ -152,9 +165,20 @@ export async function processUpload(message: UploadRequestedMessage, deps: Uploa
   // them twice, which errs towards holding, never towards deleting more than the cap allows.
   await deps.deletions.recordExecuted(message.destination, message.source, message.kind, deleted, now());
   const at = now();
+  const records = new Map([...outcomes].map(([id, done]) => [id, done.outcome.kind === 'acknowledged' && done.item.op === 'upsert' ? parseSentRecord(done.item.record) : undefined]));
+  const fingerprints = new Map([...records].flatMap(([id, record]) => (record === undefined ? [] : [[id, fieldFingerprints(record)] as const])));
+  // Keyed by id: the mutation may run again after a concurrent write, and its last run is what was written.
+  const auditRows = new Map<string, ObjectAuditRow>();
   await deps.ledger.update(scope, buckets, (bucket, entries) => {
-    for (const [id, done] of outcomes) if (bucketOfId(id) === bucket) patchEntries(entries, id, outcomePatch(entries.get(id), done.item, done.outcome, at));
+    for (const [id, done] of outcomes) {
+      if (bucketOfId(id) !== bucket) continue;
+      const before = entries.get(id);
+      const fp = fingerprints.get(id);
+      auditRows.set(id, outcomeAuditRow({ runId: message.runId, at, scope }, before, done.item, done.outcome, records.get(id), done.deferredBecause));
+      patchEntries(entries, id, outcomePatch(before, { ...done.item, ...(fp !== undefined ? { fp } : {}) }, done.outcome, at));
+    }
   }, summarize, { preloaded: read });
+  await recordAudit(deps.audit, [...auditRows.values()], logger);
   await deps.outbox.remove(scope, [...stale, ...acknowledged.map((done) => done.item), ...[...outcomes.values()].filter((done) => done.outcome.kind === 'failed').map((done) => done.item)]);
   // The health read at the start stands for "before": an answer just came back, so it is healthy now.
   if ((quarantined === undefined || quarantined === 'throttled') && health !== undefined && !health.healthy) await markHealthy(deps.health, message.destination, now());

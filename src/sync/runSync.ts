@@ -16,7 +16,7 @@ import { reconcileDestinations, type SourceReconcileSummary } from './destinatio
 import { isPlanDeadlineReached, planSource, type SourcePlanSummary } from './planSource';
 import type {
   ChangeJournal, ConflictStore, CursorStore, DeletionStateStore, DispatchMarkerStore, DestinationHealthStore, DestinationListing, DirectoryReader, HeldLock,
-  LedgerStore, LockStore, MirrorStore, PlanStateStore, ReportsIndex,
+  LedgerStore, LockStore, MirrorStore, ObjectAuditLog, PlanStateStore, ReportsIndex,
 } from './ports';
 import { acquireSourceLock, pullSource, SOURCE_LOCK_TTL_IN_MS, type PageProgress, type PullSummary } from './pullSource';
 import { isLockLost, keepLeaseFresh, type LeaseKeeper } from './leaseKeeper';
@@ -44,6 +44,8 @@ export interface SyncDependencies {
   now?: () => Date;
   /** Reads and remembers client secrets' end dates (absent: only what the config tells, certificates). */
   credentialWatch?: CredentialWatch;
+  /** The audit trail (the plan's rows; purged here after Options.AuditRetentionDays). Absent: none. */
+  audit?: ObjectAuditLog;
 }
 
 export interface SyncOptions {
@@ -197,6 +199,11 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
       const held = lock;
       await held.release().catch((error: unknown) => logger.warn('lock.releaseFailed', { source: source.name, ...errorFields(error) }));
     }
+  }
+  if (deps.audit !== undefined && options.dryRun !== true) {
+    // Whole day tables, one listing per process and day at most: never worth failing a run for.
+    await deps.audit.purge(deps.config.options.auditRetentionDays, new Date())
+      .catch((error: unknown) => logger.warn('audit.purgeFailed', { ...errorFields(error), retentionDays: deps.config.options.auditRetentionDays }));
   }
   summary.seconds = (Date.now() - started) / 1000;
   logger.info('sync.done', { seconds: summary.seconds, failures: summary.failures.length });

@@ -9,13 +9,14 @@
  * change-driven plan reads, when the gate has anything to decide, the buckets whose summary says
  * they hold a deletion past its grace period.
  */
+import { planRow } from './auditRows';
 import { decideDeletions, ROLLING_WINDOW_IN_MS, type DeletionGateResult, type DeletionGateStatus } from './deletionGate';
 import { bucketOfId } from './bucketOf';
 import { graceEndsAt, HOLD_RECHECK_IN_MS, outcomePatch } from './ledgerPolicy';
 import type { Logger } from './logger';
 import { decideObject, inFlightOrBackingOff } from './objectPlan';
 import type { ConnectorOptions } from '../config/types';
-import type { DeletionApproval, DeletionHold, DeletionStateStore, DestinationHealth, LedgerEntryPatch, LedgerStore } from './ports';
+import type { DeletionApproval, DeletionHold, DeletionStateStore, DestinationHealth, LedgerEntryPatch, LedgerStore, ObjectAuditRow } from './ports';
 import { isQuarantined } from './quarantine';
 import { entryOf, type ScopePlan } from './planTargets';
 import type { KindWork, SendItem } from './uploadWork';
@@ -77,6 +78,11 @@ export interface ScopeDecision {
   holdWrites: HoldWrite[];
   /** Set when the destination is in quarantine and nothing was sent. */
   skippedBecause?: string;
+  /**
+   * The plan's audit trail rows (auditRows.ts): staged deletes, first holds, objects that left
+   * scope before they were acknowledged. To be recorded once the patches are written.
+   */
+  audit: ObjectAuditRow[];
 }
 
 function addPatch(patches: Map<string, Map<string, LedgerEntryPatch>>, id: string, patch: LedgerEntryPatch): void {
@@ -98,6 +104,11 @@ export async function decideScope(plan: ScopePlan, context: ScopeDecisionContext
   const holdWrites: HoldWrite[] = [];
   let wantedDelta = 0;
   let touchedPending = false;
+  const audit: ObjectAuditRow[] = [];
+  const auditContext = { runId: context.runId, at: now, scope };
+  const outOfScope = plan.mapped ? 'left scope (filters, exclusions, groups or options)' : `left scope: no mapping of source ${context.source} names this destination any more`;
+  /** Objects that left scope in this plan while the destination holds them: a staged delete each, unless the gate lets them go now. */
+  const leaving: string[] = [];
 
   for (const [id, desired] of plan.desired) {
     const entry = entryOf(plan.read, id);
@@ -114,7 +125,12 @@ export async function decideScope(plan: ScopePlan, context: ScopeDecisionContext
     } else if (desired !== undefined && !decision.waiting) {
       summary.unchanged += 1;
     }
-    if (decision.deletionCandidate !== undefined) candidates.push({ id, leftScopeAt: decision.deletionCandidate });
+    if (decision.deletionCandidate !== undefined) {
+      candidates.push({ id, leftScopeAt: decision.deletionCandidate });
+      if (entry?.w === 1) leaving.push(id);
+    } else if (desired === undefined && entry?.w === 1 && entry.a === undefined) {
+      audit.push(planRow(auditContext, id, 'skip', `${outOfScope} before the destination acknowledged it; not sent`));
+    }
   }
   summary.upserts = sends.length;
 
@@ -169,6 +185,8 @@ export async function decideScope(plan: ScopePlan, context: ScopeDecisionContext
     for (const id of gate.held) {
       const entry = entryOf(plan.read, id);
       if (entry?.h === undefined || Date.parse(entry.h) <= now.getTime()) addPatch(patches, id, { h: recheck });
+      // Recorded when first held, not at every hourly re-check.
+      if (entry?.h === undefined) audit.push(planRow(auditContext, id, 'skip', `deletion held by the deletion gate: ${gate.reason ?? gate.status}`));
     }
     if (gate.status === 'held' && gate.holdId !== undefined && gate.leftScopeCutoff !== undefined) {
       holdWrites.push({ put: {
@@ -188,6 +206,12 @@ export async function decideScope(plan: ScopePlan, context: ScopeDecisionContext
     if (gate.approvedByAdministrator === true) log.info('deletions.approvedByAdministrator', { deletes: gate.approved.length, holdId: approval?.holdId, approvedBy: approval?.approvedBy });
   }
 
+  const goingNow = new Set(gate?.approved ?? []);
+  for (const id of leaving) {
+    if (goingNow.has(id)) continue;
+    const graceEnd = new Date(now.getTime() + options.deleteAfterDays * 86_400_000).toISOString();
+    audit.push(planRow(auditContext, id, 'staged delete', `${outOfScope}; deleted after ${graceEnd} (DeleteAfterDays ${options.deleteAfterDays}) unless it comes back`));
+  }
   const label = (id: string) => plan.desired.get(id)?.label ?? id;
   summary.deletes = gate?.approved.length ?? 0;
   summary.waitingDeletes = gate?.waiting.length ?? candidates.filter((candidate) => !graceOver(candidate.leftScopeAt)).length;
@@ -217,5 +241,5 @@ export async function decideScope(plan: ScopePlan, context: ScopeDecisionContext
     }
   }
   const work = patches.size > 0 || toSend.length > 0 ? { scope, patches, sends: toSend, preloaded: plan.read } : undefined;
-  return { ...(work !== undefined ? { work } : {}), summary, holdWrites, ...(skippedBecause !== undefined ? { skippedBecause } : {}) };
+  return { ...(work !== undefined ? { work } : {}), summary, holdWrites, ...(skippedBecause !== undefined ? { skippedBecause } : {}), audit };
 }
