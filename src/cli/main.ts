@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { positiveInteger, processIo } from './processIo';
 import { processScrubber } from '../setup/secretScrubber';
+import { runAuditCommand, type AuditCommandOptions } from './auditCommand';
 import { runDeletionsApproveCommand, runDeletionsListCommand } from './deletionsCommand';
 import { runExtensionsListCommand, type ExtensionsListOptions } from './extensionsCommand';
 import { runServeCommand } from './serveCommand';
@@ -101,6 +102,20 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('--state <folder>', 'the embedded Azurite folder of earlier `sync --state` runs')
     .action(async (options: { destination: string; source?: string; kind?: 'users' | 'groups'; hold?: string; config?: string; state?: string }) => {
       setExitCode(await runDeletionsApproveCommand(options, io));
+    });
+
+  program
+    .command('audit')
+    .description('The audit trail, newest first: per object and destination what was created, updated (which fields), deleted, staged for deletion, skipped or refused, and why; without --user also the administrative acts')
+    .option('--user <objectId>', 'only this user or group (its Entra object id)')
+    .option('--since <when>', 'only rows from this ISO date or time (2026-12-01, 2026-12-01T08:00:00Z) or span back from now (24h, 7d)')
+    .option('--destination <name>', 'only this Signature365 destination')
+    .option('--limit <n>', 'at most this many rows', positiveInteger)
+    .option('--json', 'print JSON instead of text')
+    .option('-c, --config <path>', 'config.json to use (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
+    .option('--state <folder>', 'the embedded Azurite folder of earlier `sync --state` runs')
+    .action(async (options: AuditCommandOptions) => {
+      setExitCode(await runAuditCommand(options, io));
     });
 
   program

@@ -21,6 +21,7 @@ import type { Logger } from '../sync/logger';
 import { errorFields } from '../sync/logger';
 import { QUEUES, parseConnectorMessage } from '../sync/messages';
 import { readConnectorStatus } from '../sync/status';
+import { answerAuditRequest } from '../sync/auditListing';
 import { startServeHttp, type ServeHttp } from './httpServer';
 import { QueueReader } from './queueReader';
 
@@ -108,6 +109,10 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
           webhook: runtime.webhookCounters,
         },
       })),
+      audit: async (parameter) => {
+        const answer = await answerAuditRequest({ trail: runtime.auditTrail, admin: runtime.audit }, runtime.config, parameter, new Date());
+        return { status: answer.status, body: processScrubber.scrub(JSON.stringify(answer.body)) };
+      },
       syncNow: (body) => queueSyncNow(runtime, body, logger),
       ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),
       logger,

@@ -61,10 +61,11 @@ export function reconcileEntry(entry: LedgerEntry | undefined, held: HeldRecord 
   let finding: ReconcileFinding;
   if (held !== undefined) {
     if (entry?.a === held.hash) return undefined;
-    finding = { kind: entry?.a === undefined ? 'unknownHeld' : 'drifted', patch: { a: held.hash, b: held.baseHash ?? null } };
+    // The fingerprints and time belonged to the record we sent, not to what the destination holds: dropped with it.
+    finding = { kind: entry?.a === undefined ? 'unknownHeld' : 'drifted', patch: { a: held.hash, b: held.baseHash ?? null, fp: null, t: null } };
   } else {
     if (entry?.a === undefined) return undefined;
-    finding = { kind: entry.w === 1 ? 'missing' : 'gone', patch: { a: null, b: null } };
+    finding = { kind: entry.w === 1 ? 'missing' : 'gone', patch: { a: null, b: null, fp: null, t: null } };
   }
   const queued = entry?.q === undefined ? Number.NaN : Date.parse(entry.q);
   if (Number.isFinite(queued) && now.getTime() - queued < REQUEUE_AFTER_IN_MS) return { kind: 'inFlight' };

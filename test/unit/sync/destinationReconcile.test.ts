@@ -39,14 +39,14 @@ describe('reconcileEntry', () => {
   const cases: { name: string; entry: LedgerEntry | undefined; held: typeof held | undefined; expected: ReturnType<typeof reconcileEntry> }[] = [
     { name: 'agrees: held as acknowledged', entry: { a: 'H1', b: 'B1', w: 1 }, held, expected: undefined },
     { name: 'agrees: neither held nor acknowledged', entry: { w: 1 }, held: undefined, expected: undefined },
-    { name: 'unknown held: no entry at all', entry: undefined, held, expected: { kind: 'unknownHeld', patch: { a: 'H1', b: 'B1' } } },
-    { name: 'unknown held: wanted but never acknowledged', entry: { w: 1 }, held, expected: { kind: 'unknownHeld', patch: { a: 'H1', b: 'B1' } } },
-    { name: 'drifted: held with another record', entry: { a: 'H0', b: 'B0', w: 1 }, held, expected: { kind: 'drifted', patch: { a: 'H1', b: 'B1' } } },
-    { name: 'drifted group: no base hash', entry: { a: 'H0', w: 1 }, held: { hash: 'H1' } as typeof held, expected: { kind: 'drifted', patch: { a: 'H1', b: null } } },
-    { name: 'missing: acknowledged and wanted, not held', entry: { a: 'H1', b: 'B1', w: 1 }, held: undefined, expected: { kind: 'missing', patch: { a: null, b: null } } },
-    { name: 'gone: acknowledged, pending deletion, not held', entry: { a: 'H1', l: MINUTES_AGO(5) }, held: undefined, expected: { kind: 'gone', patch: { a: null, b: null } } },
+    { name: 'unknown held: no entry at all', entry: undefined, held, expected: { kind: 'unknownHeld', patch: { a: 'H1', b: 'B1', fp: null, t: null } } },
+    { name: 'unknown held: wanted but never acknowledged', entry: { w: 1 }, held, expected: { kind: 'unknownHeld', patch: { a: 'H1', b: 'B1', fp: null, t: null } } },
+    { name: 'drifted: held with another record', entry: { a: 'H0', b: 'B0', w: 1 }, held, expected: { kind: 'drifted', patch: { a: 'H1', b: 'B1', fp: null, t: null } } },
+    { name: 'drifted group: no base hash', entry: { a: 'H0', w: 1 }, held: { hash: 'H1' } as typeof held, expected: { kind: 'drifted', patch: { a: 'H1', b: null, fp: null, t: null } } },
+    { name: 'missing: acknowledged and wanted, not held', entry: { a: 'H1', b: 'B1', w: 1 }, held: undefined, expected: { kind: 'missing', patch: { a: null, b: null, fp: null, t: null } } },
+    { name: 'gone: acknowledged, pending deletion, not held', entry: { a: 'H1', l: MINUTES_AGO(5) }, held: undefined, expected: { kind: 'gone', patch: { a: null, b: null, fp: null, t: null } } },
     { name: 'in flight: queued 10 minutes ago', entry: { a: 'H0', w: 1, q: MINUTES_AGO(10), qh: 'H2' }, held, expected: { kind: 'inFlight' } },
-    { name: 'not in flight any more: queued 31 minutes ago', entry: { a: 'H0', w: 1, q: MINUTES_AGO(31), qh: 'H2' }, held, expected: { kind: 'drifted', patch: { a: 'H1', b: 'B1' } } },
+    { name: 'not in flight any more: queued 31 minutes ago', entry: { a: 'H0', w: 1, q: MINUTES_AGO(31), qh: 'H2' }, held, expected: { kind: 'drifted', patch: { a: 'H1', b: 'B1', fp: null, t: null } } },
     { name: 'queued but agreeing: nothing to say', entry: { a: 'H1', w: 1, q: MINUTES_AGO(1), qh: 'H1' }, held, expected: undefined },
   ];
   for (const { name, entry, held: heldRecord, expected } of cases) {
