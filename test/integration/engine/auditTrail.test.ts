@@ -5,6 +5,11 @@
  * `s365-connector audit --json`.
  */
 import { randomUUID } from 'node:crypto';
+import { HttpRequest, InvocationContext } from '@azure/functions';
+import { audit } from '../../../functions/audit';
+import { startServeHttp } from '../../../src/serve/httpServer';
+import { answerAuditRequest } from '../../../src/sync/auditListing';
+import { silentLogger } from '../../../src/sync/logger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load';
 import { createRuntime } from '../../../src/setup/runtime';
@@ -13,7 +18,6 @@ import { InProcessUploadExecutor } from '../../../src/sync/inProcessUploads';
 import type { Logger, LogFields } from '../../../src/sync/logger';
 import { runSync } from '../../../src/sync/runSync';
 import { TableObjectAuditLog } from '../../../src/store/objectAuditStore';
-import type { StorageTarget } from '../../../src/store/storageAccount';
 import type { ObjectAuditLog, ObjectAuditRow } from '../../../src/sync/ports';
 import { FakeTenant, startFakeGraph, type FakeGraph } from '../../fakes/graph';
 import { startFakeSignature365, type FakeSignature365 } from '../../fakes/signature365';
@@ -126,14 +130,14 @@ describe('the audit trail of the in-process sync', () => {
 });
 
 describe('the audit trail of the queue path', () => {
-  it('the upload worker writes the same rows: create, then an update naming the changed field', async () => {
+  it('the upload worker writes the same rows (create, an update naming the changed field, failed); GET /api/audit answers them', async () => {
     const queueTenant = new FakeTenant({ seed: 1819 });
     queueTenant.generate({ users: 12, groups: 2, seed: 1819, guestShare: 0, disabledShare: 0 });
     const harness = await startConnectorHarness({ tenant: queueTenant, destinations: ['TenantA'] });
     try {
       harness.configure([{ From: 'EntraId:Default', To: 'Signature365:TenantA' }], { RequireMail: true });
       await harness.syncAndUpload();
-      const trail = new TableObjectAuditLog(harness.storage as StorageTarget);
+      const trail = new TableObjectAuditLog(harness.storage);
       const user = queueTenant.activeUsers().find((candidate) => candidate.accountEnabled && candidate.mail !== null && candidate.userType === 'Member');
       if (user === undefined) throw new Error('no plain user');
       expect(summary(await trail.query({ objectId: user.id }))).toEqual([['create', [], 'new at the destination']]);
@@ -149,6 +153,33 @@ describe('the audit trail of the queue path', () => {
       expect(summary(rows)[0]).toEqual(['update', ['officeLocation'], 'changed']);
       expect(summary(await trail.query({ objectId: refused.id }))[0]).toEqual(['failed', [], 'upsert refused: 400: office not accepted']);
       expect(JSON.stringify(await trail.query({ limit: 1000 }))).not.toContain('Canary Wharf 9');
+
+      // GET /api/audit of the Functions app (function key) and of serve (loopback or API key): the same listing.
+      const call = (query: string) => audit(new HttpRequest({ method: 'GET', url: `http://localhost/api/audit${query}` }), new InvocationContext({ invocationId: 'audit-test', functionName: 'audit' }));
+      const bodyOf = (response: { body?: unknown }) => (typeof response.body === 'string' ? response.body : '');
+      const answer = await call(`?user=${user.id}&destination=TenantA`);
+      expect(answer.status).toBe(200);
+      expect((JSON.parse(bodyOf(answer)) as { rows: ObjectAuditRow[] }).rows.map((row) => row.action)).toEqual(['update', 'create']);
+      const refusedQuery = await call('?since=yesterday');
+      expect(refusedQuery.status).toBe(400);
+      expect(bodyOf(refusedQuery)).toContain('since must be an ISO date or time');
+      const serve = await startServeHttp({
+        webhook: () => { throw new Error('not used'); }, status: () => Promise.resolve('{}'), syncNow: () => Promise.resolve({ status: 500, body: {} }), logger: silentLogger,
+        apiKey: 'serve-key-1819',
+        audit: async (parameter) => {
+          const listing = await answerAuditRequest({ trail }, { destinations: [] }, parameter, new Date());
+          return { status: listing.status, body: JSON.stringify(listing.body) };
+        },
+      }, 0, '127.0.0.1');
+      try {
+        const url = `http://127.0.0.1:${serve.port}/api/audit?user=${user.id}`;
+        expect((await fetch(url)).status).toBe(403);
+        const served = await fetch(url, { headers: { 'x-api-key': 'serve-key-1819' } });
+        expect(served.status).toBe(200);
+        expect(((await served.json()) as { rows: ObjectAuditRow[] }).rows.map((row) => row.action)).toEqual(['update', 'create']);
+      } finally {
+        await serve.close();
+      }
     } finally {
       await harness.close();
     }

@@ -138,7 +138,8 @@ describe('ledger writes that interleave', () => {
     await workerAcknowledges(ledger, readOne, first, { op: 'upsert', hash: 'F' });
 
     const read = (await ledger.read(USERS, [bucket])).buckets.get(bucket);
-    expect(read?.get(first)).toEqual({ a: 'F', w: 1 });
-    expect(read?.get(second)).toEqual({ a: 'S', w: 1 });
+    expect(read?.get(first)).toMatchObject({ a: 'F', w: 1 });
+    expect(read?.get(second)).toMatchObject({ a: 'S', w: 1 });
+    expect(Object.keys(read?.get(first) ?? {}).sort()).toEqual(['a', 't', 'w']);
   });
 });

@@ -476,6 +476,6 @@ describe('the ledger on the in-process path', () => {
     const mark = w.s365.requests.length;
     await w.syncInProcess();
     expect(postsSince(w, mark).filter((r) => r.tenant === 'TenantB')).toEqual([]);
-    expect(await entryB(w, returning)).toEqual({ a: waiting?.a, b: waiting?.b, w: 1 });
+    expect(await entryB(w, returning)).toEqual({ a: waiting?.a, b: waiting?.b, fp: waiting?.fp, t: waiting?.t, w: 1 });
   });
 });
