@@ -36,7 +36,7 @@ export interface ServeOptions {
   publicUrl?: string;
   /** The key the notification URLs carry (?code=); default GRAPH_WEBHOOK_KEY. */
   webhookKey?: string;
-  /** Lets non-loopback callers use /api/status and /api/sync-now. */
+  /** Lets non-loopback callers use /api/status, /api/audit and /api/sync-now. */
   apiKey?: string;
   /** Storage, Graph and destination overrides, as for the CLI (embedded Azurite when nothing is configured). */
   runtime?: Omit<RuntimeOptions, 'config' | 'logger' | 'env'>;
