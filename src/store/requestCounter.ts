@@ -16,10 +16,12 @@ export interface StorageRequestCounts {
   /** Entities in transactions plus single-entity writes. */
   entitiesWritten: number;
   queueRequests: number;
+  /** Of `total`, the requests to the audit trail's day tables (what the audit trail costs a run). */
+  auditTrailRequests: number;
 }
 
 export function emptyCounts(): StorageRequestCounts {
-  return { total: 0, tableReads: 0, tableWrites: 0, tableBatches: 0, entitiesWritten: 0, queueRequests: 0 };
+  return { total: 0, tableReads: 0, tableWrites: 0, tableBatches: 0, entitiesWritten: 0, queueRequests: 0, auditTrailRequests: 0 };
 }
 
 /** A multipart transaction body holds one HTTP request line per operation. */
@@ -36,6 +38,8 @@ export class StorageRequestCounter {
     name: 'storageRequestCounter',
     sendRequest: async (request, next) => {
       this.counts.total += 1;
+      // A transaction names its table in the body only; other requests in the URL.
+      if (/AuditTrail/.test(request.url) || (typeof request.body === 'string' && /\/[a-z0-9]*AuditTrail\d{8}/i.test(request.body))) this.counts.auditTrailRequests += 1;
       if (/\/\$batch(\?|$)/.test(request.url)) {
         this.counts.tableBatches += 1;
         this.counts.entitiesWritten += operationsInBatch(request);
