@@ -6,7 +6,6 @@
  * The object is asked for by its Entra object id; a UPN or mail is refused with a hint, since
  * finding a user by name would read the source's whole mirror.
  */
-import type { ConnectorConfig } from '../config/types';
 import type { AuditEntry, AuditStore, ObjectAuditLog, ObjectAuditQuery, ObjectAuditRow } from './ports';
 
 export interface AuditListingInput {
@@ -14,6 +13,11 @@ export interface AuditListingInput {
   since?: string | undefined;
   destination?: string | undefined;
   limit?: string | number | undefined;
+}
+
+/** The config as the listing needs it: destination names as stored and as written. */
+export interface AuditListingConfig {
+  destinations: readonly { name: string; displayName?: string | undefined }[];
 }
 
 export type ParsedAuditListing = { ok: true; query: ObjectAuditQuery } | { ok: false; error: string };
@@ -44,7 +48,7 @@ function parseSince(text: string, now: Date): Date | undefined {
  * parameters), so an error names what the caller typed. `destination` takes the name as written or
  * its storage key; a name not in the config is taken as given (a removed destination keeps its rows).
  */
-export function parseAuditListing(input: AuditListingInput, config: Pick<ConnectorConfig, 'destinations'>, now: Date, flag: '--' | '' = '--'): ParsedAuditListing {
+export function parseAuditListing(input: AuditListingInput, config: AuditListingConfig, now: Date, flag: '--' | '' = '--'): ParsedAuditListing {
   const query: ObjectAuditQuery = {};
   const user = input.user?.trim();
   if (user !== undefined && user !== '') {
@@ -107,7 +111,7 @@ export function formatAuditListing(listing: AuditListing): string {
 /** An HTTP front's answer to `GET /api/audit?user=&since=&destination=&limit=`: 400 names the parameter and the fix. */
 export async function answerAuditRequest(
   deps: { trail: ObjectAuditLog; admin?: AuditStore },
-  config: Pick<ConnectorConfig, 'destinations'>,
+  config: AuditListingConfig,
   parameter: (name: string) => string | null,
   now: Date,
 ): Promise<{ status: 200; body: AuditListing } | { status: 400; body: { error: string } }> {

@@ -11,8 +11,10 @@
  * - the plan, once its ledger patches are written: `staged delete` when an object the destination
  *   holds leaves scope and waits out the grace period (once, when it leaves), `skip` when a due
  *   deletion is first held by the deletion gate, when an object that was wanted but never
- *   acknowledged leaves scope (filters, exclusions, groups, options), and for the destination a
- *   user in several mappings is not sent to under Options.OnConflict (see conflictSkipRows).
+ *   acknowledged leaves scope (filters, exclusions, groups, options), when work owed to a
+ *   destination in quarantine is not sent (it comes due when the quarantine ends, so once per
+ *   quarantine), and for the destination a user in several mappings is not sent to under
+ *   Options.OnConflict (see conflictSkipRows).
  * Not recorded: objects a plan looks at and leaves as they are (acknowledged and unchanged, or in
  * flight), a held deletion's hourly re-check, and plans under --dry-run.
  */

@@ -235,7 +235,10 @@ export async function decideScope(plan: ScopePlan, context: ScopeDecisionContext
     const health = await context.health();
     if (isQuarantined(health, now)) {
       const until = health?.retryAfter ?? now.toISOString();
-      for (const item of sends) addPatch(patches, item.id, outcomePatch(entryOf(plan.read, item.id), item, { kind: 'deferred', until }, now));
+      for (const item of sends) {
+        addPatch(patches, item.id, outcomePatch(entryOf(plan.read, item.id), item, { kind: 'deferred', until }, now));
+        audit.push(planRow(auditContext, item.id, 'skip', `not sent: the destination is in quarantine (${health?.reason ?? 'unhealthy'}) until ${until}`));
+      }
       skippedBecause = `destination unhealthy until ${until}: ${health?.lastError ?? ''}`;
       toSend = [];
     }
