@@ -142,7 +142,7 @@ export class SyncProgressTracker {
         ? (item.done || finished ? 'full round' : 'full round (total not known ahead)')
         : 'incremental (changes since the last run)';
       const rate = elapsedInMs >= RATE_AFTER_IN_MS ? `, ${formatRate(item.objects, elapsedInMs)}` : '';
-      const counts = `page ${count(item.page)}, ${count(item.objects)} objects`;
+      const counts = `page ${count(item.page)}, ${count(item.objects)} object${item.objects === 1 ? '' : 's'}`;
       if (item.done) return `${round}: done, ${counts} in ${formatDuration(elapsedInMs)}${rate}`;
       if (finished) return `${round}: stopped at ${counts} (the round resumes next run)`;
       return `${round}: ${counts}${rate}`;
@@ -165,7 +165,8 @@ export class SyncProgressTracker {
       timing.push(formatRate(item.settled, elapsedInMs));
       timing.push(`about ${formatDuration(((item.total - item.settled) / item.settled) * elapsedInMs)} left`);
     }
-    return [`${ofTotal} (${percent}%)`, ...tail, ...timing].join(', ');
+    // Rate and time left before the counts: a line cut to a narrow terminal keeps what matters most.
+    return [`${ofTotal} (${percent}%)`, ...timing, ...tail].join(', ');
   }
 
   /** Label and description on one line. */
@@ -184,9 +185,10 @@ export function formatRate(objects: number, elapsedInMs: number): string {
   return perSecond < 10 ? `${perSecond.toFixed(1)}/s` : `${count(Math.round(perSecond))}/s`;
 }
 
-/** `45s`, `3m 05s`, `1h 02m`: rounded to the second, coarser as it grows. */
+/** `<1s`, `45s`, `3m 05s`, `1h 02m`: rounded to the second, coarser as it grows. */
 export function formatDuration(ms: number): string {
-  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (ms < 500) return '<1s';
+  const seconds = Math.round(ms / 1000);
   if (seconds < 60) return `${seconds}s`;
   if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${String(seconds % 60).padStart(2, '0')}s`;
   const minutes = Math.round(seconds / 60);

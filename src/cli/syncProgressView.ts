@@ -102,13 +102,14 @@ class LinesView implements SyncProgressView {
 }
 
 /** Upload bars' width in characters. */
-const BAR_SIZE = 24;
+const BAR_SIZE = 20;
 
 class BarsView implements SyncProgressView {
   readonly #bars: MultiBar;
   readonly #barOf = new Map<ProgressItem, SingleBar>();
   #finished = false;
-  #labelWidth = 0;
+  /** Labels are aligned among pulls and among uploads (an upload's label is longer; pulls need not give up their room for it). */
+  readonly #labelWidth = { pull: 0, upload: 0 };
 
   constructor(stream: NodeJS.WritableStream, private readonly tracker: SyncProgressTracker) {
     const options: Options = {
@@ -155,7 +156,7 @@ class BarsView implements SyncProgressView {
 
   #draw(item: ProgressItem | undefined): void {
     if (item === undefined || this.#finished) return;
-    this.#labelWidth = Math.max(this.#labelWidth, this.tracker.label(item).length);
+    this.#labelWidth[item.type] = Math.max(this.#labelWidth[item.type], this.tracker.label(item).length);
     const value = item.type === 'pull' ? item.objects : item.settled;
     const total = item.type === 'pull' ? Math.max(1, item.objects) : Math.max(1, item.total);
     const bar = this.#barOf.get(item);
@@ -168,7 +169,7 @@ class BarsView implements SyncProgressView {
 
   #format(params: Params, item: ProgressItem | undefined): string {
     if (item === undefined) return '';
-    const label = this.tracker.label(item).padEnd(this.#labelWidth);
+    const label = this.tracker.label(item).padEnd(this.#labelWidth[item.type]);
     const described = this.tracker.describe(item, this.#finished);
     let line: string;
     if (item.type === 'upload') {
