@@ -10,7 +10,7 @@
  */
 import type { DirectoryKind } from '../sync/directory';
 import type { DeltaRound } from '../sync/ports';
-import type { PlannedUploadProgress, PullPageProgress, UploadBatchProgress } from '../sync/syncProgress';
+import type { PlannedUploadProgress, PullPageProgress, PullRoundEndProgress, UploadBatchProgress } from '../sync/syncProgress';
 
 export interface PullItem {
   type: 'pull';
@@ -24,6 +24,8 @@ export interface PullItem {
   startedAt: number;
   updatedAt: number;
   done: boolean;
+  /** Done because the deadline stopped the round (it resumes next run). */
+  paused: boolean;
 }
 
 export interface UploadItem {
@@ -79,7 +81,10 @@ export class SyncProgressTracker {
     let item = this.#items.get(key);
     if (item?.type !== 'pull' || item.done) {
       // A new round of the same kind (a --watch run, or a restart after an expired token) starts afresh.
-      item = { type: 'pull', key, source: event.source, kind: event.kind, roundKind: event.roundKind, page: 0, pages: 0, objects: 0, startedAt: this.#lastEventAt, updatedAt: at, done: false };
+      item = {
+        type: 'pull', key, source: event.source, kind: event.kind, roundKind: event.roundKind, page: 0, pages: 0, objects: 0,
+        startedAt: this.#lastEventAt, updatedAt: at, done: false, paused: false,
+      };
       this.#items.delete(key);
       this.#items.set(key, item);
     }
@@ -88,8 +93,19 @@ export class SyncProgressTracker {
     item.pages += 1;
     item.objects += event.objects;
     item.updatedAt = at;
-    item.done = event.last;
     this.#lastEventAt = at;
+    return item;
+  }
+
+  /** Undefined for a round that read no page in this run (nothing to show). */
+  pullRoundEnd(event: PullRoundEndProgress): PullItem | undefined {
+    const at = this.now();
+    this.#lastEventAt = at;
+    const item = this.#items.get(`pull|${event.source}|${event.kind}`);
+    if (item?.type !== 'pull' || item.done) return undefined;
+    item.updatedAt = at;
+    item.done = true;
+    item.paused = event.outcome === 'paused';
     return item;
   }
 
@@ -143,6 +159,7 @@ export class SyncProgressTracker {
         : 'incremental (changes since the last run)';
       const rate = elapsedInMs >= RATE_AFTER_IN_MS ? `, ${formatRate(item.objects, elapsedInMs)}` : '';
       const counts = `page ${count(item.page)}, ${count(item.objects)} object${item.objects === 1 ? '' : 's'}`;
+      if (item.paused) return `${round}: paused at the deadline, ${counts} (the next run resumes the round)`;
       if (item.done) return `${round}: done, ${counts} in ${formatDuration(elapsedInMs)}${rate}`;
       if (finished) return `${round}: stopped at ${counts} (the round resumes next run)`;
       return `${round}: ${counts}${rate}`;

@@ -17,7 +17,7 @@
  */
 import { MultiBar, type Options, type Params, type SingleBar } from 'cli-progress';
 import type { LogSink } from '../setup/logging';
-import type { PlannedUploadProgress, PullPageProgress, SyncProgress, UploadBatchProgress } from '../sync/syncProgress';
+import type { PlannedUploadProgress, PullPageProgress, PullRoundEndProgress, SyncProgress, UploadBatchProgress } from '../sync/syncProgress';
 import { SyncProgressTracker, type ProgressItem, type ProgressNames } from './syncProgressTracker';
 
 export interface SyncProgressView extends SyncProgress {
@@ -39,6 +39,7 @@ export const PLAIN_PROGRESS_INTERVAL_IN_MS = 10_000;
 
 const SILENT: SyncProgressView = {
   onPullPage: () => undefined,
+  onPullRoundEnd: () => undefined,
   onPlan: () => undefined,
   onUploadBatch: () => undefined,
   logSink: (fallback) => fallback,
@@ -67,6 +68,10 @@ class LinesView implements SyncProgressView {
 
   onPullPage(page: PullPageProgress): void {
     this.#after(this.tracker.pullPage(page));
+  }
+
+  onPullRoundEnd(end: PullRoundEndProgress): void {
+    this.#after(this.tracker.pullRoundEnd(end));
   }
 
   onPlan(work: PlannedUploadProgress): void {
@@ -118,6 +123,9 @@ class BarsView implements SyncProgressView {
       // process is killed (Ctrl+C in a one-shot run); lines are cut to the width here instead.
       linewrap: true,
       hideCursor: false,
+      // cli-progress redraws only the bars that changed, but log lines printed above the bars
+      // overwrite the rows of unchanged ones too: every bar is drawn at every redraw (a few lines, 10 a second).
+      forceRedraw: true,
       fps: 10,
       format: (_options: Options, params: Params, payload: { item?: ProgressItem }) => this.#format(params, payload.item),
     };
@@ -126,6 +134,10 @@ class BarsView implements SyncProgressView {
 
   onPullPage(page: PullPageProgress): void {
     this.#draw(this.tracker.pullPage(page));
+  }
+
+  onPullRoundEnd(end: PullRoundEndProgress): void {
+    this.#draw(this.tracker.pullRoundEnd(end));
   }
 
   onPlan(work: PlannedUploadProgress): void {

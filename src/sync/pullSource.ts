@@ -229,7 +229,7 @@ async function pullKind<TChange extends { id: string }>(
           buffer.push(change);
           if (!pageOf.has(change.id)) pageOf.set(change.id, round.pages);
         }
-        deps.progress?.onPullPage({ source, kind, roundKind: round.kind, page: round.pages, objects: page.changes.length, last: page.deltaLink !== undefined });
+        deps.progress?.onPullPage({ source, kind, roundKind: round.kind, page: round.pages, objects: page.changes.length });
         const last = page.deltaLink !== undefined;
         const pastDeadline = (options.deadlineAt !== undefined && Date.now() >= options.deadlineAt) || options.stopSignal?.aborted === true;
         if (!last && !pastDeadline && buffer.length < batchObjects && bufferedPages < batchPages) continue;
@@ -257,6 +257,7 @@ async function pullKind<TChange extends { id: string }>(
           summary.completed = true;
           if (round.kind === 'full') await deps.journal.clearSeen(source);
           logger.info('round.completed', { roundId: round.id, roundKind: round.kind, pages: round.pages, swept: summary.swept });
+          deps.progress?.onPullRoundEnd({ source, kind, roundKind: round.kind, outcome: 'completed' });
         } else if (oldestHeld === undefined && page.nextLink !== undefined) {
           await deps.cursors.put(source, kind, { ...cursor, nextLink: page.nextLink, round, selection }, lease.lock);
           checkpointedPage = round.pages;
@@ -281,6 +282,7 @@ async function pullKind<TChange extends { id: string }>(
     } catch (error) {
       if (error instanceof DeadlineReached) {
         logger.info('round.paused', { roundId: round.id, pages: round.pages, reason: 'deadline' });
+        deps.progress?.onPullRoundEnd({ source, kind, roundKind: round.kind, outcome: 'paused' });
         summary.restartedAfterExpiry = restartedAfterExpiry;
         return summary;
       }

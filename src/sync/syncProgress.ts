@@ -4,9 +4,11 @@
  * that does not care passes nothing (every call site is `progress?.on…`). The Functions app passes
  * nothing.
  *
- * - `onPullPage`: a delta page of one source and kind was read. A full round's total is not known
- *   ahead (Graph's delta query does not say how many pages follow), so a front can show pages,
- *   objects and rate, never a percentage; `last` marks the page carrying the deltaLink.
+ * - `onPullPage`: a delta page of one source and kind was read (it is written with its batch later).
+ *   A full round's total is not known ahead (Graph's delta query does not say how many pages
+ *   follow), so a front can show pages, objects and rate, never a percentage.
+ * - `onPullRoundEnd`: the round is written and its deltaLink saved (`completed`), or it stopped at
+ *   the deadline and resumes next run (`paused`). A round that fails says nothing more.
  * - `onPlan`: the plan's work for one destination and kind, before any of it is carried out: the
  *   total the uploads below count towards. Announced only when there is something to send or queue.
  * - `onUploadBatch`: one batch of that work settled: sent and answered (`sent`: the destination
@@ -27,8 +29,13 @@ export interface PullPageProgress {
   page: number;
   /** Objects on this page. */
   objects: number;
-  /** True for the page that ends the round (it carries the deltaLink). */
-  last: boolean;
+}
+
+export interface PullRoundEndProgress {
+  source: string;
+  kind: DirectoryKind;
+  roundKind: DeltaRound['kind'];
+  outcome: 'completed' | 'paused';
 }
 
 export interface PlannedUploadProgress {
@@ -54,6 +61,7 @@ export interface UploadBatchProgress {
 
 export interface SyncProgress {
   onPullPage(page: PullPageProgress): void;
+  onPullRoundEnd(end: PullRoundEndProgress): void;
   onPlan(work: PlannedUploadProgress): void;
   onUploadBatch(batch: UploadBatchProgress): void;
 }

@@ -16,11 +16,15 @@ const ANSI = /\u001b/;
 /** Pull 2 pages of users (full round) and one of groups (incremental), then send 250 users to Acme in 3 batches. */
 function feedRun(view: SyncProgressView, advance: (ms: number) => void): void {
   advance(2_000);
-  view.onPullPage({ source: 'contoso', kind: 'users', roundKind: 'full', page: 1, objects: 999, last: false });
-  advance(2_000);
-  view.onPullPage({ source: 'contoso', kind: 'users', roundKind: 'full', page: 2, objects: 201, last: true });
+  view.onPullPage({ source: 'contoso', kind: 'users', roundKind: 'full', page: 1, objects: 999 });
+  advance(1_500);
+  view.onPullPage({ source: 'contoso', kind: 'users', roundKind: 'full', page: 2, objects: 201 });
   advance(500);
-  view.onPullPage({ source: 'contoso', kind: 'groups', roundKind: 'incremental', page: 1, objects: 3, last: true });
+  view.onPullRoundEnd({ source: 'contoso', kind: 'users', roundKind: 'full', outcome: 'completed' });
+  advance(200);
+  view.onPullPage({ source: 'contoso', kind: 'groups', roundKind: 'incremental', page: 1, objects: 3 });
+  advance(300);
+  view.onPullRoundEnd({ source: 'contoso', kind: 'groups', roundKind: 'incremental', outcome: 'completed' });
   view.onPlan({ source: 'contoso', destination: 'acme', kind: 'users', items: 250, path: 'send' });
   advance(2_000);
   view.onUploadBatch({ source: 'contoso', destination: 'acme', kind: 'users', items: 100, acknowledged: 100, outcome: 'sent' });
@@ -40,7 +44,7 @@ describe('sync progress as plain lines (stderr is not a terminal)', () => {
     ]);
     // 10 s after the view started: every item still running, with rate and time left.
     now += 6_000;
-    view.onPullPage({ source: 'fabrikam', kind: 'users', roundKind: 'full', page: 1, objects: 50, last: false });
+    view.onPullPage({ source: 'fabrikam', kind: 'users', roundKind: 'full', page: 1, objects: 50 });
     const periodic = stream.text().split('\n').filter(Boolean).slice(2);
     expect(periodic).toEqual([
       'progress: send Contoso Ltd -> Acme users: 200 of 250 (80%), 20/s, about 3s left, 2 batches, 2 failed',
@@ -54,6 +58,15 @@ describe('sync progress as plain lines (stderr is not a terminal)', () => {
       'progress: pull fabrikam users: full round: stopped at page 1, 50 objects (the round resumes next run)',
     ]);
     expect(stream.text()).not.toMatch(ANSI);
+  });
+
+  it('says when the deadline paused a round', () => {
+    const stream = captureStream(false);
+    const view = createSyncProgressView(stream, { names: NAMES });
+    view.onPullPage({ source: 'contoso', kind: 'users', roundKind: 'full', page: 7, objects: 200 });
+    view.onPullRoundEnd({ source: 'contoso', kind: 'users', roundKind: 'full', outcome: 'paused' });
+    view.finish();
+    expect(stream.text()).toBe('progress: pull Contoso Ltd users: full round: paused at the deadline, page 7, 200 objects (the next run resumes the round)\n');
   });
 
   it('says what the queue path queued', () => {
@@ -116,6 +129,19 @@ describe('sync progress as bars (stderr is a terminal)', () => {
     expect(vi.getTimerCount()).toBe(0);
     logs.write('after\n');
     expect(direct).toEqual(['after\n']);
+  });
+
+  it('draws every bar again below log lines printed above them, changed or not', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const stream = captureStream(true, 150);
+    const view = createSyncProgressView(stream, { names: NAMES });
+    const logs = view.logSink({ write: () => undefined });
+    feedRun(view, (ms) => vi.advanceTimersByTime(ms));
+    vi.advanceTimersByTime(150);
+    logs.write('{"event":"plan.destination"}\n');
+    view.finish();
+    const afterLog = stream.text().slice(stream.text().lastIndexOf('plan.destination'));
+    for (const label of ['pull Contoso Ltd users', 'pull Contoso Ltd groups', 'send Contoso Ltd -> Acme users']) expect(afterLog).toContain(label);
   });
 
   it('cuts lines to the terminal width, so a redraw never wraps', () => {
