@@ -37,7 +37,7 @@ export interface PullDependencies {
   locks: LockStore;
   logger: Logger;
   now?: () => Date;
-  /** Told of every page read (the CLI's progress); absent: nobody is watching. */
+  /** Told of every page read and every round ended (the CLI's progress); absent: nobody is watching. */
   progress?: SyncProgress;
 }
 

@@ -42,7 +42,7 @@ export interface SyncDependencies {
   executor: UploadExecutor;
   logger: Logger;
   now?: () => Date;
-  /** Told of the pull's pages (the uploads tell the executor's own); absent: nobody is watching. */
+  /** Told of the pull's pages and rounds (the uploads tell the executor's own); absent: nobody is watching. */
   progress?: SyncProgress;
 }
 
