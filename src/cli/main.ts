@@ -47,7 +47,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('--batch-size <objects>', 'objects read from Graph before they are written and checkpointed (a crash replays at most this many)', positiveInteger, 6400)
     .option('--log-level <level>', 'debug | info | warn | error | silent (JSON logs on stderr)')
     .option('--dry-run', 'pull, then print what each destination would receive and delete; send, queue and record nothing')
-    .action(async (options: { config?: string; full?: boolean; replan?: boolean; reconcileDestinations?: boolean; queues?: boolean; source: string[]; state?: string; watch?: boolean; uploadConcurrency: number; batchSize: number; logLevel?: string; dryRun?: boolean }) => {
+    .option('--quiet', 'no progress on stderr (bars on a terminal, a line every 10 s otherwise); logs and the summary are unchanged')
+    .action(async (options: { config?: string; full?: boolean; replan?: boolean; reconcileDestinations?: boolean; queues?: boolean; source: string[]; state?: string; watch?: boolean; uploadConcurrency: number; batchSize: number; logLevel?: string; dryRun?: boolean; quiet?: boolean }) => {
       setExitCode(await runSyncCommand(options, io));
     });
 

@@ -32,7 +32,8 @@ import { TableOutboxStore } from '../store/outboxStore';
 import { TableReportsIndex } from '../store/reportsIndex';
 import type { StorageRequestCounter } from '../store/requestCounter';
 import type { StorageTarget } from '../store/storageAccount';
-import { InProcessUploadExecutor, type BatchProgress } from '../sync/inProcessUploads';
+import { InProcessUploadExecutor } from '../sync/inProcessUploads';
+import type { SyncProgress } from '../sync/syncProgress';
 import type { Logger } from '../sync/logger';
 import type { UploadDependencies } from '../sync/processUpload';
 import { QueueUploadExecutor } from '../sync/queueUploads';
@@ -99,9 +100,9 @@ export interface ConnectorRuntime {
   destination(name: string): HttpDestination | undefined;
   syncDependencies(executor: UploadExecutor): SyncDependencies;
   /** Sends uploads from this process (the CLI, `serve`). */
-  inProcessExecutor(options?: { concurrency?: number; onBatch?: (progress: BatchProgress) => void }): InProcessUploadExecutor;
+  inProcessExecutor(options?: { concurrency?: number; progress?: SyncProgress }): InProcessUploadExecutor;
   /** Hands uploads to the uploads queue (the Functions app, `sync --queues`). */
-  queueExecutor(): QueueUploadExecutor;
+  queueExecutor(options?: { progress?: SyncProgress }): QueueUploadExecutor;
   /** What the upload worker (queue path) needs. */
   uploadDependencies(): UploadDependencies;
   subscriptionsApiFor(sourceName: string): SubscriptionsApi;
@@ -215,8 +216,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
         sourceKey: (name) => sourceConfig(name)?.tenantId,
       }, executorOptions);
     },
-    queueExecutor() {
-      return new QueueUploadExecutor({ ledger, outbox, queue: queues, dispatches: cursors });
+    queueExecutor(executorOptions = {}) {
+      return new QueueUploadExecutor({ ledger, outbox, queue: queues, dispatches: cursors }, executorOptions);
     },
     uploadDependencies() {
       return {

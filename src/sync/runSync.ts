@@ -18,8 +18,9 @@ import type {
   ChangeJournal, ConflictStore, CursorStore, DeletionStateStore, DispatchMarkerStore, DestinationHealthStore, DestinationListing, DirectoryReader, HeldLock,
   LedgerStore, LockStore, MirrorStore, PlanStateStore, ReportsIndex,
 } from './ports';
-import { acquireSourceLock, pullSource, SOURCE_LOCK_TTL_IN_MS, type PageProgress, type PullSummary } from './pullSource';
+import { acquireSourceLock, pullSource, SOURCE_LOCK_TTL_IN_MS, type PullSummary } from './pullSource';
 import { isLockLost, keepLeaseFresh, type LeaseKeeper } from './leaseKeeper';
+import type { SyncProgress } from './syncProgress';
 import type { UploadExecutor } from './uploadWork';
 
 export interface SyncDependencies {
@@ -44,6 +45,8 @@ export interface SyncDependencies {
   now?: () => Date;
   /** Reads and remembers client secrets' end dates (absent: only what the config tells, certificates). */
   credentialWatch?: CredentialWatch;
+  /** Told of the pull's pages and rounds (the uploads tell the executor's own); absent: nobody is watching. */
+  progress?: SyncProgress;
 }
 
 export interface SyncOptions {
@@ -59,7 +62,6 @@ export interface SyncOptions {
   deadlineAt?: number;
   /** See PullOptions.stopSignal. */
   stopSignal?: AbortSignal;
-  onPage?: (progress: PageProgress) => void;
   /** Pull as usual, then only work the plans out: nothing written by the plan, nothing sent. */
   dryRun?: boolean;
   /** Batch size of the pull in objects (tests use small ones to checkpoint often). */
@@ -96,7 +98,6 @@ async function syncSource(deps: SyncDependencies, options: SyncOptions, source: 
       ...(options.stopSignal !== undefined ? { stopSignal: options.stopSignal } : {}),
       holder: options.holder,
       heldLease: lease,
-      onPage: options.onPage,
       ...(options.batchObjects !== undefined ? { batchObjects: options.batchObjects } : {}),
     });
   } catch (error) {
