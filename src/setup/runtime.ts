@@ -27,6 +27,7 @@ import { TableCursorStore, TableLockStore, TableMirrorStore } from '../store';
 import { TableChangeJournal } from '../store/journalStore';
 import { TableLedgerStore } from '../store/ledgerStore';
 import { TableOutboxStore } from '../store/outboxStore';
+import { TablePauseStore } from '../store/pauseStore';
 import { TableReportsIndex } from '../store/reportsIndex';
 import type { StorageRequestCounter } from '../store/requestCounter';
 import type { StorageTarget } from '../store/storageAccount';
@@ -78,6 +79,8 @@ export interface ConnectorRuntime {
   readonly conflicts: TableConflictStore;
   readonly deletions: TableDeletionStateStore;
   readonly audit: TableAuditStore;
+  /** The administrator's paused mappings (`pause`, `resume`), read by plans, the reconcile, the upload worker and status. */
+  readonly pauses: TablePauseStore;
   readonly queues: ConnectorQueues;
   /** Depths of the queues and their poison queues (status), re-drive and clear (`queues` command). */
   readonly poisonQueues: PoisonQueues;
@@ -137,13 +140,14 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
   const conflicts = new TableConflictStore(storage, access);
   const deletions = new TableDeletionStateStore(storage, access);
   const audit = new TableAuditStore(storage, access);
+  const pauses = new TablePauseStore(storage, access);
   const queues = new ConnectorQueues(storage, counter === undefined ? {} : { onRequest: () => counter.countQueueRequest() });
   const subscriptions = new TableSubscriptionStore(storage, access);
   const pullGates = new TablePullGateStore(storage, access);
   try {
     await Promise.all([
       mirror.initialize(), cursors.initialize(), locks.initialize(), journal.initialize(), ledger.initialize(), outbox.initialize(),
-      reports.initialize(), health.initialize(), conflicts.initialize(), deletions.initialize(), audit.initialize(), queues.initialize(),
+      reports.initialize(), health.initialize(), conflicts.initialize(), deletions.initialize(), audit.initialize(), pauses.initialize(), queues.initialize(),
       subscriptions.initialize(), pullGates.initialize(),
     ]);
   } catch (error) {
@@ -160,7 +164,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
 
   const runtime: ConnectorRuntime = {
     config, storage, embeddedStorage: embedded !== undefined, logger: options.logger,
-    mirror, cursors, locks, journal, ledger, outbox, reports, health, conflicts, deletions, audit, queues, subscriptions, pullGates,
+    mirror, cursors, locks, journal, ledger, outbox, reports, health, conflicts, deletions, audit, pauses, queues, subscriptions, pullGates,
     poisonQueues: new PoisonQueues(storage),
     webhookCounters,
     pullCoalescing: {
@@ -196,7 +200,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
     },
     syncDependencies(executor) {
       return {
-        config, mirror, cursors, locks, journal, ledger, reports, conflicts, planState: cursors, dispatches: cursors, health, deletions, executor,
+        config, mirror, cursors, locks, journal, ledger, reports, conflicts, planState: cursors, dispatches: cursors, health, deletions, pauses, executor,
         logger: options.logger, readerFor: (name) => runtime.readerFor(name),
         destinationListing: (name) => runtime.destination(name),
       };
@@ -213,7 +217,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
     },
     uploadDependencies() {
       return {
-        ledger, outbox, health, deletions, logger: options.logger, deleteAfterDays: config.options.deleteAfterDays,
+        ledger, outbox, health, deletions, pauses, logger: options.logger, deleteAfterDays: config.options.deleteAfterDays,
         destination: (name) => runtime.destination(name),
         sourceKey: (name) => sourceConfig(name)?.tenantId,
       };
