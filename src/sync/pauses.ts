@@ -45,6 +45,12 @@ export interface PauseSelection {
 
 export type ResolvedSelection = { ok: true; targets: PauseTarget[] } | { ok: false; error: string };
 
+/** How each front names the selection in its errors: the CLI's flags, or the HTTP body's fields. */
+const FIELD_NAMES = {
+  cli: { mapping: '--mapping', destination: '--destination', choice: '--mapping <index>, --destination <name> or --all' },
+  http: { mapping: 'mapping', destination: 'destination', choice: '"mapping", "destination" or "all": true' },
+} as const;
+
 function mappingsBetween(config: Pick<ConnectorConfig, 'mappings'>, pair: PausedPair): number[] {
   return config.mappings.filter((m) => m.source === pair.source && m.destination === pair.destination).map((m) => m.index).sort((a, b) => a - b);
 }
@@ -54,20 +60,23 @@ function mappingsBetween(config: Pick<ConnectorConfig, 'mappings'>, pair: Paused
  * of every source with that destination (a pair without a mapping holds what a removed mapping sent,
  * and its deletions are paused too); `--all`: every pair, including those of mappings added later.
  */
-export function resolvePauseSelection(config: Pick<ConnectorConfig, 'mappings' | 'sources' | 'destinations'>, selection: PauseSelection): ResolvedSelection {
+export function resolvePauseSelection(
+  config: Pick<ConnectorConfig, 'mappings' | 'sources' | 'destinations'>, selection: PauseSelection, front: keyof typeof FIELD_NAMES = 'cli',
+): ResolvedSelection {
+  const names = FIELD_NAMES[front];
   const given = [selection.mapping !== undefined, selection.destination !== undefined, selection.all === true].filter(Boolean).length;
-  if (given !== 1) return { ok: false, error: 'give exactly one of --mapping <index>, --destination <name> or --all' };
+  if (given !== 1) return { ok: false, error: `give exactly one of ${names.choice}` };
   if (selection.all === true) return { ok: true, targets: [{ pair: 'all', mappings: config.mappings.map((m) => m.index).sort((a, b) => a - b) }] };
   if (selection.mapping !== undefined) {
     const count = config.mappings.length;
-    if (count === 0) return { ok: false, error: '--mapping: the configuration has no Mappings; there is nothing to pause' };
+    if (count === 0) return { ok: false, error: `${names.mapping}: the configuration has no Mappings; there is nothing to pause` };
     const text = selection.mapping.trim();
     const index = /^\d+$/.test(text) ? Number(text) : Number.NaN;
     const mapping = config.mappings.find((m) => m.index === index);
     if (mapping === undefined) {
       return {
         ok: false,
-        error: `--mapping: "${selection.mapping}" is not a mapping; give a Mappings index from 0 to ${count - 1} ` +
+        error: `${names.mapping}: "${selection.mapping}" is not a mapping; give a Mappings index from 0 to ${count - 1} ` +
           '(0-based, as `s365-connector validate` numbers them: Mappings[0] is the first entry)',
       };
     }
@@ -78,7 +87,7 @@ export function resolvePauseSelection(config: Pick<ConnectorConfig, 'mappings' |
   const destination = config.destinations.find((d) => d.name === asked || d.displayName === asked);
   if (destination === undefined) {
     const known = config.destinations.map((d) => d.displayName ?? d.name).join(', ');
-    return { ok: false, error: `--destination: "${asked}" is not a Signature365 entry of the configuration; the configured ones are: ${known || 'none'}` };
+    return { ok: false, error: `${names.destination}: "${asked}" is not a Signature365 entry of the configuration; the configured ones are: ${known || 'none'}` };
   }
   return {
     ok: true,

@@ -5,7 +5,9 @@
  * loses nothing (no deletions), the other destination keeps receiving, and one run after the resume
  * brings the paused destination to what the directory says.
  */
+import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
 import { afterEach, describe, expect, it } from 'vitest';
+import { pausesAdmin } from '../../functions/pausesAdmin';
 import { TableAuditStore } from '../../src/store/auditStore';
 import { bucketOfId } from '../../src/sync/bucketOf';
 import type { ConnectorStatus } from '../../src/sync/status';
@@ -55,6 +57,13 @@ async function start() {
   expectDestinationsToMatch(harness, mappings, OPTIONS);
   expect(heldUsers(harness, 'TenantB').size).toBe(16);
   return { harness, tenant, sales, support, salesUsers, supportUsers, mappings };
+}
+
+async function pausesHttp(method: 'GET' | 'POST', body?: unknown): Promise<HttpResponseInit> {
+  const request = new HttpRequest({
+    method, url: 'http://localhost:7071/api/pauses', ...(body === undefined ? {} : { body: { string: JSON.stringify(body) }, headers: { 'content-type': 'application/json' } }),
+  });
+  return pausesAdmin(request, new InvocationContext({ invocationId: 'pause-test', functionName: 'pausesAdmin', logHandler: () => undefined }));
 }
 
 function postsTo(harness: ConnectorHarness, since: number, destination: string) {
@@ -203,5 +212,26 @@ describe('pause and resume', () => {
     expect((await cli('pause')).err).toContain('give exactly one of --mapping <index>, --destination <name> or --all');
     expect((JSON.parse((await cli('status', '--json')).out) as ConnectorStatus).pauses).toEqual([]);
     expect(await new TableAuditStore(harness.storage).list()).toEqual([]);
+  });
+
+  it('pauses and resumes through POST /api/pauses (admin key) as the CLI does, audited under the stated actor', async () => {
+    const harness = await startConnectorHarness();
+    current = harness;
+    harness.configure([{ From: 'EntraId:Default', To: 'Signature365:TenantA' }, { From: 'EntraId:Default', To: 'Signature365:TenantB' }]);
+    const bad = await pausesHttp('POST', { action: 'pause', mapping: 2, actor: 'dana' });
+    expect(bad.status).toBe(400);
+    expect((bad.jsonBody as { error: string }).error).toContain('mapping: "2" is not a mapping; give a Mappings index from 0 to 1');
+    expect((await pausesHttp('POST', { action: 'pause', mapping: 1 })).status).toBe(400);
+
+    const paused = await pausesHttp('POST', { action: 'pause', mapping: 1, reason: 'contract ends', actor: 'dana' });
+    expect(paused.status).toBe(200);
+    expect((await pausesHttp('GET')).jsonBody).toEqual({ pauses: [expect.objectContaining({ pair: { source: 'Default', destination: 'TenantB' }, pausedBy: 'dana', via: 'http', reason: 'contract ends' })] });
+    expect((await pausesHttp('POST', { action: 'pause', all: true, actor: 'dana' })).status).toBe(200);
+    expect((await pausesHttp('POST', { action: 'resume', mapping: 1, actor: 'dana' })).status).toBe(409);
+    expect((await pausesHttp('POST', { action: 'resume', all: true, actor: 'erin' })).status).toBe(200);
+    expect((await pausesHttp('GET')).jsonBody).toEqual({ pauses: [] });
+    expect((await new TableAuditStore(harness.storage).list()).map((entry) => [entry.action, entry.actor, entry.via])).toEqual([
+      ['mappings.resume', 'erin', 'http'], ['mappings.pause', 'dana', 'http'], ['mappings.pause', 'dana', 'http'],
+    ]);
   });
 });
