@@ -7,6 +7,7 @@ import { positiveInteger, processIo } from './processIo';
 import { processScrubber } from '../setup/secretScrubber';
 import { runDeletionsApproveCommand, runDeletionsListCommand } from './deletionsCommand';
 import { runExtensionsListCommand, type ExtensionsListOptions } from './extensionsCommand';
+import { runPauseCommand, runResumeCommand, type PauseCommandOptions } from './pauseCommand';
 import { runServeCommand } from './serveCommand';
 import { runSyncCommand, type CliIo } from './syncCommand';
 import { parseQueueName, runQueuesClearCommand, runQueuesListCommand, runQueuesRedriveCommand, type QueuesCommandOptions } from './queuesCommand';
@@ -103,6 +104,24 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .action(async (options: { destination: string; source?: string; kind?: 'users' | 'groups'; hold?: string; config?: string; state?: string }) => {
       setExitCode(await runDeletionsApproveCommand(options, io));
     });
+
+  const pauseCommand = (name: 'pause' | 'resume', description: string, run: (options: PauseCommandOptions, io: CliIo) => Promise<number>) => {
+    program
+      .command(name)
+      .description(description)
+      // Checked against the config once it is loaded (the range depends on it): see pauses.ts.
+      .option('--mapping <index>', 'the Mappings entry, 0-based as `validate` numbers them (Mappings[0] is the first); every mapping between the same source and destination goes with it')
+      .option('--destination <name>', 'every mapping (and every source) to this Signature365 destination')
+      .option('--all', 'every mapping at once, including mappings added later')
+      .option('--reason <text>', 'why, for status and the audit log')
+      .option('-c, --config <path>', 'config.json to use (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
+      .option('--state <folder>', 'the embedded Azurite folder of earlier `sync --state` runs')
+      .action(async (options: PauseCommandOptions) => {
+        setExitCode(await run(options, io));
+      });
+  };
+  pauseCommand('pause', 'Stop planning and sending for a mapping (audited under your OS user name): nothing is sent or deleted there until resumed; the pull goes on', runPauseCommand);
+  pauseCommand('resume', 'Start a paused mapping again (audited): the next sync sends what changed while it was paused', runResumeCommand);
 
   program
     .command('test-connection')

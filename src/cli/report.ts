@@ -92,6 +92,13 @@ export function formatSyncSummary(
           `from this source, which the connector cannot delete without its token. Remove them in Signature 365, or add ${gone.destination} back.`,
       );
     }
+    for (const paused of plan.paused ?? []) {
+      const resume = paused.scope === 'all' ? 'resume --all' : paused.mappings[0] !== undefined ? `resume --mapping ${paused.mappings[0]}` : `resume --destination ${dst(paused.destination)}`;
+      lines.push(
+        `  ${src(plan.source)} -> ${dst(paused.destination)}: PAUSED since ${paused.pausedAt} by ${paused.pausedBy}${paused.reason === '' ? '' : ` (${paused.reason})`}: ` +
+          `nothing planned, sent or deleted; resume with: s365-connector ${resume}`,
+      );
+    }
     if (plan.conflicts.length > 0) {
       lines.push(`  ${plan.conflicts.length} user(s) in scope of more than one Signature 365 tenant (Options.OnConflict decides where they go):`);
       for (const conflict of plan.conflicts.slice(0, 10)) {

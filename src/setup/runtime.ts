@@ -29,6 +29,7 @@ import { TableCursorStore, TableLockStore, TableMirrorStore } from '../store';
 import { TableChangeJournal } from '../store/journalStore';
 import { TableLedgerStore } from '../store/ledgerStore';
 import { TableOutboxStore } from '../store/outboxStore';
+import { TablePauseStore } from '../store/pauseStore';
 import { TableReportsIndex } from '../store/reportsIndex';
 import type { StorageRequestCounter } from '../store/requestCounter';
 import type { StorageTarget } from '../store/storageAccount';
@@ -83,6 +84,8 @@ export interface ConnectorRuntime {
   readonly audit: TableAuditStore;
   /** The last reading of each source's credential end date (client secrets are read through Graph). */
   readonly credentialChecks: TableCredentialCheckStore;
+  /** The administrator's paused mappings (`pause`, `resume`), read by plans, the reconcile, the upload worker and status. */
+  readonly pauses: TablePauseStore;
   readonly queues: ConnectorQueues;
   /** Depths of the queues and their poison queues (status), re-drive and clear (`queues` command). */
   readonly poisonQueues: PoisonQueues;
@@ -145,13 +148,14 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
   // Rows in the Health table, which `health.initialize()` creates: no initialize of its own.
   const credentialChecks = new TableCredentialCheckStore(storage, access);
   const credentialWatch = new CredentialWatch(credentialChecks);
+  const pauses = new TablePauseStore(storage, access);
   const queues = new ConnectorQueues(storage, counter === undefined ? {} : { onRequest: () => counter.countQueueRequest() });
   const subscriptions = new TableSubscriptionStore(storage, access);
   const pullGates = new TablePullGateStore(storage, access);
   try {
     await Promise.all([
       mirror.initialize(), cursors.initialize(), locks.initialize(), journal.initialize(), ledger.initialize(), outbox.initialize(),
-      reports.initialize(), health.initialize(), conflicts.initialize(), deletions.initialize(), audit.initialize(), queues.initialize(),
+      reports.initialize(), health.initialize(), conflicts.initialize(), deletions.initialize(), audit.initialize(), pauses.initialize(), queues.initialize(),
       subscriptions.initialize(), pullGates.initialize(),
     ]);
   } catch (error) {
@@ -168,7 +172,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
 
   const runtime: ConnectorRuntime = {
     config, storage, embeddedStorage: embedded !== undefined, logger: options.logger,
-    mirror, cursors, locks, journal, ledger, outbox, reports, health, conflicts, deletions, audit, credentialChecks, queues, subscriptions, pullGates,
+    mirror, cursors, locks, journal, ledger, outbox, reports, health, conflicts, deletions, audit, credentialChecks, pauses, queues, subscriptions, pullGates,
     poisonQueues: new PoisonQueues(storage),
     webhookCounters,
     pullCoalescing: {
@@ -204,7 +208,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
     },
     syncDependencies(executor) {
       return {
-        config, mirror, cursors, locks, journal, ledger, reports, conflicts, planState: cursors, dispatches: cursors, health, deletions, executor,
+        config, mirror, cursors, locks, journal, ledger, reports, conflicts, planState: cursors, dispatches: cursors, health, deletions, pauses, executor,
         logger: options.logger, readerFor: (name) => runtime.readerFor(name), credentialWatch,
         destinationListing: (name) => runtime.destination(name),
       };
@@ -221,7 +225,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
     },
     uploadDependencies() {
       return {
-        ledger, outbox, health, deletions, logger: options.logger, deleteAfterDays: config.options.deleteAfterDays,
+        ledger, outbox, health, deletions, pauses, logger: options.logger, deleteAfterDays: config.options.deleteAfterDays,
         destination: (name) => runtime.destination(name),
         sourceKey: (name) => sourceConfig(name)?.tenantId,
       };

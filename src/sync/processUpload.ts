@@ -7,13 +7,18 @@
  * sent, and only while it is still owed (wanted and not acknowledged, or an acknowledged object
  * whose deletion was queued), so a duplicate or late message sends nothing twice and never an
  * older record.
+ *
+ * A message for a paused pair (pauses.ts) sends nothing: its entries are made due at once (the
+ * queued marker cleared, as for a quarantine), so the first plan after the resume queues them
+ * again; the plan skips the pair while it stays paused. The message completes, so nothing poisons.
  */
 import { failpoint } from './failpoints';
 import { errorFields } from './logger';
 import type { Logger } from './logger';
 import { outcomePatch, patchEntries, summarizeEntries, type ItemOutcome } from './ledgerPolicy';
 import type { UploadRequestedMessage } from './messages';
-import type { DeletionStateStore, DestinationClient, DestinationHealthStore, LedgerEntry, LedgerStore, OutboxItem, OutboxStore, QuarantineReason } from './ports';
+import type { DeletionStateStore, DestinationClient, DestinationHealthStore, LedgerEntry, LedgerStore, OutboxItem, OutboxStore, PauseStore, QuarantineReason } from './ports';
+import { pauseOf } from './pauses';
 import { isQuarantined, markHealthy, markUnhealthy } from './quarantine';
 import { bucketOfId } from './bucketOf';
 import { QUARANTINE_EVENTS, classifyUploadFailure, describeItemFailure, sendBatch } from './uploadWork';
@@ -30,6 +35,8 @@ export interface UploadDependencies {
   sourceKey(sourceName: string): string | undefined;
   /** Options.DeleteAfterDays, for the ledger's due times. */
   deleteAfterDays: number;
+  /** The administrator's pauses; absent: nothing is paused. */
+  pauses?: Pick<PauseStore, 'list'>;
   logger: Logger;
   now?: () => Date;
 }
@@ -46,6 +53,8 @@ export interface UploadOutcome {
    * quarantine (`deferred`).
    */
   quarantined?: QuarantineReason | 'throttled' | 'deferred';
+  /** Set when the pair is paused: nothing was sent, and the objects wait for the resume. */
+  paused?: true;
 }
 
 /** The item a message should send for one object now, if any. */
@@ -70,18 +79,28 @@ export async function processUpload(message: UploadRequestedMessage, deps: Uploa
   }
   const summarize = (entries: ReadonlyMap<string, LedgerEntry>) => summarizeEntries(entries, deps.deleteAfterDays);
   const buckets = [...new Set(message.ids.map(bucketOfId))].sort();
+  const deferAll = async (until: string) => deps.ledger.update(scope, buckets, (_bucket, entries) => {
+    for (const id of message.ids) {
+      const entry = entries.get(id);
+      if (entry?.qh !== undefined) patchEntries(entries, id, outcomePatch(entry, { op: entry.qh === 'delete' ? 'delete' : 'upsert', hash: entry.qh }, { kind: 'deferred', until }, now()));
+    }
+  }, summarize);
+
+  const pause = deps.pauses === undefined ? undefined : pauseOf(await deps.pauses.list(), message.source, message.destination);
+  if (pause !== undefined) {
+    // Due now rather than in 30 minutes: the plan does not look at a paused pair, and once it is
+    // resumed the work goes out at the first plan. The outbox keeps the records until then.
+    await deferAll(now().toISOString());
+    logger.info('upload.paused', { pausedAt: pause.pausedAt, pausedBy: pause.pausedBy, ids: message.ids.length });
+    return { sent: 0, succeeded: 0, failed: 0, skipped: message.ids.length, paused: true };
+  }
 
   // A message queued before the destination was quarantined must not knock again with a token it
   // just rejected: the entries wait (due at the end of the quarantine) and the plan then queues them.
   const health = await deps.health.get(message.destination);
   if (isQuarantined(health, now())) {
     const until = health?.retryAfter ?? now().toISOString();
-    await deps.ledger.update(scope, buckets, (_bucket, entries) => {
-      for (const id of message.ids) {
-        const entry = entries.get(id);
-        if (entry?.qh !== undefined) patchEntries(entries, id, outcomePatch(entry, { op: entry.qh === 'delete' ? 'delete' : 'upsert', hash: entry.qh }, { kind: 'deferred', until }, now()));
-      }
-    }, summarize);
+    await deferAll(until);
     logger.info('upload.deferred', { reason: 'destination in quarantine', retryAfter: until, ids: message.ids.length });
     return { sent: 0, succeeded: 0, failed: 0, skipped: message.ids.length, quarantined: 'deferred' };
   }

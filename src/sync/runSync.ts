@@ -16,7 +16,7 @@ import { reconcileDestinations, type SourceReconcileSummary } from './destinatio
 import { isPlanDeadlineReached, planSource, type SourcePlanSummary } from './planSource';
 import type {
   ChangeJournal, ConflictStore, CursorStore, DeletionStateStore, DispatchMarkerStore, DestinationHealthStore, DestinationListing, DirectoryReader, HeldLock,
-  LedgerStore, LockStore, MirrorStore, PlanStateStore, ReportsIndex,
+  LedgerStore, LockStore, MirrorStore, PauseStore, PlanStateStore, ReportsIndex,
 } from './ports';
 import { acquireSourceLock, pullSource, SOURCE_LOCK_TTL_IN_MS, type PullSummary } from './pullSource';
 import { isLockLost, keepLeaseFresh, type LeaseKeeper } from './leaseKeeper';
@@ -37,6 +37,8 @@ export interface SyncDependencies {
   dispatches?: DispatchMarkerStore;
   health: DestinationHealthStore;
   deletions: DeletionStateStore;
+  /** The administrator's pauses, read by the plan and the reconcile (absent: nothing is paused). */
+  pauses?: Pick<PauseStore, 'list'>;
   readerFor(sourceName: string): DirectoryReader;
   /** What a configured destination holds, for the reconcile; undefined for a name not configured. */
   destinationListing(name: string): DestinationListing | undefined;
