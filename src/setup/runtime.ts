@@ -30,6 +30,7 @@ import { TableChangeJournal } from '../store/journalStore';
 import { TableLedgerStore } from '../store/ledgerStore';
 import { TableOutboxStore } from '../store/outboxStore';
 import { TableReportsIndex } from '../store/reportsIndex';
+import { TableRunHistoryStore } from '../store/runHistoryStore';
 import type { StorageRequestCounter } from '../store/requestCounter';
 import type { StorageTarget } from '../store/storageAccount';
 import { InProcessUploadExecutor, type BatchProgress } from '../sync/inProcessUploads';
@@ -82,6 +83,8 @@ export interface ConnectorRuntime {
   readonly audit: TableAuditStore;
   /** The last reading of each source's credential end date (client secrets are read through Graph). */
   readonly credentialChecks: TableCredentialCheckStore;
+  /** Each source's last runs (the status page's trends). */
+  readonly runHistory: TableRunHistoryStore;
   readonly queues: ConnectorQueues;
   /** Depths of the queues and their poison queues (status), re-drive and clear (`queues` command). */
   readonly poisonQueues: PoisonQueues;
@@ -144,6 +147,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
   // Rows in the Health table, which `health.initialize()` creates: no initialize of its own.
   const credentialChecks = new TableCredentialCheckStore(storage, access);
   const credentialWatch = new CredentialWatch(credentialChecks);
+  const runHistory = new TableRunHistoryStore(storage, access);
   const queues = new ConnectorQueues(storage, counter === undefined ? {} : { onRequest: () => counter.countQueueRequest() });
   const subscriptions = new TableSubscriptionStore(storage, access);
   const pullGates = new TablePullGateStore(storage, access);
@@ -151,7 +155,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
     await Promise.all([
       mirror.initialize(), cursors.initialize(), locks.initialize(), journal.initialize(), ledger.initialize(), outbox.initialize(),
       reports.initialize(), health.initialize(), conflicts.initialize(), deletions.initialize(), audit.initialize(), queues.initialize(),
-      subscriptions.initialize(), pullGates.initialize(),
+      subscriptions.initialize(), pullGates.initialize(), runHistory.initialize(),
     ]);
   } catch (error) {
     await embedded?.stop();
@@ -167,7 +171,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
 
   const runtime: ConnectorRuntime = {
     config, storage, embeddedStorage: embedded !== undefined, logger: options.logger,
-    mirror, cursors, locks, journal, ledger, outbox, reports, health, conflicts, deletions, audit, credentialChecks, queues, subscriptions, pullGates,
+    mirror, cursors, locks, journal, ledger, outbox, reports, health, conflicts, deletions, audit, credentialChecks, runHistory, queues, subscriptions, pullGates,
     poisonQueues: new PoisonQueues(storage),
     webhookCounters,
     pullCoalescing: {
@@ -204,7 +208,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
     syncDependencies(executor) {
       return {
         config, mirror, cursors, locks, journal, ledger, reports, conflicts, planState: cursors, dispatches: cursors, health, deletions, executor,
-        logger: options.logger, readerFor: (name) => runtime.readerFor(name), credentialWatch,
+        logger: options.logger, readerFor: (name) => runtime.readerFor(name), credentialWatch, runHistory,
         destinationListing: (name) => runtime.destination(name),
       };
     },
