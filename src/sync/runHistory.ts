@@ -17,8 +17,14 @@
  * - `objects`: upserts and deletions the plan handed to the destinations (sent in-process, or
  *   queued); `succeeded` / `failed`: what the destinations answered in this run (in-process only).
  *
- * Writing it costs two requests (see TableRunHistoryStore). It never fails the run: the history is
- * for display, and losing one row costs one point on a sparkline.
+ * A run that found nothing to do is not recorded: its pull completed, its plan was idle (nothing
+ * changed, nothing due) and nothing failed. A quiet tenant's timer runs every few minutes, and the
+ * point of an idle run is that it writes nothing; the page shows the last round's time from the
+ * cursors for those. Dry runs are not recorded either (runSync.ts).
+ *
+ * Writing it costs four requests (two cursor reads, a keys-only query, one transaction; see
+ * TableRunHistoryStore). It never fails the run: the history is for display, and losing one row
+ * costs one point on a sparkline.
  */
 import type { Logger } from './logger';
 import { errorFields } from './logger';
@@ -50,6 +56,11 @@ function roundOf(pull: PullSummary | undefined): RunHistoryEntry['round'] {
   return kinds.some((kind) => kind?.roundKind === 'full') ? 'full' : 'incremental';
 }
 
+/** False for a run that found nothing to do (see the header): it is not recorded. */
+export function worthRecording(outcome: SourceRunOutcome): boolean {
+  return outcome.failed || outcome.pull?.status !== 'completed' || outcome.plan?.mode !== 'idle';
+}
+
 /** The history entry of one source's part of a run. Pure. */
 export function runHistoryEntry(outcome: SourceRunOutcome, facts: RunHistoryFacts): RunHistoryEntry {
   const { users, groups } = facts.lastRoundCompletedAt;
@@ -79,7 +90,7 @@ export interface RunHistoryDependencies {
   now?: () => Date;
 }
 
-/** Reads the cursors and writes the entry; a storage error is logged (warn) and swallowed. */
+/** Reads the cursors and writes the entry, unless the run found nothing to do; a storage error is logged (warn) and swallowed. */
 export async function recordRunHistory(
   deps: RunHistoryDependencies,
   outcome: SourceRunOutcome,
@@ -87,7 +98,7 @@ export async function recordRunHistory(
   logger: Logger,
 ): Promise<void> {
   const store = deps.runHistory;
-  if (store === undefined) return;
+  if (store === undefined || !worthRecording(outcome)) return;
   try {
     const endedAt = deps.now?.() ?? new Date();
     const [users, groups] = await Promise.all([deps.cursors.get(facts.source, 'users'), deps.cursors.get(facts.source, 'groups')]);

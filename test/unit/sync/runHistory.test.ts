@@ -1,6 +1,6 @@
 /** What a run's history entry says, from the run summary and the cursors: round, outcome, lag, objects. */
 import { describe, expect, it } from 'vitest';
-import { runHistoryEntry, type RunHistoryFacts, type SourceRunOutcome } from '../../../src/sync/runHistory';
+import { runHistoryEntry, worthRecording, type RunHistoryFacts, type SourceRunOutcome } from '../../../src/sync/runHistory';
 import type { KindPullSummary, PullSummary } from '../../../src/sync/pullSource';
 import type { SourcePlanSummary } from '../../../src/sync/planSource';
 import { emptyKindSummary } from '../../../src/sync/scopeDecisions';
@@ -71,5 +71,19 @@ describe('a run history entry', () => {
   it('has no lag until both kinds completed a round once', () => {
     const entry = runHistoryEntry({ pull: pull(kind('full', true), kind('full', false)), plan: undefined, failed: false }, facts({ lastRoundCompletedAt: { users: ENDED.toISOString(), groups: null } }));
     expect(entry.lagSeconds).toBeNull();
+  });
+});
+
+describe('which runs are recorded', () => {
+  const completed = pull(kind('incremental', true), kind('incremental', true));
+  const idle = { ...plan([]), mode: 'idle' as const };
+  it('leaves out a run that found nothing to do, so an idle run still writes nothing', () => {
+    expect(worthRecording({ pull: completed, plan: idle, failed: false })).toBe(false);
+  });
+  it('records a run that planned changes, failed, or left a round unfinished', () => {
+    expect(worthRecording({ pull: completed, plan: { ...idle, mode: 'changes' }, failed: false })).toBe(true);
+    expect(worthRecording({ pull: completed, plan: idle, failed: true })).toBe(true);
+    expect(worthRecording({ pull: { ...completed, status: 'partial' }, plan: undefined, failed: false })).toBe(true);
+    expect(worthRecording({ pull: undefined, plan: undefined, failed: true })).toBe(true);
   });
 });
