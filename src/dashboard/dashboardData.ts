@@ -10,7 +10,6 @@
  * The runs, the audit trail and the names are extras: when one of them cannot be read the page
  * still shows the rest, with a line saying what is missing. The status itself must be read.
  */
-import type { ConnectorConfig } from '../config/types';
 import type { MirrorStore, ObjectAuditLog, ObjectAuditRow, RunHistoryEntry, RunHistoryStore, UploadKind } from '../sync/ports';
 import { readConnectorStatus, type ConnectorStatus, type StatusDependencies } from '../sync/status';
 
@@ -19,7 +18,6 @@ export const RUNS_READ_PER_SOURCE = 50;
 export const AUDIT_ROWS_SHOWN = 20;
 
 export interface DashboardDependencies extends StatusDependencies {
-  config: Pick<ConnectorConfig, 'sources' | 'destinations'>;
   /** Each source's last runs; absent: the trends say the history is not kept here. */
   runHistory?: Pick<RunHistoryStore, 'latest'>;
   /** The audit trail of destination writes; absent: the section says it is not available. */
