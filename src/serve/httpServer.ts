@@ -1,13 +1,15 @@
 /**
  * The HTTP front of `serve`, on node:http: the Graph webhook (notification and lifecycle URLs),
- * /api/status, /api/sync-now and /api/health. The webhook's own checks (key, clientState) guard it;
- * status and sync-now answer loopback callers, or anyone with the API key when one is set.
+ * /api/status, /api/dashboard, /api/sync-now and /api/health. The webhook's own checks (key,
+ * clientState) guard it; status, the dashboard and sync-now answer loopback callers, or anyone
+ * with the API key when one is set.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { matchesSecret } from '../realtime/clientState';
 import { LIFECYCLE_PATH, NOTIFICATION_PATH, isLoopbackHost } from '../realtime/notificationEndpoints';
 import { handleWebhook, type WebhookDependencies, type WebhookRequest, type WebhookResponse } from '../realtime/webhookHandler';
+import type { DashboardPage } from '../dashboard/dashboardPage';
 import type { Logger } from '../sync/logger';
 import { errorFields } from '../sync/logger';
 
@@ -15,6 +17,8 @@ export interface ServeRoutes {
   webhook: () => WebhookDependencies;
   /** The status document (already scrubbed of secrets). */
   status: () => Promise<string>;
+  /** The status page (already scrubbed of secrets). */
+  dashboard: () => Promise<DashboardPage>;
   /** Queues a pull like POST /api/sync-now of the Functions app; returns the answer. */
   syncNow: (body: string) => Promise<{ status: number; body: unknown }>;
   /** When set, status and sync-now need it (header x-api-key or ?code=) from non-loopback callers. */
@@ -93,7 +97,7 @@ async function route(request: IncomingMessage, response: ServerResponse, routes:
     sendJson(response, 200, { ok: true });
     return;
   }
-  if (path === '/api/status' || path === '/api/sync-now') {
+  if (path === '/api/status' || path === '/api/dashboard' || path === '/api/sync-now') {
     if (!adminAllowed(request, url, routes.apiKey)) {
       sendJson(response, 403, { error: routes.apiKey === undefined ? 'only loopback callers may use this endpoint; start serve with --api-key to allow others' : 'x-api-key is missing or wrong' });
       return;
@@ -101,6 +105,12 @@ async function route(request: IncomingMessage, response: ServerResponse, routes:
     if (path === '/api/status') {
       if (request.method !== 'GET') return sendJson(response, 405, { error: 'use GET' }, { Allow: 'GET' });
       sendJson(response, 200, await routes.status());
+      return;
+    }
+    if (path === '/api/dashboard') {
+      if (request.method !== 'GET') return sendJson(response, 405, { error: 'use GET' }, { Allow: 'GET' });
+      const page = await routes.dashboard();
+      send(response, { status: 200, headers: page.headers, body: page.body });
       return;
     }
     if (request.method !== 'POST') return sendJson(response, 405, { error: 'use POST' }, { Allow: 'POST' });
@@ -113,7 +123,7 @@ async function route(request: IncomingMessage, response: ServerResponse, routes:
     sendJson(response, answer.status, answer.body);
     return;
   }
-  sendJson(response, 404, { error: `no route ${path}; see ${NOTIFICATION_PATH}, ${LIFECYCLE_PATH}, /api/status, /api/sync-now, /api/health` });
+  sendJson(response, 404, { error: `no route ${path}; see ${NOTIFICATION_PATH}, ${LIFECYCLE_PATH}, /api/status, /api/dashboard, /api/sync-now, /api/health` });
 }
 
 export interface ServeHttp {

@@ -31,6 +31,7 @@ import { TableLedgerStore } from '../store/ledgerStore';
 import { TableOutboxStore } from '../store/outboxStore';
 import { TablePauseStore } from '../store/pauseStore';
 import { TableReportsIndex } from '../store/reportsIndex';
+import { TableRunHistoryStore } from '../store/runHistoryStore';
 import type { StorageRequestCounter } from '../store/requestCounter';
 import type { StorageTarget } from '../store/storageAccount';
 import { InProcessUploadExecutor } from '../sync/inProcessUploads';
@@ -86,6 +87,8 @@ export interface ConnectorRuntime {
   readonly credentialChecks: TableCredentialCheckStore;
   /** The administrator's paused mappings (`pause`, `resume`), read by plans, the reconcile, the upload worker and status. */
   readonly pauses: TablePauseStore;
+  /** Each source's last runs (the status page's trends). */
+  readonly runHistory: TableRunHistoryStore;
   readonly queues: ConnectorQueues;
   /** Depths of the queues and their poison queues (status), re-drive and clear (`queues` command). */
   readonly poisonQueues: PoisonQueues;
@@ -149,6 +152,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
   const credentialChecks = new TableCredentialCheckStore(storage, access);
   const credentialWatch = new CredentialWatch(credentialChecks);
   const pauses = new TablePauseStore(storage, access);
+  const runHistory = new TableRunHistoryStore(storage, access);
   const queues = new ConnectorQueues(storage, counter === undefined ? {} : { onRequest: () => counter.countQueueRequest() });
   const subscriptions = new TableSubscriptionStore(storage, access);
   const pullGates = new TablePullGateStore(storage, access);
@@ -156,7 +160,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
     await Promise.all([
       mirror.initialize(), cursors.initialize(), locks.initialize(), journal.initialize(), ledger.initialize(), outbox.initialize(),
       reports.initialize(), health.initialize(), conflicts.initialize(), deletions.initialize(), audit.initialize(), pauses.initialize(), queues.initialize(),
-      subscriptions.initialize(), pullGates.initialize(),
+      subscriptions.initialize(), pullGates.initialize(), runHistory.initialize(),
     ]);
   } catch (error) {
     await embedded?.stop();
@@ -172,7 +176,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
 
   const runtime: ConnectorRuntime = {
     config, storage, embeddedStorage: embedded !== undefined, logger: options.logger,
-    mirror, cursors, locks, journal, ledger, outbox, reports, health, conflicts, deletions, audit, credentialChecks, pauses, queues, subscriptions, pullGates,
+    mirror, cursors, locks, journal, ledger, outbox, reports, health, conflicts, deletions, audit, credentialChecks, pauses, runHistory, queues, subscriptions, pullGates,
     poisonQueues: new PoisonQueues(storage),
     webhookCounters,
     pullCoalescing: {
@@ -209,7 +213,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
     syncDependencies(executor) {
       return {
         config, mirror, cursors, locks, journal, ledger, reports, conflicts, planState: cursors, dispatches: cursors, health, deletions, pauses, executor,
-        logger: options.logger, readerFor: (name) => runtime.readerFor(name), credentialWatch,
+        logger: options.logger, readerFor: (name) => runtime.readerFor(name), credentialWatch, runHistory,
         destinationListing: (name) => runtime.destination(name),
       };
     },

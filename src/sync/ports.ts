@@ -680,3 +680,38 @@ export interface QueueDepth {
 export interface QueueDepthReader {
   depths(): Promise<QueueDepth[]>;
 }
+
+/**
+ * One source's share of one sync run, kept for the status page's history (Table `RunHistory`,
+ * src/store/runHistoryStore.ts): the last runs per source, newest first. What each field means,
+ * and how the lag is worked out, is in src/sync/runHistory.ts.
+ */
+export interface RunHistoryEntry {
+  runId: string;
+  source: string;
+  /** When the source's part of the run ended (ISO time). */
+  endedAt: string;
+  /** Seconds the source's part took: pull, reconcile, plan, and the uploads when sent in-process. */
+  durationSeconds: number;
+  /** The rounds this run completed: `full` when either kind's was full, `none` when it completed no round. */
+  round: 'full' | 'incremental' | 'none';
+  /** `ok`, `partial` (a round left unfinished, e.g. the run's deadline) or `failed` (a stage of the source failed). */
+  outcome: 'ok' | 'partial' | 'failed';
+  /** Seconds between the end of the run and the source's oldest last completed round; null before any. */
+  lagSeconds: number | null;
+  /** Objects the plan handed to the destinations (upserts and deletions, every destination and kind). */
+  objects: number;
+  /** In-process runs: items the destinations acknowledged and items that failed; 0 when queued (the upload worker sends them later). */
+  succeeded: number;
+  failed: number;
+  /** `inProcess`: sent by this run (CLI, serve); `queued`: handed to the uploads queue (the Functions app). */
+  delivery: 'inProcess' | 'queued';
+}
+
+export interface RunHistoryStore {
+  initialize(): Promise<void>;
+  /** Adds the run and drops what lies beyond the newest `keep` of its source, in the same write. */
+  record(entry: RunHistoryEntry, options?: { keep?: number }): Promise<void>;
+  /** The newest runs of a source, newest first (default the 50 kept). */
+  latest(source: string, options?: { limit?: number }): Promise<RunHistoryEntry[]>;
+}

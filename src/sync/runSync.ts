@@ -16,11 +16,12 @@ import { reconcileDestinations, type SourceReconcileSummary } from './destinatio
 import { isPlanDeadlineReached, planSource, type SourcePlanSummary } from './planSource';
 import type {
   ChangeJournal, ConflictStore, CursorStore, DeletionStateStore, DispatchMarkerStore, DestinationHealthStore, DestinationListing, DirectoryReader, HeldLock,
-  LedgerStore, LockStore, MirrorStore, PauseStore, PlanStateStore, ReportsIndex,
+  LedgerStore, LockStore, MirrorStore, PauseStore, PlanStateStore, ReportsIndex, RunHistoryStore,
 } from './ports';
 import { acquireSourceLock, pullSource, SOURCE_LOCK_TTL_IN_MS, type PullSummary } from './pullSource';
 import { isLockLost, keepLeaseFresh, type LeaseKeeper } from './leaseKeeper';
 import type { SyncProgress } from './syncProgress';
+import { recordRunHistory } from './runHistory';
 import type { UploadExecutor } from './uploadWork';
 
 export interface SyncDependencies {
@@ -49,6 +50,8 @@ export interface SyncDependencies {
   credentialWatch?: CredentialWatch;
   /** Told of the pull's pages and rounds (the uploads tell the executor's own); absent: nobody is watching. */
   progress?: SyncProgress;
+  /** Where each source's run is recorded for the status page (absent: not recorded). */
+  runHistory?: RunHistoryStore;
 }
 
 export interface SyncOptions {
@@ -194,7 +197,16 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
       onLost: (error) => sourceLogger.warn('lock.lost', { ...errorFields(error) }),
     });
     try {
+      const sourceStartedAt = deps.now?.() ?? new Date();
       await syncSource(deps, options, source.name, lease, sourceLogger, summary);
+      // Still under the lock, so one source's history rows are never written by two runs at once.
+      if (options.dryRun !== true) {
+        await recordRunHistory(deps, {
+          pull: summary.pulls.find((pull) => pull.source === source.name),
+          plan: summary.plans.find((plan) => plan.source === source.name),
+          failed: summary.failures.some((failure) => failure.source === source.name),
+        }, { runId: options.runId, source: source.name, startedAt: sourceStartedAt, queued: deps.executor.durable }, sourceLogger);
+      }
     } finally {
       await lease.stop();
       const held = lock;
