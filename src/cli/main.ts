@@ -8,6 +8,7 @@ import { processScrubber } from '../setup/secretScrubber';
 import { runAuditCommand, type AuditCommandOptions } from './auditCommand';
 import { runDeletionsApproveCommand, runDeletionsListCommand } from './deletionsCommand';
 import { runExtensionsListCommand, type ExtensionsListOptions } from './extensionsCommand';
+import { runPauseCommand, runResumeCommand, type PauseCommandOptions } from './pauseCommand';
 import { runServeCommand } from './serveCommand';
 import { runSyncCommand, type CliIo } from './syncCommand';
 import { parseQueueName, runQueuesClearCommand, runQueuesListCommand, runQueuesRedriveCommand, type QueuesCommandOptions } from './queuesCommand';
@@ -48,7 +49,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('--batch-size <objects>', 'objects read from Graph before they are written and checkpointed (a crash replays at most this many)', positiveInteger, 6400)
     .option('--log-level <level>', 'debug | info | warn | error | silent (JSON logs on stderr)')
     .option('--dry-run', 'pull, then print what each destination would receive and delete; send, queue and record nothing')
-    .action(async (options: { config?: string; full?: boolean; replan?: boolean; reconcileDestinations?: boolean; queues?: boolean; source: string[]; state?: string; watch?: boolean; uploadConcurrency: number; batchSize: number; logLevel?: string; dryRun?: boolean }) => {
+    .option('--quiet', 'no progress on stderr (bars on a terminal, a line every 10 s otherwise); logs and the summary are unchanged')
+    .action(async (options: { config?: string; full?: boolean; replan?: boolean; reconcileDestinations?: boolean; queues?: boolean; source: string[]; state?: string; watch?: boolean; uploadConcurrency: number; batchSize: number; logLevel?: string; dryRun?: boolean; quiet?: boolean }) => {
       setExitCode(await runSyncCommand(options, io));
     });
 
@@ -60,7 +62,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('--host <address>', 'interface to listen on (default 127.0.0.1; 0.0.0.0 when --public-url is not a loopback address)')
     .option('--public-url <url>', 'where Graph reaches this process (https; http only for loopback); the product appends /api/graph/notifications')
     .option('--state <folder>', 'when no storage is configured, keep the embedded Azurite data in this folder')
-    .option('--api-key <key>', 'lets non-loopback callers use /api/status, /api/audit and /api/sync-now (header x-api-key); default SERVE_API_KEY')
+    .option('--api-key <key>', 'lets non-loopback callers use /api/status, /api/dashboard, /api/audit and /api/sync-now (header x-api-key); default SERVE_API_KEY')
     .option('--log-level <level>', 'debug | info | warn | error | silent (JSON logs on stderr)')
     .action(async (options: { config?: string; port: number; host?: string; publicUrl?: string; state?: string; apiKey?: string; logLevel?: string }) => {
       setExitCode(await runServeCommand(options, io));
@@ -103,6 +105,24 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .action(async (options: { destination: string; source?: string; kind?: 'users' | 'groups'; hold?: string; config?: string; state?: string }) => {
       setExitCode(await runDeletionsApproveCommand(options, io));
     });
+
+  const pauseCommand = (name: 'pause' | 'resume', description: string, run: (options: PauseCommandOptions, io: CliIo) => Promise<number>) => {
+    program
+      .command(name)
+      .description(description)
+      // Checked against the config once it is loaded (the range depends on it): see pauses.ts.
+      .option('--mapping <index>', 'the Mappings entry, 0-based as `validate` numbers them (Mappings[0] is the first); every mapping between the same source and destination goes with it')
+      .option('--destination <name>', 'every mapping (and every source) to this Signature365 destination')
+      .option('--all', 'every mapping at once, including mappings added later')
+      .option('--reason <text>', 'why, for status and the audit log')
+      .option('-c, --config <path>', 'config.json to use (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
+      .option('--state <folder>', 'the embedded Azurite folder of earlier `sync --state` runs')
+      .action(async (options: PauseCommandOptions) => {
+        setExitCode(await run(options, io));
+      });
+  };
+  pauseCommand('pause', 'Stop planning and sending for a mapping (audited under your OS user name): nothing is sent or deleted there until resumed; the pull goes on', runPauseCommand);
+  pauseCommand('resume', 'Start a paused mapping again (audited): the next sync sends what changed while it was paused', runResumeCommand);
 
   program
     .command('audit')

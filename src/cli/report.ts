@@ -1,43 +1,13 @@
 /**
- * What the CLI prints for people: progress while a round runs, and a summary at the end.
+ * What the CLI prints for people at the end of a run: a summary (progress while it runs: syncProgressView.ts).
  * Plain text, no secrets (the summary holds counts and names only).
  */
 import { destinationDisplayName, sourceDisplayName } from '../config/names';
 import type { ConnectorConfig } from '../config/types';
 import type { SyncRunSummary } from '../sync/runSync';
-import type { PageProgress } from '../sync/pullSource';
 import { differencesOf, type SourceReconcileSummary } from '../sync/destinationReconcile';
 import type { KindPlanSummary, ScopeConflict } from '../sync/planSource';
 import type { ExecutionSummary } from '../sync/uploadWork';
-
-export interface ProgressPrinter {
-  page(progress: PageProgress): void;
-  done(): void;
-}
-
-/** One line per page on a pipe; a single line rewritten in place on a terminal. */
-export function createProgressPrinter(stream: NodeJS.WriteStream = process.stderr): ProgressPrinter {
-  const totals = new Map<string, number>();
-  let lastLength = 0;
-  return {
-    page(progress) {
-      const key = `${progress.source}/${progress.kind}`;
-      const total = (totals.get(key) ?? 0) + progress.objects;
-      totals.set(key, total);
-      const line = `${progress.source} ${progress.kind} (${progress.roundKind}): page ${progress.page}, ${total} objects read`;
-      if (stream.isTTY) {
-        stream.write(`\r${line.padEnd(lastLength)}`);
-        lastLength = line.length;
-      } else {
-        stream.write(`${line}\n`);
-      }
-    },
-    done() {
-      if (stream.isTTY && lastLength > 0) stream.write('\n');
-      lastLength = 0;
-    },
-  };
-}
 
 function names(list: readonly string[], total: number): string {
   return `${list.join(', ')}${total > list.length ? `, … ${total - list.length} more` : ''}`;
@@ -120,6 +90,13 @@ export function formatSyncSummary(
       lines.push(
         `  ${src(plan.source)} -> ${gone.destination}: UNREACHABLE, no longer in the configuration; it still holds ${gone.users} users and ${gone.groups} groups ` +
           `from this source, which the connector cannot delete without its token. Remove them in Signature 365, or add ${gone.destination} back.`,
+      );
+    }
+    for (const paused of plan.paused ?? []) {
+      const resume = paused.scope === 'all' ? 'resume --all' : paused.mappings[0] !== undefined ? `resume --mapping ${paused.mappings[0]}` : `resume --destination ${dst(paused.destination)}`;
+      lines.push(
+        `  ${src(plan.source)} -> ${dst(paused.destination)}: PAUSED since ${paused.pausedAt} by ${paused.pausedBy}${paused.reason === '' ? '' : ` (${paused.reason})`}: ` +
+          `nothing planned, sent or deleted; resume with: s365-connector ${resume}`,
       );
     }
     if (plan.conflicts.length > 0) {

@@ -16,7 +16,9 @@ import { isDeadLocalHolder } from '../setup/localHolder';
 import { emptyExecutionSummary, type ExecutionSummary } from '../sync/uploadWork';
 import { errorFields, type Logger } from '../sync/logger';
 import { runSync, type SyncRunSummary } from '../sync/runSync';
-import { createProgressPrinter, formatSyncSummary } from './report';
+import { destinationDisplayName, sourceDisplayName } from '../config/names';
+import { formatSyncSummary } from './report';
+import { createSyncProgressView, type SyncProgressView } from './syncProgressView';
 
 export interface SyncCommandOptions {
   config?: string;
@@ -37,6 +39,8 @@ export interface SyncCommandOptions {
   reconcileDestinations?: boolean;
   /** Objects per pull batch (written and checkpointed together). */
   batchSize?: number;
+  /** No progress on stderr (logs and the summary are unchanged). */
+  quiet?: boolean;
 }
 
 export interface CliIo {
@@ -100,30 +104,67 @@ export function totalUploads(summary: SyncRunSummary): ExecutionSummary | undefi
   return total;
 }
 
+/**
+ * The CLI logger's sink. While a run draws progress bars on the terminal the logs also go to, its
+ * lines go through the bars (which print them above themselves) instead of tearing them.
+ */
+export class RoutedLogSink implements LogSink {
+  #through: LogSink | undefined;
+
+  constructor(private readonly direct: LogSink) {}
+
+  write(line: string): void {
+    (this.#through ?? this.direct).write(line);
+  }
+
+  /** Routes through the view until the returned function is called. */
+  through(view: SyncProgressView): () => void {
+    this.#through = view.logSink(this.direct);
+    return () => { this.#through = undefined; };
+  }
+}
+
 /** One run against an existing runtime (the demo calls this twice on one runtime). */
 export async function syncOnce(
   runtime: ConnectorRuntime,
   options: {
     full?: boolean; replan?: boolean; reconcileDestinations?: boolean; queues?: boolean; sources?: string[]; uploadConcurrency?: number; logger: Logger;
-    progressStream?: NodeJS.WriteStream; dryRun?: boolean; batchObjects?: number;
+    dryRun?: boolean; batchObjects?: number;
+    /** Where progress is shown (default stderr): bars on a terminal, plain lines elsewhere; `quiet`: nowhere. */
+    progressStream?: NodeJS.WriteStream; quiet?: boolean;
+    /** The logger's sink, when it writes to the terminal the bars are drawn on. */
+    sharedLogSink?: RoutedLogSink;
   },
 ): Promise<SyncOnceResult> {
   const runId = randomUUID();
-  const progress = createProgressPrinter(options.progressStream);
-  const executor = options.queues === true ? runtime.queueExecutor() : runtime.inProcessExecutor({ concurrency: options.uploadConcurrency ?? 4 });
-  const summary = await runSync({ ...runtime.syncDependencies(executor), logger: options.logger }, {
+  const progress = createSyncProgressView(options.progressStream ?? process.stderr, {
+    quiet: options.quiet === true,
+    names: { source: (key) => sourceDisplayName(runtime.config, key), destination: (key) => destinationDisplayName(runtime.config, key) },
+  });
+  const directLogs = options.sharedLogSink?.through(progress);
+  try {
+    return await syncOnceWith(runtime, options, runId, progress);
+  } finally {
+    progress.finish();
+    directLogs?.();
+  }
+}
+
+async function syncOnceWith(
+  runtime: ConnectorRuntime, options: Parameters<typeof syncOnce>[1], runId: string, progress: SyncProgressView,
+): Promise<SyncOnceResult> {
+  const executor = options.queues === true ? runtime.queueExecutor({ progress }) : runtime.inProcessExecutor({ concurrency: options.uploadConcurrency ?? 4, progress });
+  const summary = await runSync({ ...runtime.syncDependencies(executor), logger: options.logger, progress }, {
     runId, holder: `${runtime.holder}:${runId}`, forceFull: options.full, replan: options.replan,
     ...(options.reconcileDestinations === true ? { reconcileDestinations: true } : {}),
     ...(options.batchObjects !== undefined ? { batchObjects: options.batchObjects } : {}),
     ...(options.sources !== undefined && options.sources.length > 0 ? { sources: options.sources } : {}),
-    onPage: (page) => progress.page(page),
     dryRun: options.dryRun === true,
     // A CLI run that crashed on this machine leaves its lock behind; the next run takes it over.
     // So does an earlier run of this process whose release failed (storage was down): the
     // runs of one CLI process never overlap, so that lease has no live holder.
     lockHolderIsGone: (holder) => isDeadLocalHolder(holder) || (holder.startsWith(`${runtime.holder}:`) && holder !== `${runtime.holder}:${runId}`),
   });
-  progress.done();
   const uploads = totalUploads(summary);
   return uploads === undefined ? { summary } : { summary, uploads };
 }
@@ -140,7 +181,13 @@ export function nextWatchRunInMs(consecutiveFailures: number, intervalInMs: numb
 export async function runSyncCommand(options: SyncCommandOptions, io: CliIo): Promise<number> {
   const config = await loadConfigForCli(options, io);
   if (config === undefined) return EXIT.badConfig;
-  const logger = createLogger({ level: parseLogLevel(options.logLevel ?? readAppSetting(io.env, APP_SETTINGS.logLevel) ?? 'warn'), ...(io.logSink ? { sink: io.logSink } : {}) });
+  // Without a sink of their own the logs go to stderr, where the progress is drawn too.
+  const progressStream = io.progressStream ?? process.stderr;
+  const sharedLogSink = io.logSink === undefined && progressStream === process.stderr
+    ? new RoutedLogSink({ write: (line) => process.stderr.write(line) })
+    : undefined;
+  const logSink = io.logSink ?? sharedLogSink;
+  const logger = createLogger({ level: parseLogLevel(options.logLevel ?? readAppSetting(io.env, APP_SETTINGS.logLevel) ?? 'warn'), ...(logSink ? { sink: logSink } : {}) });
   const runtimeOptions: RuntimeOptions = {
     config, logger, env: io.env,
     embeddedStorageWhenUnset: options.state !== undefined ? { folder: options.state } : true,
@@ -175,7 +222,8 @@ export async function runSyncCommand(options: SyncCommandOptions, io: CliIo): Pr
           const { summary, uploads } = await syncOnce(runtime, {
             full: options.full === true && run === 0, replan: options.replan === true && run === 0,
             reconcileDestinations: options.reconcileDestinations === true && run === 0, queues: options.queues, sources: options.source,
-            uploadConcurrency: options.uploadConcurrency, logger, progressStream: io.progressStream, dryRun: options.dryRun,
+            uploadConcurrency: options.uploadConcurrency, logger, progressStream, quiet: options.quiet === true, dryRun: options.dryRun,
+            ...(sharedLogSink !== undefined ? { sharedLogSink } : {}),
             ...(options.batchSize !== undefined ? { batchObjects: options.batchSize } : {}),
           });
           const graphRequests = config.sources.reduce((sum, source) => sum + runtime.readerFor(source.name).stats().requests, 0);

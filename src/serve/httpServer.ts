@@ -1,13 +1,15 @@
 /**
  * The HTTP front of `serve`, on node:http: the Graph webhook (notification and lifecycle URLs),
- * /api/status, /api/audit, /api/sync-now and /api/health. The webhook's own checks (key, clientState) guard it;
- * status, audit and sync-now answer loopback callers, or anyone with the API key when one is set.
+ * /api/status, /api/dashboard, /api/audit, /api/sync-now and /api/health. The webhook's own checks
+ * (key, clientState) guard it; status, the dashboard, audit and sync-now answer loopback callers,
+ * or anyone with the API key when one is set.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { matchesSecret } from '../realtime/clientState';
 import { LIFECYCLE_PATH, NOTIFICATION_PATH, isLoopbackHost } from '../realtime/notificationEndpoints';
 import { handleWebhook, type WebhookDependencies, type WebhookRequest, type WebhookResponse } from '../realtime/webhookHandler';
+import type { DashboardPage } from '../dashboard/dashboardPage';
 import type { Logger } from '../sync/logger';
 import { errorFields } from '../sync/logger';
 
@@ -17,6 +19,8 @@ export interface ServeRoutes {
   status: () => Promise<string>;
   /** GET /api/audit: the audit trail for the query parameters (answerAuditRequest; the body already scrubbed of secrets). */
   audit: (parameter: (name: string) => string | null) => Promise<{ status: number; body: string }>;
+  /** The status page (already scrubbed of secrets). */
+  dashboard: () => Promise<DashboardPage>;
   /** Queues a pull like POST /api/sync-now of the Functions app; returns the answer. */
   syncNow: (body: string) => Promise<{ status: number; body: unknown }>;
   /** When set, status and sync-now need it (header x-api-key or ?code=) from non-loopback callers. */
@@ -95,7 +99,7 @@ async function route(request: IncomingMessage, response: ServerResponse, routes:
     sendJson(response, 200, { ok: true });
     return;
   }
-  if (path === '/api/status' || path === '/api/audit' || path === '/api/sync-now') {
+  if (path === '/api/status' || path === '/api/dashboard' || path === '/api/audit' || path === '/api/sync-now') {
     if (!adminAllowed(request, url, routes.apiKey)) {
       sendJson(response, 403, { error: routes.apiKey === undefined ? 'only loopback callers may use this endpoint; start serve with --api-key to allow others' : 'x-api-key is missing or wrong' });
       return;
@@ -103,6 +107,12 @@ async function route(request: IncomingMessage, response: ServerResponse, routes:
     if (path === '/api/status') {
       if (request.method !== 'GET') return sendJson(response, 405, { error: 'use GET' }, { Allow: 'GET' });
       sendJson(response, 200, await routes.status());
+      return;
+    }
+    if (path === '/api/dashboard') {
+      if (request.method !== 'GET') return sendJson(response, 405, { error: 'use GET' }, { Allow: 'GET' });
+      const page = await routes.dashboard();
+      send(response, { status: 200, headers: page.headers, body: page.body });
       return;
     }
     if (path === '/api/audit') {
@@ -121,7 +131,7 @@ async function route(request: IncomingMessage, response: ServerResponse, routes:
     sendJson(response, answer.status, answer.body);
     return;
   }
-  sendJson(response, 404, { error: `no route ${path}; see ${NOTIFICATION_PATH}, ${LIFECYCLE_PATH}, /api/status, /api/audit, /api/sync-now, /api/health` });
+  sendJson(response, 404, { error: `no route ${path}; see ${NOTIFICATION_PATH}, ${LIFECYCLE_PATH}, /api/status, /api/dashboard, /api/audit, /api/sync-now, /api/health` });
 }
 
 export interface ServeHttp {

@@ -21,6 +21,7 @@ import type { Logger } from '../sync/logger';
 import { errorFields } from '../sync/logger';
 import { QUEUES, parseConnectorMessage } from '../sync/messages';
 import { readConnectorStatus } from '../sync/status';
+import { dashboardPage } from '../dashboard/dashboardPage';
 import { answerAuditRequest } from '../sync/auditListing';
 import { startServeHttp, type ServeHttp } from './httpServer';
 import { QueueReader } from './queueReader';
@@ -36,7 +37,7 @@ export interface ServeOptions {
   publicUrl?: string;
   /** The key the notification URLs carry (?code=); default GRAPH_WEBHOOK_KEY. */
   webhookKey?: string;
-  /** Lets non-loopback callers use /api/status, /api/audit and /api/sync-now. */
+  /** Lets non-loopback callers use /api/status, /api/dashboard, /api/audit and /api/sync-now. */
   apiKey?: string;
   /** Storage, Graph and destination overrides, as for the CLI (embedded Azurite when nothing is configured). */
   runtime?: Omit<RuntimeOptions, 'config' | 'logger' | 'env'>;
@@ -109,6 +110,10 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
           webhook: runtime.webhookCounters,
         },
       })),
+      dashboard: async () => {
+        const page = await dashboardPage(runtime);
+        return { headers: page.headers, body: processScrubber.scrub(page.body) };
+      },
       audit: async (parameter) => {
         const answer = await answerAuditRequest({ trail: runtime.auditTrail, admin: runtime.audit }, runtime.config, parameter, new Date());
         return { status: answer.status, body: processScrubber.scrub(JSON.stringify(answer.body)) };

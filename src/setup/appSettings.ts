@@ -29,7 +29,7 @@ export const APP_SETTINGS = {
   webhookKey: 'GRAPH_WEBHOOK_KEY',
   /** Set by App Service itself: the app's default host name. */
   websiteHostname: 'WEBSITE_HOSTNAME',
-  /** `serve` only: lets non-loopback callers use /api/status, /api/audit and /api/sync-now. */
+  /** `serve` only: lets non-loopback callers use /api/status, /api/dashboard, /api/audit and /api/sync-now. */
   serveApiKey: 'SERVE_API_KEY',
   /** Batch requests in flight to one Signature 365 destination from one process (default 8). */
   uploadConcurrencyPerDestination: 'UPLOAD_CONCURRENCY_PER_DESTINATION',

@@ -30,10 +30,13 @@ import { TableCursorStore, TableLockStore, TableMirrorStore } from '../store';
 import { TableChangeJournal } from '../store/journalStore';
 import { TableLedgerStore } from '../store/ledgerStore';
 import { TableOutboxStore } from '../store/outboxStore';
+import { TablePauseStore } from '../store/pauseStore';
 import { TableReportsIndex } from '../store/reportsIndex';
+import { TableRunHistoryStore } from '../store/runHistoryStore';
 import type { StorageRequestCounter } from '../store/requestCounter';
 import type { StorageTarget } from '../store/storageAccount';
-import { InProcessUploadExecutor, type BatchProgress } from '../sync/inProcessUploads';
+import { InProcessUploadExecutor } from '../sync/inProcessUploads';
+import type { SyncProgress } from '../sync/syncProgress';
 import type { Logger } from '../sync/logger';
 import type { UploadDependencies } from '../sync/processUpload';
 import { QueueUploadExecutor } from '../sync/queueUploads';
@@ -85,6 +88,10 @@ export interface ConnectorRuntime {
   readonly auditTrail: TableObjectAuditLog;
   /** The last reading of each source's credential end date (client secrets are read through Graph). */
   readonly credentialChecks: TableCredentialCheckStore;
+  /** The administrator's paused mappings (`pause`, `resume`), read by plans, the reconcile, the upload worker and status. */
+  readonly pauses: TablePauseStore;
+  /** Each source's last runs (the status page's trends). */
+  readonly runHistory: TableRunHistoryStore;
   readonly queues: ConnectorQueues;
   /** Depths of the queues and their poison queues (status), re-drive and clear (`queues` command). */
   readonly poisonQueues: PoisonQueues;
@@ -102,9 +109,9 @@ export interface ConnectorRuntime {
   destination(name: string): HttpDestination | undefined;
   syncDependencies(executor: UploadExecutor): SyncDependencies;
   /** Sends uploads from this process (the CLI, `serve`). */
-  inProcessExecutor(options?: { concurrency?: number; onBatch?: (progress: BatchProgress) => void }): InProcessUploadExecutor;
+  inProcessExecutor(options?: { concurrency?: number; progress?: SyncProgress }): InProcessUploadExecutor;
   /** Hands uploads to the uploads queue (the Functions app, `sync --queues`). */
-  queueExecutor(): QueueUploadExecutor;
+  queueExecutor(options?: { progress?: SyncProgress }): QueueUploadExecutor;
   /** What the upload worker (queue path) needs. */
   uploadDependencies(): UploadDependencies;
   subscriptionsApiFor(sourceName: string): SubscriptionsApi;
@@ -148,14 +155,16 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
   // Rows in the Health table, which `health.initialize()` creates: no initialize of its own.
   const credentialChecks = new TableCredentialCheckStore(storage, access);
   const credentialWatch = new CredentialWatch(credentialChecks);
+  const pauses = new TablePauseStore(storage, access);
+  const runHistory = new TableRunHistoryStore(storage, access);
   const queues = new ConnectorQueues(storage, counter === undefined ? {} : { onRequest: () => counter.countQueueRequest() });
   const subscriptions = new TableSubscriptionStore(storage, access);
   const pullGates = new TablePullGateStore(storage, access);
   try {
     await Promise.all([
       mirror.initialize(), cursors.initialize(), locks.initialize(), journal.initialize(), ledger.initialize(), outbox.initialize(),
-      reports.initialize(), health.initialize(), conflicts.initialize(), deletions.initialize(), audit.initialize(), auditTrail.initialize(), queues.initialize(),
-      subscriptions.initialize(), pullGates.initialize(),
+      reports.initialize(), health.initialize(), conflicts.initialize(), deletions.initialize(), audit.initialize(), auditTrail.initialize(), pauses.initialize(), queues.initialize(),
+      subscriptions.initialize(), pullGates.initialize(), runHistory.initialize(),
     ]);
   } catch (error) {
     await embedded?.stop();
@@ -171,7 +180,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
 
   const runtime: ConnectorRuntime = {
     config, storage, embeddedStorage: embedded !== undefined, logger: options.logger,
-    mirror, cursors, locks, journal, ledger, outbox, reports, health, conflicts, deletions, audit, auditTrail, credentialChecks, queues, subscriptions, pullGates,
+    mirror, cursors, locks, journal, ledger, outbox, reports, health, conflicts, deletions, audit, auditTrail, credentialChecks, pauses, runHistory, queues, subscriptions, pullGates,
     poisonQueues: new PoisonQueues(storage),
     webhookCounters,
     pullCoalescing: {
@@ -207,8 +216,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
     },
     syncDependencies(executor) {
       return {
-        config, mirror, cursors, locks, journal, ledger, reports, conflicts, planState: cursors, dispatches: cursors, health, deletions, executor,
-        logger: options.logger, readerFor: (name) => runtime.readerFor(name), credentialWatch,
+        config, mirror, cursors, locks, journal, ledger, reports, conflicts, planState: cursors, dispatches: cursors, health, deletions, pauses, executor,
+        logger: options.logger, readerFor: (name) => runtime.readerFor(name), credentialWatch, runHistory,
         destinationListing: (name) => runtime.destination(name), audit: auditTrail,
       };
     },
@@ -219,12 +228,12 @@ export async function createRuntime(options: RuntimeOptions): Promise<ConnectorR
         sourceKey: (name) => sourceConfig(name)?.tenantId,
       }, executorOptions);
     },
-    queueExecutor() {
-      return new QueueUploadExecutor({ ledger, outbox, queue: queues, dispatches: cursors });
+    queueExecutor(executorOptions = {}) {
+      return new QueueUploadExecutor({ ledger, outbox, queue: queues, dispatches: cursors }, executorOptions);
     },
     uploadDependencies() {
       return {
-        ledger, outbox, health, deletions, audit: auditTrail, logger: options.logger, deleteAfterDays: config.options.deleteAfterDays,
+        ledger, outbox, health, deletions, pauses, audit: auditTrail, logger: options.logger, deleteAfterDays: config.options.deleteAfterDays,
         destination: (name) => runtime.destination(name),
         sourceKey: (name) => sourceConfig(name)?.tenantId,
       };

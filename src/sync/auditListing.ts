@@ -1,7 +1,7 @@
 /**
  * What `s365-connector audit`, serve's `GET /api/audit` and the Functions app's `GET /api/audit`
  * answer: the audit trail's rows (newest first), and, when no object is asked for, the
- * administrative acts (approvals of held deletions, Table `Audit`) in the same window.
+ * administrative acts (approvals of held deletions, pauses and resumes: Table `Audit`) in the same window.
  *
  * The object is asked for by its Entra object id; a UPN or mail is refused with a hint, since
  * finding a user by name would read the source's whole mirror.
@@ -76,6 +76,19 @@ export function parseAuditListing(input: AuditListingInput, config: AuditListing
   return { ok: true, query };
 }
 
+function concernsDestination(act: AuditEntry, destination: string): boolean {
+  if (act.action === 'deletions.approve') return act.destination === destination;
+  return act.pairs === 'all' || act.pairs.some((pair) => pair.destination === destination);
+}
+
+function describeAct(act: AuditEntry): string {
+  if (act.action === 'deletions.approve') {
+    return `${act.destination} <- ${act.source} ${act.kind}: ${act.count} deletions approved (hold ${act.holdId})`;
+  }
+  const pairs = act.pairs === 'all' ? 'every mapping' : act.pairs.map((pair) => `${pair.source} -> ${pair.destination}`).join(', ');
+  return `${pairs}${act.reason === '' ? '' : `: ${act.reason}`}`;
+}
+
 export async function readAuditListing(deps: { trail: ObjectAuditLog; admin?: AuditStore }, query: ObjectAuditQuery): Promise<AuditListing> {
   const limit = query.limit ?? DEFAULT_AUDIT_LIMIT;
   const rows = await deps.trail.query({ ...query, limit });
@@ -86,7 +99,7 @@ export async function readAuditListing(deps: { trail: ObjectAuditLog; admin?: Au
   if (query.objectId === undefined && deps.admin !== undefined) {
     const since = query.since?.toISOString();
     listing.adminActs = (await deps.admin.list({ limit }))
-      .filter((act) => (since === undefined || act.at >= since) && (query.destination === undefined || act.destination === query.destination));
+      .filter((act) => (since === undefined || act.at >= since) && (query.destination === undefined || concernsDestination(act, query.destination)));
   }
   return listing;
 }
@@ -102,7 +115,7 @@ export function formatAuditListing(listing: AuditListing): string {
   if (listing.adminActs !== undefined && listing.adminActs.length > 0) {
     lines.push('', 'Administrative acts:');
     for (const act of listing.adminActs) {
-      lines.push(`${act.at}  ${act.action}  ${act.destination} <- ${act.source} ${act.kind}: ${act.count} approved by ${act.actor} via ${act.via} (hold ${act.holdId})`);
+      lines.push(`${act.at}  ${act.action}  ${describeAct(act)}  (by ${act.actor} via ${act.via})`);
     }
   }
   return lines.join('\n');

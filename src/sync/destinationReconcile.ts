@@ -29,6 +29,9 @@
  * Not for a source whose TenantId another source shares: both would write under the same `source`
  * at the destination, and each would take the other's objects for unknown ones.
  *
+ * A destination paused for the source (pauses.ts) is skipped before any call: its ledger is left as
+ * it is, and nothing it holds is staged for the deletion gate while it is paused.
+ *
  * Cost: one list call per destination, source and kind; one ledger query per destination and kind
  * (its 256 bucket rows) and a write of the buckets that changed; a destination in quarantine is
  * skipped before any call. Memory: per held object its id and one or two 22-character hashes, kept
@@ -41,7 +44,8 @@ import { patchEntries, REQUEUE_AFTER_IN_MS, summarizeEntries } from './ledgerPol
 import { errorFields, type Logger } from './logger';
 import { heldGroupHash, heldUserHashes } from './payload';
 import { PLANNED_KINDS } from './planTargets';
-import type { ChangeJournal, DestinationHealthStore, DestinationListing, LedgerEntry, LedgerEntryPatch, LedgerStore, UploadKind } from './ports';
+import type { ChangeJournal, DestinationHealthStore, DestinationListing, LedgerEntry, LedgerEntryPatch, LedgerStore, PauseStore, UploadKind } from './ports';
+import { pauseOf } from './pauses';
 import { isQuarantined, markUnhealthy } from './quarantine';
 import { classifyUploadFailure } from './uploadWork';
 
@@ -115,6 +119,8 @@ export interface ReconcileDependencies {
   health: DestinationHealthStore;
   /** The listing of a configured destination; undefined when it is not configured. */
   destinationListing(name: string): DestinationListing | undefined;
+  /** The administrator's pauses; absent: nothing is paused. */
+  pauses?: Pick<PauseStore, 'list'>;
   logger: Logger;
   now?: () => Date;
 }
@@ -180,10 +186,17 @@ export async function reconcileDestinations(
     return summary;
   }
 
+  const pauses = deps.pauses === undefined ? [] : await deps.pauses.list();
   for (const { name: destination, displayName } of config.destinations) {
     const result: DestinationReconcileSummary = { destination };
     summary.destinations.push(result);
     const log = logger.child({ destination, ...(displayName === undefined ? {} : { destinationName: displayName }) });
+    const pause = pauseOf(pauses, source, destination);
+    if (pause !== undefined) {
+      result.skippedBecause = `paused since ${pause.pausedAt} by ${pause.pausedBy}`;
+      log.info('reconcile.skipped', { reason: 'paused', pausedAt: pause.pausedAt });
+      continue;
+    }
     const health = await deps.health.get(destination);
     if (isQuarantined(health, now)) {
       result.skippedBecause = `destination unhealthy until ${health?.retryAfter ?? ''}: ${health?.lastError ?? ''}`;

@@ -17,6 +17,7 @@ import { outcomePatch, patchEntries, summarizeEntries, type ItemOutcome } from '
 import type { DeletionStateStore, DestinationClient, DestinationHealthStore, LedgerStore, ObjectAuditLog, ObjectAuditRow } from './ports';
 import { markHealthy, markUnhealthy } from './quarantine';
 import { bucketOfId } from './bucketOf';
+import type { SyncProgress } from './syncProgress';
 import {
   MAX_ITEMS_PER_BATCH, QUARANTINE_EVENTS, bucketPatches, classifyUploadFailure, describeItemFailure, emptyExecutionSummary, sendBatch,
   type ExecutionContext, type ExecutionSummary, type KindWork, type SendItem, type UploadExecutor,
@@ -45,15 +46,6 @@ interface PendingOutcome {
   deferredBecause?: string;
 }
 
-export interface BatchProgress {
-  destination: string;
-  kind: 'users' | 'groups';
-  items: number;
-  succeeded: number;
-  /** Items of this destination and kind not yet sent. */
-  remaining: number;
-}
-
 /**
  * The ledger is written after this many batches (and at the end): a crash re-sends at most the
  * batches since the last write (upserts are idempotent at the destination), and a 100k-user first
@@ -66,7 +58,8 @@ export class InProcessUploadExecutor implements UploadExecutor {
 
   constructor(
     private readonly deps: InProcessUploadDependencies,
-    private readonly options: { concurrency?: number; onBatch?: (progress: BatchProgress) => void } = {},
+    /** progress: told of the work planned and of every batch settled (the CLI's progress). */
+    private readonly options: { concurrency?: number; progress?: SyncProgress } = {},
   ) {}
 
   async execute(works: readonly KindWork[], context: ExecutionContext): Promise<ExecutionSummary> {
@@ -77,6 +70,7 @@ export class InProcessUploadExecutor implements UploadExecutor {
       list.push(work);
     }
     const summary = emptyExecutionSummary();
+    for (const { scope, sends } of works) if (sends.length > 0) this.options.progress?.onPlan({ ...scope, items: sends.length, path: 'send' });
     const lanes = [...byDestination.values()].map((list) => [...list].sort((a, b) => (a.scope.kind === b.scope.kind ? 0 : a.scope.kind === 'groups' ? -1 : 1)));
     let next = 0;
     const runLane = async (): Promise<void> => {
@@ -162,6 +156,7 @@ export class InProcessUploadExecutor implements UploadExecutor {
         if (deferredUntil !== undefined) {
           for (const item of batch) outcomes.set(item.id, { item, outcome: { kind: 'deferred', until: deferredUntil }, deferredBecause });
           finish(batch);
+          this.options.progress?.onUploadBatch({ source, destination, kind, items: batch.length, acknowledged: 0, outcome: 'putOff' });
           continue;
         }
         summary.messages += 1;
@@ -196,9 +191,10 @@ export class InProcessUploadExecutor implements UploadExecutor {
             await markHealthy(this.deps.health, destination, now());
           }
           if (succeeded < batch.length) logger.warn('upload.itemsFailed', { failed: batch.length - succeeded, succeeded });
-          this.options.onBatch?.({ destination, kind, items: batch.length, succeeded, remaining: work.sends.length - start - batch.length });
+          this.options.progress?.onUploadBatch({ source, destination, kind, items: batch.length, acknowledged: succeeded, outcome: 'sent' });
         } catch (error) {
           const failure = classifyUploadFailure(error, now());
+          if (failure.kind !== 'rethrow') this.options.progress?.onUploadBatch({ source, destination, kind, items: batch.length, acknowledged: 0, outcome: 'sent' });
           if (failure.kind === 'quarantine') {
             const health = await markUnhealthy(this.deps.health, destination, failure.reason, error instanceof Error ? error.message : String(error), now());
             deferredUntil = health.retryAfter ?? now().toISOString();

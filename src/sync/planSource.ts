@@ -24,6 +24,16 @@
  *
  * Dry run: the same plan, with nothing written and nothing sent.
  *
+ * Paused pairs (pauses.ts): a destination paused for this source is left out of the plan entirely:
+ * its ledger is not read or written, nothing is sent or queued, its deletions are neither staged,
+ * held nor approved, and it is not taken for a destination gone from the config. The scope model
+ * still holds every mapping, so what other destinations receive (conflicts, OnConflict) does not
+ * change with a pause. The paused set is part of the configHash: the plan that follows a pause or a
+ * resume is a whole-source one, so the changes the journal recorded while a pair was paused (and
+ * consumed by plans that skipped it) reach it at the first plan after the resume. When every
+ * destination of the source is paused, nothing is planned and the journal is not consumed: the
+ * first plan after the resume works from all of it, as if the pause had been one long pull.
+ *
  * Run budget: with `deadlineAt` (the Functions run's), a plan that has not finished by then stops
  * at its next checkpoint: before it writes anything, between destinations and kinds of the queue
  * executor, or after a ledger write of the in-process executor. What it recorded stands, the
@@ -41,8 +51,9 @@ import { isEmpty, mergeJournal } from './changeImpact';
 import type { Logger } from './logger';
 import type {
   ChangeJournal, ConflictStore, DeletionApproval, DeletionStateStore, DestinationHealth, DestinationHealthStore, DirectoryReader, DispatchMarkerStore, JournalEntry,
-  LedgerBucketSummary, LedgerStore, MirrorStore, ObjectAuditLog, ObjectAuditRow, PlanStateStore, ReportsIndex, UploadKind,
+  LedgerBucketSummary, LedgerStore, MirrorStore, ObjectAuditLog, ObjectAuditRow, PauseStore, PlanStateStore, ReportsIndex, UploadKind,
 } from './ports';
+import { pausedDestinations, pausedHashPart } from './pauses';
 import type { MailboxTypeReads } from './mailboxTypes';
 import { patchEntries, summarizeEntries, unsentDispatchPatch } from './ledgerPolicy';
 import { PLANNED_KINDS, loadDirectoryGraph, planFromChanges, planWholeSource, type PlannedTargets } from './planTargets';
@@ -69,6 +80,8 @@ export interface PlanDependencies {
   mailboxReader?: Pick<DirectoryReader, 'readMailboxTypes'>;
   /** The audit trail: the plan's rows (staged deletes, skips) once its patches are written; absent: none. */
   audit?: ObjectAuditLog;
+  /** The administrator's pauses (pauses.ts); absent: nothing is paused. */
+  pauses?: Pick<PauseStore, 'list'>;
   logger: Logger;
   now?: () => Date;
 }
@@ -145,6 +158,18 @@ export interface ScopeConflict {
 
 export type PlanMode = 'idle' | 'changes' | 'whole';
 
+/** A destination paused for this source: the plan left it alone. */
+export interface PausedDestination {
+  destination: string;
+  /** `all` when every mapping is paused (`pause --all`). */
+  scope: 'all' | 'pair';
+  pausedAt: string;
+  pausedBy: string;
+  reason: string;
+  /** Mappings indexes between this source and destination (0-based). */
+  mappings: number[];
+}
+
 export interface SourcePlanSummary {
   source: string;
   dryRun: boolean;
@@ -158,6 +183,8 @@ export interface SourcePlanSummary {
   /** The conflicts among the users this plan looked at (whole-source: all of them). */
   conflicts: ScopeConflict[];
   unreachable: UnreachableDestination[];
+  /** Destinations paused for this source: not planned (absent or empty: none). */
+  paused?: PausedDestination[];
   /** What the executor did (absent under dry run). */
   uploads?: ExecutionSummary;
 }
@@ -165,8 +192,11 @@ export interface SourcePlanSummary {
 /** Bumped when what a plan computes changes (record format, hashing): the next plan is whole. */
 const PLAN_FORMAT = 2;
 
-/** Hash of everything a plan's desired state depends on besides the directory itself. */
-export function planConfigHash(config: Pick<ConnectorConfig, 'mappings' | 'options' | 'destinations'>, source: string): string {
+/**
+ * Hash of everything a plan's desired state depends on besides the directory itself, and of the
+ * destinations paused for the source (`paused`, sorted): a pause or resume makes the next plan whole.
+ */
+export function planConfigHash(config: Pick<ConnectorConfig, 'mappings' | 'options' | 'destinations'>, source: string, paused: readonly string[] = []): string {
   const mappings = config.mappings
     .filter((mapping) => mapping.source === source)
     .sort((a, b) => a.index - b.index)
@@ -176,6 +206,7 @@ export function planConfigHash(config: Pick<ConnectorConfig, 'mappings' | 'optio
     PLAN_FORMAT, mappings, config.destinations.map((d) => d.name).sort(), includeDisabledUsers, includeGuests, requireMail, onConflict, deleteAfterDays,
     // Appended only when on, so a config without the new keys keeps its hash and plans nothing again.
     ...(licensedUsersOnly ? ['licensedUsersOnly'] : []),
+    ...(paused.length > 0 ? [['paused', ...paused]] : []),
   ]);
   return createHash('sha256').update(text).digest('base64url').slice(0, 22);
 }
@@ -210,12 +241,26 @@ export async function planSource(
   checkDeadline();
   if (!dryRun && deps.dispatches !== undefined) await recoverUnsentDispatch(source, { ...deps, dispatches: deps.dispatches }, config.options.deleteAfterDays, logger);
   const journal = await deps.journal.pending(source);
-  const configHash = planConfigHash(config, source);
+  const allConfigured = config.destinations.map((destination) => destination.name);
+  const paused = pausedDestinations(deps.pauses === undefined ? [] : await deps.pauses.list(), source, allConfigured);
+  // Everything below plans these; a paused destination is not looked at (see the header).
+  const configured = allConfigured.filter((destination) => !paused.has(destination));
+  const configHash = planConfigHash(config, source, pausedHashPart(paused));
   const state = await deps.planState.getPlanState(source);
-  const configured = config.destinations.map((destination) => destination.name);
   let reason = wholePlanReason(options, state, configHash, journal);
+  const pausedSummary: PausedDestination[] = [...paused].map(([destination, pause]) => ({
+    destination, scope: pause.pair === 'all' ? 'all' : 'pair', pausedAt: pause.pausedAt, pausedBy: pause.pausedBy, reason: pause.reason,
+    mappings: config.mappings.filter((m) => m.source === source && m.destination === destination).map((m) => m.index),
+  }));
+  for (const pause of pausedSummary) logger.info('plan.destinationPaused', { destination: pause.destination, scope: pause.scope, pausedAt: pause.pausedAt, pausedBy: pause.pausedBy });
+  const withPaused = pausedSummary.length > 0 ? { paused: pausedSummary } : {};
+  if (configured.length === 0 && allConfigured.length > 0) {
+    // Every destination of the source is paused: nothing to plan, and the journal is kept whole, so
+    // the plan after the resume works from every change since (no whole-source plan needed).
+    return { source, dryRun, mode: 'idle', evaluated: { users: 0, groups: 0 }, destinations: [], conflicts: [], unreachable: state?.unreachable ?? [], ...withPaused };
+  }
 
-  const holds = (await deps.deletions.listHolds()).filter((hold) => hold.source === source);
+  const holds = (await deps.deletions.listHolds()).filter((hold) => hold.source === source && !paused.has(hold.destination));
   const approvals = new Map<string, DeletionApproval>();
   for (const hold of holds) {
     const approval = await deps.deletions.getApproval(hold.destination, hold.source, hold.kind);
@@ -242,7 +287,7 @@ export async function planSource(
     if (isEmpty(changes) && !due && approvals.size === 0) {
       logger.debug('plan.idle', { journalEntries: journal.length });
       if (!dryRun && journal.length > 0) await deps.journal.consume(source, journal.flatMap((entry) => entry.rowKeys));
-      return { source, dryRun, mode: 'idle', evaluated: { users: 0, groups: 0 }, destinations: [], conflicts: [], unreachable: state?.unreachable ?? [] };
+      return { source, dryRun, mode: 'idle', evaluated: { users: 0, groups: 0 }, destinations: [], conflicts: [], unreachable: state?.unreachable ?? [], ...withPaused };
     }
     mode = 'changes';
     model = buildScopeModel(await loadDirectoryGraph(deps.mirror, source), config, source);
@@ -307,7 +352,8 @@ export async function planSource(
   const known = await deps.deletions.knownDestinations(source);
   if (mode === 'whole') {
     for (const destination of known) {
-      if (configured.includes(destination)) continue;
+      // A paused destination is still configured: not planned now, not gone.
+      if (allConfigured.includes(destination)) continue;
       const held = async (kind: UploadKind) => [...(await deps.ledger.summaries({ destination, source, kind })).values()].reduce((sum, s) => sum + s.held, 0);
       const gone: UnreachableDestination = { destination, users: await held('users'), groups: await held('groups') };
       if (gone.users + gone.groups === 0) continue;
@@ -323,7 +369,7 @@ export async function planSource(
     source, dryRun, mode, ...(reason !== undefined ? { reason } : {}),
     evaluated: { users: planned.evaluatedUsers.size, groups: planned.evaluatedGroups },
     destinations: [...summaries.values()].filter((summary) => summary.mapped || holdsAnything(summary)),
-    conflicts: planned.conflicts.map(({ sentTo: _sentTo, ...conflict }) => conflict), unreachable,
+    conflicts: planned.conflicts.map(({ sentTo: _sentTo, ...conflict }) => conflict), unreachable, ...withPaused,
   };
   if (dryRun) return result;
 

@@ -537,14 +537,18 @@ export interface DeletionStateStore {
   rememberDestination(source: string, destination: string, at: Date): Promise<void>;
 }
 
-/** One administrative act, kept for audit (Table `Audit`). */
-export interface AuditEntry {
-  action: 'deletions.approve';
-  /** Who: the OS user (CLI) or the caller-supplied approvedBy (HTTP). */
+/** What every administrative act records: who, through which front, when. */
+interface AuditCommon {
+  /** Who: the OS user (CLI) or the caller-supplied name (HTTP). */
   actor: string;
   /** Through which front: `cli` or `http`. */
   via: string;
   at: string;
+}
+
+/** An approval of held deletions. */
+export interface DeletionApprovalAudit extends AuditCommon {
+  action: 'deletions.approve';
   destination: string;
   source: string;
   kind: UploadKind;
@@ -555,11 +559,59 @@ export interface AuditEntry {
   reason: string;
 }
 
+/** A pause or resume of mappings (see MappingPause). */
+export interface MappingPauseAudit extends AuditCommon {
+  action: 'mappings.pause' | 'mappings.resume';
+  /** `all`: every mapping at once (`--all`); otherwise the (source, destination) pairs, storage keys. */
+  pairs: 'all' | PausedPair[];
+  /** The Mappings indexes this covered (0-based, as `validate` numbers them), as the config stood then. */
+  mappings: number[];
+  /** The administrator's words; '' when none were given. */
+  reason: string;
+}
+
+/** One administrative act, kept for audit (Table `Audit`). */
+export type AuditEntry = DeletionApprovalAudit | MappingPauseAudit;
+export type AuditAction = AuditEntry['action'];
+
 export interface AuditStore {
   initialize(): Promise<void>;
   record(entry: AuditEntry): Promise<void>;
-  /** Newest first. */
-  list(options?: { limit?: number }): Promise<AuditEntry[]>;
+  /** Newest first; only the given actions when `actions` is set (default: every action). */
+  list(options?: { limit?: number; actions?: readonly AuditAction[] }): Promise<AuditEntry[]>;
+}
+
+/** A source and a destination (storage keys): what a pause stops, whichever mappings join them. */
+export interface PausedPair {
+  source: string;
+  destination: string;
+}
+
+/**
+ * A pause an administrator set (`s365-connector pause`): nothing is planned, sent, reconciled or
+ * deleted for the pair (or, with `pair: 'all'`, for any pair) until it is resumed. The pull goes
+ * on. Keyed by the pair, not by the mapping's index, so editing the Mappings list does not move a
+ * pause to another mapping.
+ */
+export interface MappingPause {
+  pair: 'all' | PausedPair;
+  /** The Mappings indexes named or covered when it was paused (for people). */
+  mappings: number[];
+  pausedAt: string;
+  pausedBy: string;
+  via: string;
+  /** '' when none was given. */
+  reason: string;
+}
+
+/** Table `Pauses` (src/store/pauseStore.ts): a handful of rows, read whole by each plan and upload message. */
+export interface PauseStore {
+  initialize(): Promise<void>;
+  /** Every pause, the global one (if any) first. */
+  list(): Promise<MappingPause[]>;
+  put(pause: MappingPause): Promise<void>;
+  /** Succeeds when it is not paused. */
+  remove(pair: 'all' | PausedPair): Promise<void>;
 }
 
 /** The last reading of a source's credential end date (Table `Health`, partition `credential`). */
@@ -627,4 +679,39 @@ export interface QueueDepth {
 
 export interface QueueDepthReader {
   depths(): Promise<QueueDepth[]>;
+}
+
+/**
+ * One source's share of one sync run, kept for the status page's history (Table `RunHistory`,
+ * src/store/runHistoryStore.ts): the last runs per source, newest first. What each field means,
+ * and how the lag is worked out, is in src/sync/runHistory.ts.
+ */
+export interface RunHistoryEntry {
+  runId: string;
+  source: string;
+  /** When the source's part of the run ended (ISO time). */
+  endedAt: string;
+  /** Seconds the source's part took: pull, reconcile, plan, and the uploads when sent in-process. */
+  durationSeconds: number;
+  /** The rounds this run completed: `full` when either kind's was full, `none` when it completed no round. */
+  round: 'full' | 'incremental' | 'none';
+  /** `ok`, `partial` (a round left unfinished, e.g. the run's deadline) or `failed` (a stage of the source failed). */
+  outcome: 'ok' | 'partial' | 'failed';
+  /** Seconds between the end of the run and the source's oldest last completed round; null before any. */
+  lagSeconds: number | null;
+  /** Objects the plan handed to the destinations (upserts and deletions, every destination and kind). */
+  objects: number;
+  /** In-process runs: items the destinations acknowledged and items that failed; 0 when queued (the upload worker sends them later). */
+  succeeded: number;
+  failed: number;
+  /** `inProcess`: sent by this run (CLI, serve); `queued`: handed to the uploads queue (the Functions app). */
+  delivery: 'inProcess' | 'queued';
+}
+
+export interface RunHistoryStore {
+  initialize(): Promise<void>;
+  /** Adds the run and drops what lies beyond the newest `keep` of its source, in the same write. */
+  record(entry: RunHistoryEntry, options?: { keep?: number }): Promise<void>;
+  /** The newest runs of a source, newest first (default the 50 kept). */
+  latest(source: string, options?: { limit?: number }): Promise<RunHistoryEntry[]>;
 }

@@ -7,6 +7,10 @@
  * sent, and only while it is still owed (wanted and not acknowledged, or an acknowledged object
  * whose deletion was queued), so a duplicate or late message sends nothing twice and never an
  * older record.
+ *
+ * A message for a paused pair (pauses.ts) sends nothing: its entries are made due at once (the
+ * queued marker cleared, as for a quarantine), so the first plan after the resume queues them
+ * again; the plan skips the pair while it stays paused. The message completes, so nothing poisons.
  */
 import { outcomeAuditRow, parseSentRecord } from './auditRows';
 import { recordAudit } from './auditWriter';
@@ -17,8 +21,9 @@ import type { Logger } from './logger';
 import { outcomePatch, patchEntries, summarizeEntries, type ItemOutcome } from './ledgerPolicy';
 import type { UploadRequestedMessage } from './messages';
 import type {
-  DeletionStateStore, DestinationClient, DestinationHealthStore, LedgerEntry, LedgerStore, ObjectAuditLog, ObjectAuditRow, OutboxItem, OutboxStore, QuarantineReason,
+  DeletionStateStore, DestinationClient, DestinationHealthStore, LedgerEntry, LedgerStore, ObjectAuditLog, ObjectAuditRow, OutboxItem, OutboxStore, PauseStore, QuarantineReason,
 } from './ports';
+import { pauseOf } from './pauses';
 import { isQuarantined, markHealthy, markUnhealthy } from './quarantine';
 import { bucketOfId } from './bucketOf';
 import { QUARANTINE_EVENTS, classifyUploadFailure, describeItemFailure, sendBatch } from './uploadWork';
@@ -37,6 +42,8 @@ export interface UploadDependencies {
   deleteAfterDays: number;
   /** The audit trail: a row per outcome, written after the ledger holds it (absent: none). */
   audit?: ObjectAuditLog;
+  /** The administrator's pauses; absent: nothing is paused. */
+  pauses?: Pick<PauseStore, 'list'>;
   logger: Logger;
   now?: () => Date;
 }
@@ -53,6 +60,8 @@ export interface UploadOutcome {
    * quarantine (`deferred`).
    */
   quarantined?: QuarantineReason | 'throttled' | 'deferred';
+  /** Set when the pair is paused: nothing was sent, and the objects wait for the resume. */
+  paused?: true;
 }
 
 /** The item a message should send for one object now, if any. */
@@ -77,24 +86,38 @@ export async function processUpload(message: UploadRequestedMessage, deps: Uploa
   }
   const summarize = (entries: ReadonlyMap<string, LedgerEntry>) => summarizeEntries(entries, deps.deleteAfterDays);
   const buckets = [...new Set(message.ids.map(bucketOfId))].sort();
-
-  // A message queued before the destination was quarantined must not knock again with a token it
-  // just rejected: the entries wait (due at the end of the quarantine) and the plan then queues them.
-  const health = await deps.health.get(message.destination);
-  if (isQuarantined(health, now())) {
-    const until = health?.retryAfter ?? now().toISOString();
+  /** Sends nothing: the queued entries wait until `until`, each with a skip row saying `why`. */
+  const deferAll = async (until: string, why: string): Promise<void> => {
     const at = now();
+    // Keyed by id: the mutation may run again after a concurrent write, and its last run is what was written.
     const deferredRows = new Map<string, ObjectAuditRow>();
     await deps.ledger.update(scope, buckets, (_bucket, entries) => {
       for (const id of message.ids) {
         const entry = entries.get(id);
         if (entry?.qh === undefined) continue;
         const item = { id, op: entry.qh === 'delete' ? 'delete' as const : 'upsert' as const, hash: entry.qh };
-        deferredRows.set(id, outcomeAuditRow({ runId: message.runId, at, scope }, entry, item, { kind: 'deferred', until }, undefined, `the destination is in quarantine (${health?.reason ?? 'unhealthy'})`));
+        deferredRows.set(id, outcomeAuditRow({ runId: message.runId, at, scope }, entry, item, { kind: 'deferred', until }, undefined, why));
         patchEntries(entries, id, outcomePatch(entry, item, { kind: 'deferred', until }, at));
       }
     }, summarize);
     await recordAudit(deps.audit, [...deferredRows.values()], logger);
+  };
+
+  const pause = deps.pauses === undefined ? undefined : pauseOf(await deps.pauses.list(), message.source, message.destination);
+  if (pause !== undefined) {
+    // Due now rather than in 30 minutes: the plan does not look at a paused pair, and once it is
+    // resumed the work goes out at the first plan. The outbox keeps the records until then.
+    await deferAll(now().toISOString(), `${message.source} to ${message.destination} is paused (by ${pause.pausedBy})`);
+    logger.info('upload.paused', { pausedAt: pause.pausedAt, pausedBy: pause.pausedBy, ids: message.ids.length });
+    return { sent: 0, succeeded: 0, failed: 0, skipped: message.ids.length, paused: true };
+  }
+
+  // A message queued before the destination was quarantined must not knock again with a token it
+  // just rejected: the entries wait (due at the end of the quarantine) and the plan then queues them.
+  const health = await deps.health.get(message.destination);
+  if (isQuarantined(health, now())) {
+    const until = health?.retryAfter ?? now().toISOString();
+    await deferAll(until, `the destination is in quarantine (${health?.reason ?? 'unhealthy'})`);
     logger.info('upload.deferred', { reason: 'destination in quarantine', retryAfter: until, ids: message.ids.length });
     return { sent: 0, succeeded: 0, failed: 0, skipped: message.ids.length, quarantined: 'deferred' };
   }

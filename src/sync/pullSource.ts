@@ -22,6 +22,7 @@ import type {
 } from './ports';
 import { groupRoundWriter, userRoundWriter, type RoundCounts, type RoundWriter, type RoundWriterContext } from './roundWriter';
 import { isLockLost, keepLeaseFresh, type LeaseKeeper } from './leaseKeeper';
+import type { SyncProgress } from './syncProgress';
 
 /** Thrown by a DirectoryReader when Graph no longer knows the delta/skip token (HTTP 410, 7-day lifetime). */
 export function isDeltaTokenExpired(error: unknown): boolean {
@@ -36,6 +37,8 @@ export interface PullDependencies {
   locks: LockStore;
   logger: Logger;
   now?: () => Date;
+  /** Told of every page read and every round ended (the CLI's progress); absent: nobody is watching. */
+  progress?: SyncProgress;
 }
 
 /** Objects per batch: 64 user partitions × 100 rows per transaction (about 40 MB in flight at most). */
@@ -63,7 +66,6 @@ export interface PullOptions {
   lockHolderIsGone?: (holder: string) => boolean;
   /** A lease the caller already holds and keeps fresh (runSync keeps it through the plan); the pull then neither takes nor releases it. */
   heldLease?: LeaseKeeper;
-  onPage?: (progress: PageProgress) => void;
   /** Batch size in objects and in pages (tests use 1 to checkpoint every page). */
   batchObjects?: number;
   batchPages?: number;
@@ -73,14 +75,6 @@ export interface PullOptions {
    * large enough to give partitions about 50 rows each (3,200 objects or more).
    */
   fillTransactions?: boolean;
-}
-
-export interface PageProgress {
-  source: string;
-  kind: DirectoryKind;
-  roundKind: DeltaRound['kind'];
-  page: number;
-  objects: number;
 }
 
 export interface KindPullSummary extends ApplyCounts {
@@ -235,7 +229,7 @@ async function pullKind<TChange extends { id: string }>(
           buffer.push(change);
           if (!pageOf.has(change.id)) pageOf.set(change.id, round.pages);
         }
-        options.onPage?.({ source, kind, roundKind: round.kind, page: round.pages, objects: page.changes.length });
+        deps.progress?.onPullPage({ source, kind, roundKind: round.kind, page: round.pages, objects: page.changes.length });
         const last = page.deltaLink !== undefined;
         const pastDeadline = (options.deadlineAt !== undefined && Date.now() >= options.deadlineAt) || options.stopSignal?.aborted === true;
         if (!last && !pastDeadline && buffer.length < batchObjects && bufferedPages < batchPages) continue;
@@ -263,6 +257,7 @@ async function pullKind<TChange extends { id: string }>(
           summary.completed = true;
           if (round.kind === 'full') await deps.journal.clearSeen(source);
           logger.info('round.completed', { roundId: round.id, roundKind: round.kind, pages: round.pages, swept: summary.swept });
+          deps.progress?.onPullRoundEnd({ source, kind, roundKind: round.kind, outcome: 'completed' });
         } else if (oldestHeld === undefined && page.nextLink !== undefined) {
           await deps.cursors.put(source, kind, { ...cursor, nextLink: page.nextLink, round, selection }, lease.lock);
           checkpointedPage = round.pages;
@@ -287,6 +282,7 @@ async function pullKind<TChange extends { id: string }>(
     } catch (error) {
       if (error instanceof DeadlineReached) {
         logger.info('round.paused', { roundId: round.id, pages: round.pages, reason: 'deadline' });
+        deps.progress?.onPullRoundEnd({ source, kind, roundKind: round.kind, outcome: 'paused' });
         summary.restartedAfterExpiry = restartedAfterExpiry;
         return summary;
       }

@@ -17,6 +17,7 @@ import { patchEntries, summarizeEntries } from './ledgerPolicy';
 import { failpoint } from './failpoints';
 import type { DispatchMarker, DispatchMarkerStore, LedgerEntryPatch, LedgerStore, OutboxItem, OutboxStore, UploadQueue } from './ports';
 import { bucketOfId } from './bucketOf';
+import type { SyncProgress } from './syncProgress';
 import {
   MAX_ITEMS_PER_BATCH, bucketPatches, emptyExecutionSummary,
   type ExecutionContext, type ExecutionSummary, type KindWork, type UploadExecutor,
@@ -36,11 +37,13 @@ export interface QueueUploadDependencies {
 export class QueueUploadExecutor implements UploadExecutor {
   readonly durable = true;
 
-  constructor(private readonly deps: QueueUploadDependencies) {}
+  /** progress: told of the work planned and of every message queued (`sync --queues`). */
+  constructor(private readonly deps: QueueUploadDependencies, private readonly options: { progress?: SyncProgress } = {}) {}
 
   async execute(works: readonly KindWork[], context: ExecutionContext): Promise<ExecutionSummary> {
     const summary = emptyExecutionSummary();
     const now = (this.deps.now ?? (() => new Date()))();
+    for (const { scope, sends } of works) if (sends.length > 0) this.options.progress?.onPlan({ ...scope, items: sends.length, path: 'queue' });
     for (const work of works) {
       // One marker per destination and kind, so a plan stopped between them (deadline, lost lease) leaves none behind.
       const marker: DispatchMarker | undefined = work.sends.length === 0 ? undefined : {
@@ -71,6 +74,7 @@ export class QueueUploadExecutor implements UploadExecutor {
         const ids = work.sends.slice(start, start + MAX_ITEMS_PER_BATCH).map((item) => item.id);
         await this.deps.queue.sendUpload({ runId: context.runId, source: work.scope.source, destination: work.scope.destination, kind: work.scope.kind, ids });
         summary.messages += 1;
+        this.options.progress?.onUploadBatch({ ...work.scope, items: ids.length, acknowledged: 0, outcome: 'queued' });
       }
       if (marker !== undefined) await this.deps.dispatches.clearDispatch(work.scope.source, marker.q);
       await context.keepAlive?.();

@@ -16,10 +16,12 @@ import { reconcileDestinations, type SourceReconcileSummary } from './destinatio
 import { isPlanDeadlineReached, planSource, type SourcePlanSummary } from './planSource';
 import type {
   ChangeJournal, ConflictStore, CursorStore, DeletionStateStore, DispatchMarkerStore, DestinationHealthStore, DestinationListing, DirectoryReader, HeldLock,
-  LedgerStore, LockStore, MirrorStore, ObjectAuditLog, PlanStateStore, ReportsIndex,
+  LedgerStore, LockStore, MirrorStore, ObjectAuditLog, PauseStore, PlanStateStore, ReportsIndex, RunHistoryStore,
 } from './ports';
-import { acquireSourceLock, pullSource, SOURCE_LOCK_TTL_IN_MS, type PageProgress, type PullSummary } from './pullSource';
+import { acquireSourceLock, pullSource, SOURCE_LOCK_TTL_IN_MS, type PullSummary } from './pullSource';
 import { isLockLost, keepLeaseFresh, type LeaseKeeper } from './leaseKeeper';
+import type { SyncProgress } from './syncProgress';
+import { recordRunHistory } from './runHistory';
 import type { UploadExecutor } from './uploadWork';
 
 export interface SyncDependencies {
@@ -36,6 +38,8 @@ export interface SyncDependencies {
   dispatches?: DispatchMarkerStore;
   health: DestinationHealthStore;
   deletions: DeletionStateStore;
+  /** The administrator's pauses, read by the plan and the reconcile (absent: nothing is paused). */
+  pauses?: Pick<PauseStore, 'list'>;
   readerFor(sourceName: string): DirectoryReader;
   /** What a configured destination holds, for the reconcile; undefined for a name not configured. */
   destinationListing(name: string): DestinationListing | undefined;
@@ -46,6 +50,10 @@ export interface SyncDependencies {
   credentialWatch?: CredentialWatch;
   /** The audit trail (the plan's rows; purged here after Options.AuditRetentionDays). Absent: none. */
   audit?: ObjectAuditLog;
+  /** Told of the pull's pages and rounds (the uploads tell the executor's own); absent: nobody is watching. */
+  progress?: SyncProgress;
+  /** Where each source's run is recorded for the status page (absent: not recorded). */
+  runHistory?: RunHistoryStore;
 }
 
 export interface SyncOptions {
@@ -61,7 +69,6 @@ export interface SyncOptions {
   deadlineAt?: number;
   /** See PullOptions.stopSignal. */
   stopSignal?: AbortSignal;
-  onPage?: (progress: PageProgress) => void;
   /** Pull as usual, then only work the plans out: nothing written by the plan, nothing sent. */
   dryRun?: boolean;
   /** Batch size of the pull in objects (tests use small ones to checkpoint often). */
@@ -98,7 +105,6 @@ async function syncSource(deps: SyncDependencies, options: SyncOptions, source: 
       ...(options.stopSignal !== undefined ? { stopSignal: options.stopSignal } : {}),
       holder: options.holder,
       heldLease: lease,
-      onPage: options.onPage,
       ...(options.batchObjects !== undefined ? { batchObjects: options.batchObjects } : {}),
     });
   } catch (error) {
@@ -193,7 +199,16 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
       onLost: (error) => sourceLogger.warn('lock.lost', { ...errorFields(error) }),
     });
     try {
+      const sourceStartedAt = deps.now?.() ?? new Date();
       await syncSource(deps, options, source.name, lease, sourceLogger, summary);
+      // Still under the lock, so one source's history rows are never written by two runs at once.
+      if (options.dryRun !== true) {
+        await recordRunHistory(deps, {
+          pull: summary.pulls.find((pull) => pull.source === source.name),
+          plan: summary.plans.find((plan) => plan.source === source.name),
+          failed: summary.failures.some((failure) => failure.source === source.name),
+        }, { runId: options.runId, source: source.name, startedAt: sourceStartedAt, queued: deps.executor.durable }, sourceLogger);
+      }
     } finally {
       await lease.stop();
       const held = lock;

@@ -1,18 +1,20 @@
 /**
  * What an administrator asks first: is each source being read, is each destination receiving,
  * and what is waiting or failing. Read-only; built from the cursors, the upload ledger, the
- * health, hold and conflict tables. Names, counts and object ids only: no record, no secret.
+ * health, hold, conflict and pause tables. Names, counts and object ids only: no record, no secret.
  */
 import { credentialExpiry, needsWarning, type CredentialExpiry } from '../graph/credentialExpiry';
 import type { ConnectorConfig } from '../config/types';
 import type {
-  ConflictStore, CredentialCheckStore, CursorStore, DeletionStateStore, DestinationHealthStore, LedgerEntry, LedgerStore, QuarantineReason, QueueDepth, QueueDepthReader, UploadKind,
+  ConflictStore, CredentialCheckStore, CursorStore, DeletionStateStore, DestinationHealthStore, LedgerEntry, LedgerStore, MappingPause, PauseStore,
+  QuarantineReason, QueueDepth, QueueDepthReader, UploadKind,
 } from './ports';
+import { pauseOf } from './pauses';
 import { isQuarantined } from './quarantine';
 import type { SubscribedKind, SubscriptionStore } from '../realtime/ports';
 
 export interface StatusDependencies {
-  config: Pick<ConnectorConfig, 'sources' | 'destinations'>;
+  config: Pick<ConnectorConfig, 'sources' | 'destinations' | 'mappings'>;
   cursors: CursorStore;
   ledger: LedgerStore;
   health: DestinationHealthStore;
@@ -24,6 +26,27 @@ export interface StatusDependencies {
   poisonQueues?: QueueDepthReader;
   /** Client secrets' end dates as runs last read them; absent: what the config tells only. */
   credentialChecks?: Pick<CredentialCheckStore, 'get'>;
+  /** The administrator's pauses; absent: nothing is shown as paused. */
+  pauses?: Pick<PauseStore, 'list'>;
+}
+
+/** A pause as status shows it: since when, by whom, why. */
+export interface PauseStatus {
+  /** `all`: every mapping (`pause --all`); `pair`: one source and destination. */
+  scope: 'all' | 'pair';
+  /** Storage keys (pairs only); the names as written follow when they differ. */
+  source?: string;
+  destination?: string;
+  sourceName?: string;
+  destinationName?: string;
+  /** Mappings indexes (0-based) between the pair's source and destination in the config now; every index for `all`. */
+  mappings: number[];
+  pausedAt: string;
+  pausedBy: string;
+  via: string;
+  reason: string;
+  /** False for a pair whose source or destination is no longer configured (`resume --all` lifts it). */
+  configured: boolean;
 }
 
 /** Change notifications of one source and kind, as the subscription manager last left them. */
@@ -80,6 +103,8 @@ export interface DestinationStatus {
   holds: { kind: UploadKind; held: number; reason: string; holdId: string; heldSince: string }[];
   /** The first failed objects (per-item errors), for a look at what the destination rejects. */
   failedObjects: FailedObject[];
+  /** Set while the pair is paused (its own pause or the global one): nothing is planned, sent or deleted; null when not (always set by readConnectorStatus). */
+  paused?: { scope: 'all' | 'pair'; since: string; by: string; via: string; reason: string; mappings: number[] } | null;
 }
 
 export interface ConnectorStatus {
@@ -99,6 +124,23 @@ export interface ConnectorStatus {
    * ended), a destination refusing its integration token or its records, or unreachable.
    */
   warnings: string[];
+  /** Every pause in force, the global one first (empty: nothing is paused; always set by readConnectorStatus). */
+  pauses?: PauseStatus[];
+}
+
+function pauseStatus(config: StatusDependencies['config'], pause: MappingPause): PauseStatus {
+  const common = { pausedAt: pause.pausedAt, pausedBy: pause.pausedBy, via: pause.via, reason: pause.reason };
+  if (pause.pair === 'all') return { scope: 'all', mappings: config.mappings.map((m) => m.index), ...common, configured: true };
+  const { source, destination } = pause.pair;
+  const sourceConfig = config.sources.find((candidate) => candidate.name === source);
+  const destinationConfig = config.destinations.find((candidate) => candidate.name === destination);
+  return {
+    scope: 'pair', source, destination,
+    ...(sourceConfig?.displayName === undefined ? {} : { sourceName: sourceConfig.displayName }),
+    ...(destinationConfig?.displayName === undefined ? {} : { destinationName: destinationConfig.displayName }),
+    mappings: config.mappings.filter((m) => m.source === source && m.destination === destination).map((m) => m.index),
+    ...common, configured: sourceConfig !== undefined && destinationConfig !== undefined,
+  };
 }
 
 const FAILED_OBJECTS_SHOWN = 20;
@@ -116,7 +158,8 @@ async function roundStatus(cursors: CursorStore, source: string, kind: 'users' |
 
 export async function readConnectorStatus(deps: StatusDependencies, now: Date = new Date()): Promise<ConnectorStatus> {
   const holds = await deps.deletions.listHolds();
-  const status: ConnectorStatus = { sources: [], destinations: [], warnings: [] };
+  const pauses = deps.pauses === undefined ? [] : await deps.pauses.list();
+  const status: ConnectorStatus = { sources: [], destinations: [], warnings: [], pauses: pauses.map((pause) => pauseStatus(deps.config, pause)) };
   const slots = deps.subscriptions === undefined ? undefined : await deps.subscriptions.listSlots();
   const notificationStatus = (source: string, kind: SubscribedKind): NotificationStatus => {
     const slot = slots?.find((s) => s.source === source && s.kind === kind);
@@ -136,6 +179,7 @@ export async function readConnectorStatus(deps: StatusDependencies, now: Date = 
     });
     for (const destination of deps.config.destinations) {
       const health = await deps.health.get(destination.name);
+      const pause = pauseOf(pauses, source.name, destination.name);
       const quarantined = isQuarantined(health, now);
       const reason = health?.healthy === false ? health.reason ?? null : null;
       const entry: DestinationStatus = {
@@ -153,6 +197,10 @@ export async function readConnectorStatus(deps: StatusDependencies, now: Date = 
           .filter((hold) => hold.destination === destination.name && hold.source === source.name)
           .map((hold) => ({ kind: hold.kind, held: hold.held, reason: hold.reason, holdId: hold.holdId, heldSince: hold.heldSince })),
         failedObjects: [],
+        paused: pause === undefined ? null : {
+          scope: pause.pair === 'all' ? 'all' : 'pair', since: pause.pausedAt, by: pause.pausedBy, via: pause.via, reason: pause.reason,
+          mappings: deps.config.mappings.filter((m) => m.source === source.name && m.destination === destination.name).map((m) => m.index),
+        },
       };
       for (const kind of ['users', 'groups'] as const) {
         const counts = entry[kind];
@@ -179,7 +227,8 @@ export async function readConnectorStatus(deps: StatusDependencies, now: Date = 
       }
       // A destination this source never sent anything to, with nothing wrong, is not worth a line.
       const touched = entry.users.held + entry.users.owed + entry.users.pendingDeletes + entry.groups.held + entry.groups.owed > 0;
-      if (touched || !entry.healthy || entry.holds.length > 0) status.destinations.push(entry);
+      const pausedMapping = entry.paused != null && entry.paused.mappings.length > 0;
+      if (touched || !entry.healthy || entry.holds.length > 0 || pausedMapping) status.destinations.push(entry);
     }
   }
   if (deps.poisonQueues !== undefined) status.queues = await deps.poisonQueues.depths();
@@ -222,6 +271,14 @@ export function formatConnectorStatus(status: ConnectorStatus): string {
   const round = (r: RoundStatus) =>
     `last round ${r.lastRoundCompletedAt ?? 'never'}, last full ${r.lastFullRoundCompletedAt ?? 'never'}` +
     (r.unfinished !== null ? `; unfinished ${r.unfinished.kind} round at page ${r.unfinished.pages} (resumes next run)` : '');
+  const reasonText = (reason: string) => (reason === '' ? 'no reason given' : reason);
+  for (const pause of status.pauses ?? []) {
+    if (pause.scope === 'all') {
+      lines.push(`EVERY MAPPING PAUSED since ${pause.pausedAt} by ${pause.pausedBy} (${pause.via}): ${reasonText(pause.reason)}; nothing is planned, sent or deleted. Resume with: s365-connector resume --all`);
+    } else if (!pause.configured) {
+      lines.push(`Paused ${pause.sourceName ?? pause.source ?? ''} -> ${pause.destinationName ?? pause.destination ?? ''} (no longer in the configuration) since ${pause.pausedAt} by ${pause.pausedBy}: ${reasonText(pause.reason)}; lift it with: s365-connector resume --all`);
+    }
+  }
   for (const source of status.sources) {
     lines.push(`Source ${source.sourceName ?? source.source}`);
     lines.push(`  users:  ${round(source.users)}`);
@@ -241,6 +298,12 @@ export function formatConnectorStatus(status: ConnectorStatus): string {
     lines.push(`Destination ${d.destinationName ?? d.destination} (from ${d.sourceName ?? d.source}): ${d.healthy ? 'healthy' : `UNHEALTHY${why}${d.quarantinedUntil !== null ? ` until ${d.quarantinedUntil}` : ''}: ${d.lastError ?? ''}`}`);
     lines.push(`  users:  ${counts(d.users)}`);
     lines.push(`  groups: ${counts(d.groups)}`);
+    if (d.paused != null) {
+      const which = d.paused.mappings.length > 0 ? ` (Mappings[${d.paused.mappings.join('], Mappings[')}])` : ' (no mapping: what it holds is not deleted while paused)';
+      const resume = d.paused.scope === 'all' ? 'resume --all'
+        : d.paused.mappings[0] !== undefined ? `resume --mapping ${d.paused.mappings[0]}` : `resume --destination ${d.destinationName ?? d.destination}`;
+      lines.push(`  PAUSED${which} since ${d.paused.since} by ${d.paused.by}: ${reasonText(d.paused.reason)}; nothing is planned, sent or deleted (s365-connector ${resume})`);
+    }
     for (const hold of d.holds) lines.push(`  deletions HELD (${hold.kind}): ${hold.held} since ${hold.heldSince}: ${hold.reason} [hold ${hold.holdId}]`);
     for (const failed of d.failedObjects) {
       const next = failed.nextAttemptAt === null ? '' : ` [next attempt ${failed.nextAttemptAt}]`;

@@ -54,9 +54,17 @@ describe('s365-connector serve (a child process)', () => {
     const body = JSON.parse(text) as { sources: { changeNotifications?: { users: { state: string } } }[]; serve: { webhook: { accepted: number } } };
     expect(body.sources[0]?.changeNotifications?.users.state).toBe('active');
     expect(body.serve.webhook.accepted).toBeGreaterThan(0);
+    // The status page from the same process, with its policy, and the runs serve sent in-process recorded.
+    const dashboard = await fetch(`http://127.0.0.1:${port}/api/dashboard`);
+    expect(dashboard.status).toBe(200);
+    expect(dashboard.headers.get('content-security-policy')).toMatch(/^default-src 'none'; style-src 'sha256-/);
+    const page = await dashboard.text();
+    expect(page).toContain('full <span class="ok">ok</span>');
+    expect(page.match(/<svg class="spark"/g)).toHaveLength(2);
     const clientStates = graph.subscriptions.list().map((s) => s.clientState).filter((value): value is string => typeof value === 'string');
     expect(clientStates).toHaveLength(2);
     for (const secret of [secrets.clientSecret, secrets.token, ...clientStates]) {
+      expect(page).not.toContain(secret);
       expect(text).not.toContain(secret);
       expect(child.stderr()).not.toContain(secret);
       expect(child.stdout()).not.toContain(secret);

@@ -165,6 +165,7 @@ describe('the audit trail of the queue path', () => {
       expect(bodyOf(refusedQuery)).toContain('since must be an ISO date or time');
       const serve = await startServeHttp({
         webhook: () => { throw new Error('not used'); }, status: () => Promise.resolve('{}'), syncNow: () => Promise.resolve({ status: 500, body: {} }), logger: silentLogger,
+        dashboard: () => Promise.resolve({ headers: {}, body: '' }),
         apiKey: 'serve-key-1819',
         audit: async (parameter) => {
           const listing = await answerAuditRequest({ trail }, { destinations: [] }, parameter, new Date());
