@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { positiveInteger, processIo } from './processIo';
 import { processScrubber } from '../setup/secretScrubber';
 import { runDeletionsApproveCommand, runDeletionsListCommand } from './deletionsCommand';
+import { runExplainCommand } from './explainCommand';
 import { runExtensionsListCommand, type ExtensionsListOptions } from './extensionsCommand';
 import { runServeCommand } from './serveCommand';
 import { runSyncCommand, type CliIo } from './syncCommand';
@@ -134,6 +135,17 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('--mail-domains', 'also read each source\'s domains from Graph (Domain.Read.All) and report in-scope users whose mail domain is not verified (one pass over the mirror)')
     .action(async (options: { config?: string; state?: string; json?: boolean; mailDomains?: boolean }) => {
       setExitCode(await runStatusCommand(options, io));
+    });
+
+  program
+    .command('explain')
+    .description('Explain one user: per mapping in scope or not and why (group path, filters, Include/Exclude, OnConflict), per destination the record it would receive, what it last acknowledged and anything pending')
+    .argument('<user>', 'object id, userPrincipalName or mail')
+    .option('-c, --config <path>', 'config.json (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
+    .option('--state <folder>', 'the embedded Azurite folder of earlier `sync --state` runs')
+    .option('--json', 'print JSON instead of text')
+    .action(async (user: string, options: { config?: string; state?: string; json?: boolean }) => {
+      setExitCode(await runExplainCommand(user, options, io));
     });
 
   const queues = program

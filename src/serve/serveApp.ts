@@ -16,10 +16,12 @@ import {
   queueSyncNow, runPullMessage, runScheduledSync, runSubscriptionEvent, runSubscriptionMaintenance, runUploadMessage, type RunContext,
 } from '../setup/messageHandlers';
 import { processScrubber } from '../setup/secretScrubber';
+import { explainDependencies } from '../setup/explainDependencies';
 import { createQueueClient } from '../store/storageAccount';
 import type { Logger } from '../sync/logger';
 import { errorFields } from '../sync/logger';
 import { QUEUES, parseConnectorMessage } from '../sync/messages';
+import { explainUser } from '../sync/explain';
 import { readConnectorStatus } from '../sync/status';
 import { startServeHttp, type ServeHttp } from './httpServer';
 import { QueueReader } from './queueReader';
@@ -108,6 +110,10 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
           webhook: runtime.webhookCounters,
         },
       })),
+      explain: async (user) => {
+        const answer = await explainUser(explainDependencies(runtime), user);
+        return { found: answer.found, body: processScrubber.scrub(JSON.stringify(answer)) };
+      },
       syncNow: (body) => queueSyncNow(runtime, body, logger),
       ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),
       logger,

@@ -37,6 +37,21 @@ export interface DirectoryReader {
   readMailboxTypes?(userIds: readonly string[], options?: ReadOptions): Promise<MailboxTypeRead>;
 }
 
+/** A user's object id found by UPN or mail in the source directory itself (Graph), for `explain`. */
+export type UserKeyLookup =
+  | { kind: 'found'; id: string; by: 'userPrincipalName' | 'mail' }
+  | { kind: 'notFound' }
+  /** The directory could not answer (no token, no network, an error after retries): the caller falls back. */
+  | { kind: 'unreachable'; error: string };
+
+/**
+ * Looks a user up by a key people know (UPN or mail) in the source directory: Graph's own keys, so
+ * the mirror needs no index of its own (src/graph/userLookup.ts).
+ */
+export interface UserKeyDirectory {
+  findUserId(key: string, options?: ReadOptions): Promise<UserKeyLookup>;
+}
+
 export interface MailboxTypeRead {
   /** User id → its mailbox type; "unknown" for a user without a mailbox (Graph: 404). */
   types: Map<string, MailboxType>;

@@ -1,0 +1,31 @@
+/**
+ * What `explain` needs, from a runtime: the stores it reads and, per source, Graph for UPN and
+ * mail lookups. The same for the CLI, serve and the Functions app.
+ */
+import { createGraphClient } from '../graph';
+import { createUserKeyDirectory } from '../graph/userLookup';
+import type { ExplainDependencies } from '../sync/explain';
+import type { UserKeyDirectory } from '../sync/ports';
+import type { ConnectorRuntime } from './runtime';
+
+/** A lookup is a convenience: a slow or failing Graph falls back to a mirror scan soon, not after the sync's retry budget. */
+const LOOKUP_RETRIES = 1;
+const LOOKUP_TIMEOUT_IN_MS = 15_000;
+
+export function explainDependencies(runtime: Pick<ConnectorRuntime, 'config' | 'mirror' | 'ledger' | 'deletions' | 'health'>): ExplainDependencies {
+  const directories = new Map<string, UserKeyDirectory>();
+  return {
+    config: runtime.config, mirror: runtime.mirror, ledger: runtime.ledger, deletions: runtime.deletions, health: runtime.health,
+    // Pausing a mapping is built apart; once it has a store, pass it here as `pauses`.
+    directoryFor(name) {
+      let directory = directories.get(name);
+      if (directory === undefined) {
+        const source = runtime.config.sources.find((candidate) => candidate.name === name);
+        if (source === undefined) return undefined;
+        directory = createUserKeyDirectory(createGraphClient(source, { maxRetries: LOOKUP_RETRIES, requestTimeoutInMs: LOOKUP_TIMEOUT_IN_MS }), source);
+        directories.set(name, directory);
+      }
+      return directory;
+    },
+  };
+}
