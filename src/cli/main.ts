@@ -60,7 +60,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('--host <address>', 'interface to listen on (default 127.0.0.1; 0.0.0.0 when --public-url is not a loopback address)')
     .option('--public-url <url>', 'where Graph reaches this process (https; http only for loopback); the product appends /api/graph/notifications')
     .option('--state <folder>', 'when no storage is configured, keep the embedded Azurite data in this folder')
-    .option('--api-key <key>', 'lets non-loopback callers use /api/status and /api/sync-now (header x-api-key); default SERVE_API_KEY')
+    .option('--api-key <key>', 'lets non-loopback callers use /api/status, /api/explain and /api/sync-now (header x-api-key); default SERVE_API_KEY')
     .option('--log-level <level>', 'debug | info | warn | error | silent (JSON logs on stderr)')
     .action(async (options: { config?: string; port: number; host?: string; publicUrl?: string; state?: string; apiKey?: string; logLevel?: string }) => {
       setExitCode(await runServeCommand(options, io));
