@@ -12,9 +12,16 @@ import type { ConnectorRuntime } from './runtime';
 const LOOKUP_RETRIES = 1;
 const LOOKUP_TIMEOUT_IN_MS = 15_000;
 
-export function explainDependencies(runtime: Pick<ConnectorRuntime, 'config' | 'mirror' | 'ledger' | 'deletions' | 'health'>): ExplainDependencies {
+type ExplainRuntime = Pick<ConnectorRuntime, 'config' | 'mirror' | 'ledger' | 'deletions' | 'health'>;
+
+/** One set per runtime, so the Graph clients (and their tokens) are reused across requests of a worker. */
+const built = new WeakMap<ExplainRuntime, ExplainDependencies>();
+
+export function explainDependencies(runtime: ExplainRuntime): ExplainDependencies {
+  const cached = built.get(runtime);
+  if (cached !== undefined) return cached;
   const directories = new Map<string, UserKeyDirectory>();
-  return {
+  const dependencies: ExplainDependencies = {
     config: runtime.config, mirror: runtime.mirror, ledger: runtime.ledger, deletions: runtime.deletions, health: runtime.health,
     // Pausing a mapping is built apart; once it has a store, pass it here as `pauses`.
     directoryFor(name) {
@@ -28,4 +35,6 @@ export function explainDependencies(runtime: Pick<ConnectorRuntime, 'config' | '
       return directory;
     },
   };
+  built.set(runtime, dependencies);
+  return dependencies;
 }

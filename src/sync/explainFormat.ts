@@ -65,6 +65,7 @@ export function formatExplainAnswer(answer: ExplainAnswer): string {
     for (const destination of source.destinations) lines.push(...destinationLines(destination));
     for (const note of source.notes) lines.push(`  note: ${note}`);
   }
+  if (answer.sources.length === 0 && answer.notFound.length === 0) lines.push(`${answer.query}: no EntraId source is configured`);
   for (const missing of answer.notFound) lines.push(`${answer.query}: not in EntraId:${missing.sourceName ?? missing.source}: ${missing.detail}`);
   return lines.join('\n');
 }

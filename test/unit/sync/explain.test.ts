@@ -56,6 +56,10 @@ describe('explainScope', () => {
     const guest = explain(resolved, 'guest').mappings[0];
     expect(guest).toMatchObject({ inScope: false, outcome: 'guest' });
     expect(guest?.why.join(' ')).toMatch(/IncludeGuests is false/);
+    const licensedOnly = config([{ limitToGroups: ['gSales'] }], { licensedUsersOnly: true });
+    const unlicensed = explainScope(buildScopeModel(graph, licensedOnly, 'Default'), { ...person('alice'), licensed: false }, new Map()).mappings[0];
+    expect(unlicensed).toMatchObject({ inScope: false, outcome: 'unlicensed' });
+    expect(unlicensed?.why.join(' ')).toMatch(/LicensedUsersOnly is true/);
   });
 
   it('shows the path to an excluded group, and an Include that bypasses LimitToGroups', () => {
