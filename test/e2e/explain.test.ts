@@ -150,12 +150,18 @@ describe('explain', () => {
     expectNoSecrets(harness, [body, cli.out, text.out, text.err]);
   });
 
-  it('answers an unknown user with 404 and exit code 3, and scans the mirror when Graph cannot be asked', async () => {
+  it('answers an unknown user with 404 and exit code 3, finds a UPN starting with $, and scans the mirror when Graph cannot be asked', async () => {
     const world = tenantWithNesting();
+    // Graph reads /users/$… as a system segment: such a UPN is asked for as /users('$…').
+    const service = world.tenant.addUser({ userPrincipalName: '$svc-print@contoso.example' });
     const harness = await startConnectorHarness({ tenant: world.tenant });
     current = harness;
     harness.configure(mappingsOf({ all: world.all.id, sales: world.sales.id }), OPTIONS);
     await harness.syncAndUpload();
+
+    const dollar = only((await askFunctions('$svc-print@contoso.example')).answer);
+    expect(dollar).toMatchObject({ user: { id: service.id }, lookup: { by: 'userPrincipalName', via: 'directory' } });
+    expect(harness.graph.requests.filter((r) => r.target === 'userLookup').map((r) => r.path)).toContain("/v1.0/users('%24svc-print%40contoso.example')");
 
     const unknown = await askFunctions('nobody@contoso.example');
     expect(unknown.status).toBe(404);
