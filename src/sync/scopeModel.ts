@@ -157,7 +157,7 @@ export function matchingEntries(entries: ReadonlySet<string>, user: ScopeUser): 
 }
 
 /** The in-scope groups a user belongs to at any depth, for one mapping. */
-export function groupsOf(model: ScopeModel, mapping: MappingModel, direct: readonly string[]): Set<string> {
+function groupsOf(model: ScopeModel, mapping: MappingModel, direct: readonly string[]): Set<string> {
   const groups = new Set<string>();
   for (const inner of direct) {
     if (!mapping.groupsInScope.has(inner)) continue;
