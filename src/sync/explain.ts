@@ -87,17 +87,10 @@ const OBJECT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 type Resolved = { user: MirrorUser; lookup: UserLookupReport } | { detail: string };
 
 async function scanMirror(mirror: ExplainDependencies['mirror'], source: string, key: string): Promise<{ user?: MirrorUser; scanned: number }> {
-  const wanted = key.trim().toLowerCase();
-  let scanned = 0;
-  let found: MirrorUser | undefined;
-  for await (const page of mirror.listUsers(source, { includeRemoved: true })) {
-    for (const user of page) {
-      scanned += 1;
-      const keys = [user.userPrincipalName, user.mail].map((value) => value?.trim().toLowerCase());
-      // A live row wins over a removed one with the same UPN (a user deleted and created again).
-      if (keys.includes(wanted) && (found === undefined || (found.removed !== null && user.removed === null))) found = user;
-    }
-  }
+  const { ids, scanned } = await mirror.findUserIdsByKey(source, key);
+  const users = ids.length === 0 ? [] : [...(await mirror.getUsers(source, ids)).values()];
+  // A live row wins over a removed one with the same UPN (a user deleted and created again).
+  const found = users.find((user) => user.removed === null) ?? users[0];
   return { ...(found === undefined ? {} : { user: found }), scanned };
 }
 

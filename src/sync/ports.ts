@@ -125,6 +125,12 @@ export interface MirrorStore {
   listUsers(source: string, options?: { includeRemoved?: boolean }): AsyncIterable<MirrorUser[]>;
   listGroups(source: string, options?: { includeRemoved?: boolean }): AsyncIterable<MirrorGroup[]>;
   getUsers(source: string, ids: readonly string[]): Promise<Map<string, MirrorUser>>;
+  /**
+   * Ids of the source's users (removed ones too) whose UPN or mail is `key`, case-insensitive, and
+   * how many rows were looked at: one pass over the source's users reading three columns.
+   * `explain`'s fallback when the directory cannot be asked; it costs what the source holds.
+   */
+  findUserIdsByKey(source: string, key: string): Promise<{ ids: string[]; scanned: number }>;
   /** User ids grouped so that each group is read together cheaply (one partition each), order kept. */
   groupUserIdsForReading(source: string, ids: readonly string[]): string[][];
   getGroups(source: string, ids: readonly string[]): Promise<Map<string, MirrorGroup>>;
