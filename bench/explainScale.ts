@@ -89,6 +89,16 @@ async function main(): Promise<void> {
       await measure('by UPN through Graph', (user) => user.userPrincipalName, true),
       await measure('by UPN, Graph unreachable: mirror scan', (user) => user.userPrincipalName, false),
     ];
+    // For comparison: the same pass reading whole rows (what a scan through listUsers costs).
+    const wholeRows = { label: 'whole-row pass over the source (listUsers), for comparison', runs: [] as { ms: number; requests: number; found: boolean }[] };
+    for (const user of sample) {
+      const before = counter.snapshot();
+      const started = process.hrtime.bigint();
+      let found = false;
+      for await (const page of mirror.listUsers('Default', { includeRemoved: true })) found ||= page.some((row) => row.userPrincipalName === user.userPrincipalName);
+      wholeRows.runs.push({ ms: Number(process.hrtime.bigint() - started) / 1e6, requests: difference(counter.snapshot(), before).total, found });
+    }
+    results.push(wholeRows);
     process.stdout.write(`${JSON.stringify({
       users, groups: generated.groupIds.length, pullSeconds, pulled: { users: pulled.users, groups: pulled.groups }, results,
       rssMiB: Math.round(process.memoryUsage().rss / 1048576),
