@@ -7,6 +7,7 @@ import { positiveInteger, processIo } from './processIo';
 import { processScrubber } from '../setup/secretScrubber';
 import { runAuditCommand, type AuditCommandOptions } from './auditCommand';
 import { runDeletionsApproveCommand, runDeletionsListCommand } from './deletionsCommand';
+import { runExplainCommand } from './explainCommand';
 import { runExtensionsListCommand, type ExtensionsListOptions } from './extensionsCommand';
 import { runPauseCommand, runResumeCommand, type PauseCommandOptions } from './pauseCommand';
 import { runServeCommand } from './serveCommand';
@@ -62,7 +63,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('--host <address>', 'interface to listen on (default 127.0.0.1; 0.0.0.0 when --public-url is not a loopback address)')
     .option('--public-url <url>', 'where Graph reaches this process (https; http only for loopback); the product appends /api/graph/notifications')
     .option('--state <folder>', 'when no storage is configured, keep the embedded Azurite data in this folder')
-    .option('--api-key <key>', 'lets non-loopback callers use /api/status, /api/dashboard, /api/audit and /api/sync-now (header x-api-key); default SERVE_API_KEY')
+    .option('--api-key <key>', 'lets non-loopback callers use /api/status, /api/explain, /api/dashboard, /api/audit and /api/sync-now (header x-api-key); default SERVE_API_KEY')
     .option('--log-level <level>', 'debug | info | warn | error | silent (JSON logs on stderr)')
     .action(async (options: { config?: string; port: number; host?: string; publicUrl?: string; state?: string; apiKey?: string; logLevel?: string }) => {
       setExitCode(await runServeCommand(options, io));
@@ -169,6 +170,17 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('--mail-domains', 'also read each source\'s domains from Graph (Domain.Read.All) and report in-scope users whose mail domain is not verified (one pass over the mirror)')
     .action(async (options: { config?: string; state?: string; json?: boolean; mailDomains?: boolean }) => {
       setExitCode(await runStatusCommand(options, io));
+    });
+
+  program
+    .command('explain')
+    .description('Explain one user: per mapping in scope or not and why (group path, filters, Include/Exclude, OnConflict), per destination the record it would receive, what it last acknowledged and anything pending')
+    .argument('<user>', 'object id, userPrincipalName or mail')
+    .option('-c, --config <path>', 'config.json (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
+    .option('--state <folder>', 'the embedded Azurite folder of earlier `sync --state` runs')
+    .option('--json', 'print JSON instead of text')
+    .action(async (user: string, options: { config?: string; state?: string; json?: boolean }) => {
+      setExitCode(await runExplainCommand(user, options, io));
     });
 
   const queues = program

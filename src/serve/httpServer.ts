@@ -1,8 +1,8 @@
 /**
  * The HTTP front of `serve`, on node:http: the Graph webhook (notification and lifecycle URLs),
- * /api/status, /api/dashboard, /api/audit, /api/sync-now and /api/health. The webhook's own checks
- * (key, clientState) guard it; status, the dashboard, audit and sync-now answer loopback callers,
- * or anyone with the API key when one is set.
+ * /api/status, /api/explain, /api/dashboard, /api/audit, /api/sync-now and /api/health. The webhook's
+ * own checks (key, clientState) guard it; status, explain, the dashboard, audit and sync-now answer
+ * loopback callers, or anyone with the API key when one is set.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,9 +21,11 @@ export interface ServeRoutes {
   audit: (parameter: (name: string) => string | null) => Promise<{ status: number; body: string }>;
   /** The status page (already scrubbed of secrets). */
   dashboard: () => Promise<DashboardPage>;
+  /** The explain answer for ?user= (already scrubbed of secrets), and whether any source holds the user. */
+  explain: (user: string) => Promise<{ found: boolean; body: string }>;
   /** Queues a pull like POST /api/sync-now of the Functions app; returns the answer. */
   syncNow: (body: string) => Promise<{ status: number; body: unknown }>;
-  /** When set, status and sync-now need it (header x-api-key or ?code=) from non-loopback callers. */
+  /** When set, status, explain and sync-now need it (header x-api-key or ?code=) from non-loopback callers. */
   apiKey?: string;
   logger: Logger;
 }
@@ -99,7 +101,7 @@ async function route(request: IncomingMessage, response: ServerResponse, routes:
     sendJson(response, 200, { ok: true });
     return;
   }
-  if (path === '/api/status' || path === '/api/dashboard' || path === '/api/audit' || path === '/api/sync-now') {
+  if (path === '/api/status' || path === '/api/explain' || path === '/api/dashboard' || path === '/api/audit' || path === '/api/sync-now') {
     if (!adminAllowed(request, url, routes.apiKey)) {
       sendJson(response, 403, { error: routes.apiKey === undefined ? 'only loopback callers may use this endpoint; start serve with --api-key to allow others' : 'x-api-key is missing or wrong' });
       return;
@@ -121,6 +123,14 @@ async function route(request: IncomingMessage, response: ServerResponse, routes:
       sendJson(response, answer.status, answer.body);
       return;
     }
+    if (path === '/api/explain') {
+      if (request.method !== 'GET') return sendJson(response, 405, { error: 'use GET' }, { Allow: 'GET' });
+      const user = url.searchParams.get('user')?.trim() ?? '';
+      if (user === '') return sendJson(response, 400, { error: 'give the user as ?user=<object id, userPrincipalName or mail>' });
+      const answer = await routes.explain(user);
+      sendJson(response, answer.found ? 200 : 404, answer.body);
+      return;
+    }
     if (request.method !== 'POST') return sendJson(response, 405, { error: 'use POST' }, { Allow: 'POST' });
     const body = await readLimited(request, MAX_ADMIN_BODY_BYTES);
     if (body === undefined) {
@@ -131,7 +141,7 @@ async function route(request: IncomingMessage, response: ServerResponse, routes:
     sendJson(response, answer.status, answer.body);
     return;
   }
-  sendJson(response, 404, { error: `no route ${path}; see ${NOTIFICATION_PATH}, ${LIFECYCLE_PATH}, /api/status, /api/dashboard, /api/audit, /api/sync-now, /api/health` });
+  sendJson(response, 404, { error: `no route ${path}; see ${NOTIFICATION_PATH}, ${LIFECYCLE_PATH}, /api/status, /api/explain, /api/dashboard, /api/audit, /api/sync-now, /api/health` });
 }
 
 export interface ServeHttp {

@@ -16,10 +16,12 @@ import {
   queueSyncNow, runPullMessage, runScheduledSync, runSubscriptionEvent, runSubscriptionMaintenance, runUploadMessage, type RunContext,
 } from '../setup/messageHandlers';
 import { processScrubber } from '../setup/secretScrubber';
+import { explainDependencies } from '../setup/explainDependencies';
 import { createQueueClient } from '../store/storageAccount';
 import type { Logger } from '../sync/logger';
 import { errorFields } from '../sync/logger';
 import { QUEUES, parseConnectorMessage } from '../sync/messages';
+import { explainUser } from '../sync/explain';
 import { readConnectorStatus } from '../sync/status';
 import { dashboardPage } from '../dashboard/dashboardPage';
 import { answerAuditRequest } from '../sync/auditListing';
@@ -117,6 +119,10 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
       audit: async (parameter) => {
         const answer = await answerAuditRequest({ trail: runtime.auditTrail, admin: runtime.audit }, runtime.config, parameter, new Date());
         return { status: answer.status, body: processScrubber.scrub(JSON.stringify(answer.body)) };
+      },
+      explain: async (user) => {
+        const answer = await explainUser(explainDependencies(runtime), user);
+        return { found: answer.found, body: processScrubber.scrub(JSON.stringify(answer)) };
       },
       syncNow: (body) => queueSyncNow(runtime, body, logger),
       ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),

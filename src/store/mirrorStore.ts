@@ -278,6 +278,23 @@ export class TableMirrorStore implements MirrorStore {
     return new Map([...rows.values()].map((row) => [row.rowKey ?? '', decodeUser(row)]));
   }
 
+  async findUserIdsByKey(source: string, key: string): Promise<{ ids: string[]; scanned: number }> {
+    assertSourceName(source);
+    const wanted = key.trim().toLowerCase();
+    const ids: string[] = [];
+    let scanned = 0;
+    // Only the key columns travel: a 100k-user source is read in a tenth of the bytes of listUsers.
+    const select = ['RowKey', 'userPrincipalName', 'mail'];
+    for await (const page of queryPages(this.users, this.listFilter(source, true), { select })) {
+      for (const row of page) {
+        scanned += 1;
+        const user = decodeUser(row);
+        if ([user.userPrincipalName, user.mail].some((value) => value?.trim().toLowerCase() === wanted)) ids.push(user.id);
+      }
+    }
+    return { ids, scanned };
+  }
+
   groupUserIdsForReading(source: string, ids: readonly string[]): string[][] {
     const groups = new Map<string, string[]>();
     for (const id of ids) {

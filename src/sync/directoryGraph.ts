@@ -78,6 +78,11 @@ export class DirectoryGraph {
     return this.walkDown(roots, false);
   }
 
+  /** The live groups that hold `groupId` directly, through live edges. */
+  liveParentsOf(groupId: string): readonly string[] {
+    return this.liveParentsOfGroup.get(groupId) ?? NONE;
+  }
+
   /** The live groups containing `groupId` (itself included) through live edges, at any depth. */
   liveAncestorsOrSelf(groupId: string): ReadonlySet<string> {
     const cached = this.ancestorsCache.get(groupId);

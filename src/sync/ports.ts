@@ -44,6 +44,21 @@ export interface DirectoryReader {
   readCredentialExpiry?(now: Date): Promise<CredentialExpiry>;
 }
 
+/** A user's object id found by UPN or mail in the source directory itself (Graph), for `explain`. */
+export type UserKeyLookup =
+  | { kind: 'found'; id: string; by: 'userPrincipalName' | 'mail' }
+  | { kind: 'notFound' }
+  /** The directory could not answer (no token, no network, an error after retries): the caller falls back. */
+  | { kind: 'unreachable'; error: string };
+
+/**
+ * Looks a user up by a key people know (UPN or mail) in the source directory: Graph's own keys, so
+ * the mirror needs no index of its own (src/graph/userLookup.ts).
+ */
+export interface UserKeyDirectory {
+  findUserId(key: string, options?: ReadOptions): Promise<UserKeyLookup>;
+}
+
 export interface MailboxTypeRead {
   /** User id → its mailbox type; "unknown" for a user without a mailbox (Graph: 404). */
   types: Map<string, MailboxType>;
@@ -117,6 +132,12 @@ export interface MirrorStore {
   listUsers(source: string, options?: { includeRemoved?: boolean }): AsyncIterable<MirrorUser[]>;
   listGroups(source: string, options?: { includeRemoved?: boolean }): AsyncIterable<MirrorGroup[]>;
   getUsers(source: string, ids: readonly string[]): Promise<Map<string, MirrorUser>>;
+  /**
+   * Ids of the source's users (removed ones too) whose UPN or mail is `key`, case-insensitive, and
+   * how many rows were looked at: one pass over the source's users reading three columns.
+   * `explain`'s fallback when the directory cannot be asked; it costs what the source holds.
+   */
+  findUserIdsByKey(source: string, key: string): Promise<{ ids: string[]; scanned: number }>;
   /** User ids grouped so that each group is read together cheaply (one partition each), order kept. */
   groupUserIdsForReading(source: string, ids: readonly string[]): string[][];
   getGroups(source: string, ids: readonly string[]): Promise<Map<string, MirrorGroup>>;

@@ -167,6 +167,40 @@ function groupsOf(model: ScopeModel, mapping: MappingModel, direct: readonly str
 }
 
 /**
+ * How one mapping decides about one user, rules 1-4 of the header in their order: the first rule
+ * that settles it. `holds` is the verdict; the rest says why (explain.ts shows it), so placeUser
+ * and `explain` cannot disagree.
+ * - `excludedEntry` / `excludedGroup`: rule 4 (Exclude beats Include).
+ * - `included`: rule 3, the user did not pass rules 1-2 but an Include entry names them.
+ * - `notCandidate`: rule 1, no direct group in scope (and not the whole source).
+ * - a FilterReason or `filter`: rule 2, the first filter the candidate fails.
+ * - `passes`: a candidate passing every filter (`included` may name the user too).
+ */
+export type MappingOutcome = 'excludedEntry' | 'excludedGroup' | 'included' | 'notCandidate' | FilterReason | 'filter' | 'passes';
+
+export interface MappingDecision {
+  holds: boolean;
+  outcome: MappingOutcome;
+  /** The Exclude and Include entries that name the user. */
+  excludedBy: string[];
+  included: string[];
+}
+
+export function decideMapping(model: ScopeModel, mapping: MappingModel, user: ScopeUser, direct: readonly string[]): MappingDecision {
+  const excludedBy = matchingEntries(mapping.exclude, user);
+  const included = matchingEntries(mapping.include, user);
+  if (excludedBy.length > 0) return { holds: false, outcome: 'excludedEntry', excludedBy, included };
+  if (direct.some((id) => mapping.excludedGroups.has(id))) return { holds: false, outcome: 'excludedGroup', excludedBy, included };
+  const candidate = mapping.wholeSource || direct.some((id) => mapping.groupsInScope.has(id));
+  const failed: MappingOutcome | null = !candidate
+    ? 'notCandidate'
+    : (filterReason(user, model.filters) ?? (mapping.filter !== null && !matchesUserFilter(mapping.filter, user) ? 'filter' : null));
+  if (failed === null) return { holds: true, outcome: 'passes', excludedBy, included };
+  if (included.length > 0) return { holds: true, outcome: 'included', excludedBy, included };
+  return { holds: false, outcome: failed, excludedBy, included };
+}
+
+/**
  * Where one live user goes. `matched`, when given, collects the Include / Exclude entries that
  * named the user, per mapping index (for "unmatched entry" warnings).
  */
@@ -174,17 +208,13 @@ export function placeUser(model: ScopeModel, user: ScopeUser, matched?: Map<numb
   const direct = model.graph.directLiveGroupsOf(user.id);
   const holders: { mapping: MappingModel; groups: Set<string> }[] = [];
   for (const mapping of model.mappings) {
-    const excludedBy = matchingEntries(mapping.exclude, user);
-    const included = matchingEntries(mapping.include, user);
+    const decision = decideMapping(model, mapping, user, direct);
     if (matched !== undefined) {
       const set = matched.get(mapping.index) ?? new Set<string>();
       matched.set(mapping.index, set);
-      for (const entry of [...excludedBy, ...included]) set.add(entry);
+      for (const entry of [...decision.excludedBy, ...decision.included]) set.add(entry);
     }
-    if (excludedBy.length > 0 || direct.some((id) => mapping.excludedGroups.has(id))) continue;
-    const candidate = mapping.wholeSource || direct.some((id) => mapping.groupsInScope.has(id));
-    const passes = candidate && filterReason(user, model.filters) === null && (mapping.filter === null || matchesUserFilter(mapping.filter, user));
-    if (included.length === 0 && !passes) continue;
+    if (!decision.holds) continue;
     holders.push({ mapping, groups: groupsOf(model, mapping, direct) });
   }
   const placement: UserPlacement = { destinations: new Map() };

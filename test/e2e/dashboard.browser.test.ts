@@ -110,6 +110,7 @@ beforeAll(async () => {
   server = await startServeHttp({
     webhook: () => runtime.webhookDependencies({}),
     status: async () => processScrubber.scrub(JSON.stringify(await readConnectorStatus(runtime))),
+    explain: () => Promise.resolve({ found: false, body: '{}' }),
     dashboard: async () => {
       const page = await dashboardPage({ ...runtime, auditTrail });
       return { headers: page.headers, body: processScrubber.scrub(page.body) };

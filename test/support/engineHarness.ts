@@ -139,6 +139,7 @@ export function failingUserWrite(inner: MirrorStore, n: number): MirrorStore {
     listUsers: (source, options) => inner.listUsers(source, options),
     listGroups: (source, options) => inner.listGroups(source, options),
     getUsers: (source, ids) => inner.getUsers(source, ids),
+    findUserIdsByKey: (source, key) => inner.findUserIdsByKey(source, key),
     putMailboxTypes: (source, types) => inner.putMailboxTypes(source, types),
     groupUserIdsForReading: (source, ids) => inner.groupUserIdsForReading(source, ids),
     getGroups: (source, ids) => inner.getGroups(source, ids),

@@ -29,6 +29,7 @@ export interface RawOptions {
   LicensedUsersOnly?: boolean;
   OnConflict?: 'All' | 'FirstMapping';
   DeleteAfterDays?: number;
+  DeleteThreshold?: number | string;
 }
 
 export interface ExpectedDestination {

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { EntraSourceConfig, SourceAuth } from '../../../src/config/types';
 import { DeltaRounds, type DeltaKind, type DeltaOutcome } from './deltaRounds';
-import { FakeTenant } from './fakeTenant';
+import { FakeTenant, type FakeUser } from './fakeTenant';
 import { FakeSubscriptionService, type NotificationOptions, type SubscriptionAnswer, type SubscriptionControl } from './subscriptions';
 import { TokenService, type TokenRequestRecord } from './tokenService';
 
@@ -20,8 +20,13 @@ export const FAKE_TLS_DIR = join(__dirname, '..', 'tls');
 
 /** GET /v1.0/users/{id}/mailboxSettings/userPurpose */
 const MAILBOX_PURPOSE_PATH = /^\/v1\.0\/users\/([^/]+)\/mailboxSettings\/userPurpose$/;
+/** GET /v1.0/users/{id or userPrincipalName} and /v1.0/users('{key}'): one user by key. */
+const USER_KEY_PATH = /^\/v1\.0\/users\/([^/]+)$/;
+const USER_PAREN_KEY_PATH = /^\/v1\.0\/users\('((?:[^']|'')+)'\)$/;
+/** The one $filter on /users the fake serves: `mail eq '<address>'`. */
+const MAIL_FILTER = /^mail eq '((?:[^']|'')*)'$/;
 
-export type RequestTarget = 'users' | 'groups' | 'subscriptions' | 'applications' | 'domains' | 'mailboxSettings' | 'token' | 'metadata' | 'other';
+export type RequestTarget = 'users' | 'groups' | 'subscriptions' | 'applications' | 'domains' | 'mailboxSettings' | 'userLookup' | 'token' | 'metadata' | 'other';
 
 export interface RequestRecord {
   method: string;
@@ -240,6 +245,7 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
     if (method === 'GET' && (path === '/v1.0/applications' || path.startsWith('/v1.0/applications/') || path.startsWith('/v1.0/applications('))) return 'applications';
     if (method === 'GET' && path === '/v1.0/domains') return 'domains';
     if (method === 'GET' && MAILBOX_PURPOSE_PATH.test(path)) return 'mailboxSettings';
+    if (method === 'GET' && (path === '/v1.0/users' || USER_KEY_PATH.test(path) || USER_PAREN_KEY_PATH.test(path))) return 'userLookup';
     if (/^\/[^/]+\/oauth2\/v2\.0\/token$/.test(path)) return 'token';
     if (/\/\.well-known\/openid-configuration$|\/discovery\//.test(path)) return 'metadata';
     return 'other';
@@ -284,6 +290,26 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
     });
   }
 
+  /**
+   * As Graph answers a lookup of one live user: by id or UPN (case-insensitive) at /users/{key} or
+   * /users('{key}'), 404 when none; and /users?$filter=mail eq '…', a list (400 for any other filter).
+   */
+  function answerUserLookup(res: ServerResponse, url: URL): void {
+    const live = tenant.activeUsers();
+    const entry = (user: FakeUser) => ({ id: user.id });
+    if (url.pathname === '/v1.0/users') {
+      const mail = MAIL_FILTER.exec(url.searchParams.get('$filter') ?? '');
+      if (mail?.[1] === undefined) return send(res, 400, graphError(400, 'Request_UnsupportedQuery', 'The fake serves only $filter=mail eq \'…\'.'));
+      const wanted = mail[1].replace(/''/g, "'").toLowerCase();
+      return send(res, 200, { '@odata.context': `${origin}/v1.0/$metadata#users(id)`, value: live.filter((user) => user.mail?.toLowerCase() === wanted).map(entry) });
+    }
+    const raw = USER_KEY_PATH.exec(url.pathname)?.[1] ?? USER_PAREN_KEY_PATH.exec(url.pathname)?.[1]?.replace(/''/g, "'") ?? '';
+    const key = decodeURIComponent(raw).toLowerCase();
+    const user = live.find((candidate) => candidate.id === key || candidate.userPrincipalName.toLowerCase() === key);
+    if (user === undefined) return send(res, 404, graphError(404, 'Request_ResourceNotFound', `Resource '${key}' does not exist or one of its queried reference-property objects are not present.`));
+    return send(res, 200, { '@odata.context': `${origin}/v1.0/$metadata#users(id)/$entity`, ...entry(user) });
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL, target: RequestTarget): Promise<void> {
     const method = req.method ?? 'GET';
     const path = url.pathname;
@@ -312,7 +338,7 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
     }
 
     // ---- Graph ----
-    if (target !== 'users' && target !== 'groups' && target !== 'subscriptions' && target !== 'applications' && target !== 'domains' && target !== 'mailboxSettings') return send(res, 404, graphError(404, 'Request_ResourceNotFound', `Resource '${path}' does not exist.`));
+    if (target !== 'users' && target !== 'groups' && target !== 'subscriptions' && target !== 'applications' && target !== 'domains' && target !== 'mailboxSettings' && target !== 'userLookup') return send(res, 404, graphError(404, 'Request_ResourceNotFound', `Resource '${path}' does not exist.`));
     const authorization = req.headers.authorization;
     if (!tokens.isValidBearer(authorization)) {
       return send(res, 401, graphError(401, 'InvalidAuthenticationToken', authorization ? 'Access token validation failure. Invalid audience.' : 'Access token is empty.'), { 'WWW-Authenticate': 'Bearer realm=""' });
@@ -331,6 +357,7 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
       if (!permissions.includes('Domain.Read.All')) return send(res, 403, graphError(403));
       return send(res, 200, { '@odata.context': `${origin}/v1.0/$metadata#domains`, value: tenant.listDomains() });
     }
+    if (target === 'userLookup') return answerUserLookup(res, url);
     if (target === 'mailboxSettings') {
       // As Graph answers: 403 without MailboxSettings.Read, 404 for a user without a mailbox (or unknown), else { value }.
       if (!subscriptions.permissions.includes('MailboxSettings.Read')) {

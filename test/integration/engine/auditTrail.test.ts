@@ -166,6 +166,7 @@ describe('the audit trail of the queue path', () => {
       const serve = await startServeHttp({
         webhook: () => { throw new Error('not used'); }, status: () => Promise.resolve('{}'), syncNow: () => Promise.resolve({ status: 500, body: {} }), logger: silentLogger,
         dashboard: () => Promise.resolve({ headers: {}, body: '' }),
+        explain: () => Promise.resolve({ found: false, body: '{}' }),
         apiKey: 'serve-key-1819',
         audit: async (parameter) => {
           const listing = await answerAuditRequest({ trail }, { destinations: [] }, parameter, new Date());

@@ -18,6 +18,23 @@ describe('TableMirrorStore users', () => {
     expect(user).toMatchObject({ jobTitle: 'Manager', department: 'R&D', displayName: `User ${id.slice(0, 8)}`, accountEnabled: true });
   });
 
+  it('finds users by UPN or mail, case-insensitively, removed ones too, in one source only', async () => {
+    const { store } = await mirrorOnFreshStorage();
+    const [alice, bob, gone, elsewhere] = [newId(), newId(), newId(), newId()];
+    await applyUsers(store, 'contoso', [
+      fullUser(alice, { userPrincipalName: 'Alice@Contoso.example', mail: 'alice@contoso.example' }),
+      fullUser(bob, { userPrincipalName: 'bob@contoso.example', mail: 'Robert.B@contoso.example' }),
+      fullUser(gone, { userPrincipalName: 'gone@contoso.example', mail: null }),
+    ]);
+    await applyUsers(store, 'contoso', [{ kind: 'removed', id: gone, reason: 'deleted' }]);
+    await applyUsers(store, 'fabrikam', [fullUser(elsewhere, { userPrincipalName: 'alice@contoso.example' })]);
+
+    expect(await store.findUserIdsByKey('contoso', ' ALICE@contoso.example ')).toEqual({ ids: [alice], scanned: 3 });
+    expect((await store.findUserIdsByKey('contoso', 'robert.b@contoso.example')).ids).toEqual([bob]);
+    expect((await store.findUserIdsByKey('contoso', 'gone@contoso.example')).ids).toEqual([gone]);
+    expect((await store.findUserIdsByKey('contoso', 'nobody@contoso.example')).ids).toEqual([]);
+  });
+
   it('merges extensionAttributes per key and keeps managerId when an update leaves it out', async () => {
     const { store } = await mirrorOnFreshStorage();
     const id = newId();
