@@ -226,7 +226,7 @@ describe('the deletion gate, end to end', () => {
 
   it('deletes nothing when the config is invalid: the run stops before planning', async () => {
     const { harness, mappings } = await start();
-    harness.configure(mappings([]).slice(0, 1), { ...OPTIONS, DeleteThreshold: 'lots' } as typeof OPTIONS);
+    harness.configure(mappings([]).slice(0, 1), { ...OPTIONS, DeleteThreshold: 'lots' });
     const mark = harness.s365.requests.length;
     await expect(harness.runTimer()).rejects.toThrow(/Options\.DeleteThreshold/);
     expect(await harness.peek('uploads')).toEqual([]);
