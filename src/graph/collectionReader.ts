@@ -21,6 +21,25 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * The JSON of a successful Graph answer; a GraphRequestError naming the request, the status and
+ * Graph's error code otherwise, or when the body is not JSON.
+ */
+export function jsonAnswer(response: Response, body: string, url: string, source: EntraSourceConfig): unknown {
+  if (!response.ok) {
+    const { code, message } = graphErrorOf(body);
+    throw new GraphRequestError(
+      `Graph answered HTTP ${response.status}${code ? ` ${code}` : ''} to ${describeRequest(url)} for source "${source.name}"${message ? `: ${message.slice(0, 300)}` : ''}`,
+      { status: response.status, ...(code ? { code } : {}), ...requestIdOf(response) },
+    );
+  }
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    throw new GraphRequestError(`Graph sent a body that is not JSON to ${describeRequest(url)} (${body.length} characters)`, { status: response.status });
+  }
+}
+
 /** `path` is under the version root, e.g. `domains?$select=id,isVerified`. */
 export async function readCollection(graph: SourceGraphClient, source: EntraSourceConfig, path: string, abortSignal?: AbortSignal): Promise<CollectionRead> {
   let url: string | undefined = `${graphRoot(source)}/${GRAPH_API_VERSION}/${path}`;
@@ -30,19 +49,7 @@ export async function readCollection(graph: SourceGraphClient, source: EntraSour
     const body = await readBody(response, url);
     if (response.status === 403) return { kind: 'forbidden', code: graphErrorOf(body).code };
     if (response.status === 404) return { kind: 'notFound' };
-    if (!response.ok) {
-      const { code, message } = graphErrorOf(body);
-      throw new GraphRequestError(
-        `Graph answered HTTP ${response.status}${code ? ` ${code}` : ''} to ${describeRequest(url)} for source "${source.name}"${message ? `: ${message.slice(0, 300)}` : ''}`,
-        { status: response.status, ...(code ? { code } : {}), ...requestIdOf(response) },
-      );
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(body);
-    } catch {
-      throw new GraphRequestError(`Graph sent a body that is not JSON to ${describeRequest(url)} (${body.length} characters)`, { status: response.status });
-    }
+    const json = jsonAnswer(response, body, url, source);
     if (!isObject(json) || !Array.isArray(json.value)) throw new GraphRequestError(`Graph sent no value list to ${describeRequest(url)}`, { status: response.status });
     for (const entry of json.value) if (isObject(entry)) entries.push(entry);
     const next = json['@odata.nextLink'];

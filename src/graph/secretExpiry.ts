@@ -8,9 +8,9 @@
  */
 import type { EntraSourceConfig } from '../config/types';
 import { expiryAt, type CredentialExpiry } from './credentialExpiry';
-import { GraphRequestError } from './errors';
-import { describeRequest, graphRoot, GRAPH_API_VERSION, type SourceGraphClient } from './graphClient';
-import { graphErrorOf, readBody, requestIdOf } from './responses';
+import { jsonAnswer } from './collectionReader';
+import { graphRoot, GRAPH_API_VERSION, type SourceGraphClient } from './graphClient';
+import { readBody } from './responses';
 
 /** One passwordCredential as Graph lists it (the properties read here). */
 export interface PasswordCredentialEntry {
@@ -56,19 +56,7 @@ export async function readClientSecretExpiry(graph: SourceGraphClient, source: E
   if (response.status === 404) {
     return unknown("the app registration is not in this tenant (an app registered in another tenant): check its client secret's end date there");
   }
-  if (!response.ok) {
-    const { code, message } = graphErrorOf(body);
-    throw new GraphRequestError(
-      `Graph answered HTTP ${response.status}${code ? ` ${code}` : ''} to ${describeRequest(url)} for source "${source.name}"${message ? `: ${message.slice(0, 300)}` : ''}`,
-      { status: response.status, ...(code ? { code } : {}), ...requestIdOf(response) },
-    );
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    throw new GraphRequestError(`Graph sent a body that is not JSON to ${describeRequest(url)} (${body.length} characters)`, { status: response.status });
-  }
+  const json = jsonAnswer(response, body, url, source);
   const entries = typeof json === 'object' && json !== null && 'passwordCredentials' in json && Array.isArray(json.passwordCredentials)
     ? (json.passwordCredentials as unknown[]).filter((entry): entry is PasswordCredentialEntry => typeof entry === 'object' && entry !== null)
     : [];
