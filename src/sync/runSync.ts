@@ -171,7 +171,7 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
     // Said at every run, 30 and 7 days ahead, so the alerts on warnings see it before sign-in fails.
     const expiry = deps.credentialWatch === undefined
       ? credentialExpiry(source.auth)
-      : await deps.credentialWatch.current(source, deps.readerFor(source.name), new Date(), logger);
+      : await deps.credentialWatch.current(source, deps.readerFor(source.name), deps.now?.() ?? new Date(), logger);
     if (needsWarning(expiry)) logger.warn('credential.expiring', { source: source.name, level: expiry.level, expiresAt: expiry.expiresAt, daysLeft: expiry.daysLeft });
   }
 
