@@ -28,6 +28,10 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** The help of the options most commands share: where the config is, and where earlier runs kept their state. */
+const CONFIG_HELP = 'config.json to use (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)';
+const STORED_STATE_HELP = 'the embedded Azurite folder of earlier `sync --state` runs';
+
 export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   const program = new Command();
   program
@@ -38,7 +42,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   program
     .command('sync')
     .description('Pull every Entra source (delta queries) into the mirror, then upload the changes to each Signature 365 tenant')
-    .option('-c, --config <path>', 'config.json to use (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
+    .option('-c, --config <path>', CONFIG_HELP)
     .option('--full', 'start full rounds (reconcile) instead of incremental ones')
     .option('--replan', 'plan every object of the source against the ledger, not only what changed or came due')
     .option('--reconcile-destinations', 'list what each Signature 365 tenant holds and correct the ledger before planning (a full round does this too): unknown objects go through the deletion gate, missing or changed ones are sent again')
@@ -58,7 +62,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   program
     .command('serve')
     .description('Run the event-driven app in this process: Graph webhook, subscriptions (with --public-url), delta timer, upload worker; until SIGTERM/SIGINT')
-    .option('-c, --config <path>', 'config.json to use (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
+    .option('-c, --config <path>', CONFIG_HELP)
     .option('--port <port>', 'port to listen on', portNumber, 7071)
     .option('--host <address>', 'interface to listen on (default 127.0.0.1; 0.0.0.0 when --public-url is not a loopback address)')
     .option('--public-url <url>', 'where Graph reaches this process (https; http only for loopback); the product appends /api/graph/notifications')
@@ -73,7 +77,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .command('validate')
     .description('Check config.json; with storage, also check the mappings against the mirror (missing groups, conflicts)')
     .option('-c, --config <path>', 'config.json to check (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
-    .option('--state <folder>', 'the embedded Azurite folder of earlier `sync --state` runs')
+    .option('--state <folder>', STORED_STATE_HELP)
     .option('--strict', 'treat warnings (overlapping or repeated mappings, plain-text secrets, tokens without idscl_) as errors: exit code 2')
     .action(async (options: { config?: string; state?: string; strict?: boolean }) => {
       setExitCode(await runValidateCommand(options, io));
@@ -85,8 +89,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   deletions
     .command('list')
     .description('List the held deletions: counts, reason and the staged users or groups')
-    .option('-c, --config <path>', 'config.json to use (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
-    .option('--state <folder>', 'the embedded Azurite folder of earlier `sync --state` runs')
+    .option('-c, --config <path>', CONFIG_HELP)
+    .option('--state <folder>', STORED_STATE_HELP)
     .option('--limit <n>', 'staged objects shown per hold', positiveInteger, 50)
     .action(async (options: { config?: string; state?: string; limit: number }) => {
       setExitCode(await runDeletionsListCommand(options, io));
@@ -101,8 +105,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       return value;
     })
     .option('--hold <id>', 'the hold id you reviewed; nothing is approved if the hold has changed since')
-    .option('-c, --config <path>', 'config.json to use (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
-    .option('--state <folder>', 'the embedded Azurite folder of earlier `sync --state` runs')
+    .option('-c, --config <path>', CONFIG_HELP)
+    .option('--state <folder>', STORED_STATE_HELP)
     .action(async (options: { destination: string; source?: string; kind?: 'users' | 'groups'; hold?: string; config?: string; state?: string }) => {
       setExitCode(await runDeletionsApproveCommand(options, io));
     });
@@ -116,8 +120,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       .option('--destination <name>', 'every mapping (and every source) to this Signature365 destination')
       .option('--all', 'every mapping at once, including mappings added later')
       .option('--reason <text>', 'why, for status and the audit log')
-      .option('-c, --config <path>', 'config.json to use (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
-      .option('--state <folder>', 'the embedded Azurite folder of earlier `sync --state` runs')
+      .option('-c, --config <path>', CONFIG_HELP)
+      .option('--state <folder>', STORED_STATE_HELP)
       .action(async (options: PauseCommandOptions) => {
         setExitCode(await run(options, io));
       });
@@ -133,8 +137,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('--destination <name>', 'only this Signature365 destination')
     .option('--limit <n>', 'at most this many rows', positiveInteger)
     .option('--json', 'print JSON instead of text')
-    .option('-c, --config <path>', 'config.json to use (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
-    .option('--state <folder>', 'the embedded Azurite folder of earlier `sync --state` runs')
+    .option('-c, --config <path>', CONFIG_HELP)
+    .option('--state <folder>', STORED_STATE_HELP)
     .action(async (options: AuditCommandOptions) => {
       setExitCode(await runAuditCommand(options, io));
     });
@@ -142,7 +146,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   program
     .command('test-connection')
     .description('Sign in to every Entra source and read one object of users/delta and groups/delta; check every Signature 365 token')
-    .option('-c, --config <path>', 'config.json (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
+    .option('-c, --config <path>', CONFIG_HELP)
     .action(async (options: { config?: string }) => {
       setExitCode(await runTestConnectionCommand(options, io));
     });
@@ -152,7 +156,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .description('Directory (schema) extension properties the Entra sources can read on users (needs the optional Application.Read.All)')
     .command('list')
     .description('List the extension properties of the tenant\'s app registrations (or of --app), with the names ExtensionProperties takes')
-    .option('-c, --config <path>', 'config.json (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
+    .option('-c, --config <path>', CONFIG_HELP)
     .option('--source <name>', 'only this EntraId source (repeatable)', collect, [] as string[])
     .option('--app <appId>', 'only the app registration with this application id (repeatable)', collect, [] as string[])
     .option('--max-applications <n>', 'app registrations searched when no --app is given (one Graph request each)', positiveInteger)
@@ -164,8 +168,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   program
     .command('status')
     .description('Show the delta rounds per source, and per destination what is held, still to send, waiting to be deleted, failed or quarantined')
-    .option('-c, --config <path>', 'config.json (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
-    .option('--state <folder>', 'the embedded Azurite folder of earlier `sync --state` runs')
+    .option('-c, --config <path>', CONFIG_HELP)
+    .option('--state <folder>', STORED_STATE_HELP)
     .option('--json', 'print JSON instead of text')
     .option('--mail-domains', 'also read each source\'s domains from Graph (Domain.Read.All) and report in-scope users whose mail domain is not verified (one pass over the mirror)')
     .action(async (options: { config?: string; state?: string; json?: boolean; mailDomains?: boolean }) => {
@@ -176,8 +180,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .command('explain')
     .description('Explain one user: per mapping in scope or not and why (group path, filters, Include/Exclude, OnConflict), per destination the record it would receive, what it last acknowledged and anything pending')
     .argument('<user>', 'object id, userPrincipalName or mail')
-    .option('-c, --config <path>', 'config.json (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
-    .option('--state <folder>', 'the embedded Azurite folder of earlier `sync --state` runs')
+    .option('-c, --config <path>', CONFIG_HELP)
+    .option('--state <folder>', STORED_STATE_HELP)
     .option('--json', 'print JSON instead of text')
     .action(async (user: string, options: { config?: string; state?: string; json?: boolean }) => {
       setExitCode(await runExplainCommand(user, options, io));
@@ -196,8 +200,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       .command(name)
       .description(description)
       .option('--queue <name>', 'uploads | pull-requests | subscription-events (default: every queue)', queueOption)
-      .option('-c, --config <path>', 'config.json to use (default: CONFIG_BLOB_URI, CONFIG_PATH or CONNECTOR_CONFIG)')
-      .option('--state <folder>', 'the embedded Azurite folder of earlier `sync --state` runs')
+      .option('-c, --config <path>', CONFIG_HELP)
+      .option('--state <folder>', STORED_STATE_HELP)
       .action(async (options: QueuesCommandOptions) => {
         setExitCode(await run(options, io));
       });

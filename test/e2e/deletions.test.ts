@@ -5,16 +5,14 @@
  * run in-process against the fake Entra tenant, fake Signature 365 tenants and the test Azurite.
  */
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deletionsAdmin } from '../../functions/deletionsAdmin';
 import { TableAuditStore } from '../../src/store/auditStore';
 import { TableDeletionStateStore } from '../../src/store/deletionStore';
 import { createTableClient } from '../../src/store/storageAccount';
 import { runCliInProcess, type InProcessCliResult } from '../support/inProcessCli';
 import { FakeTenant } from '../fakes/graph';
-import {
-  batchesSince, everythingCaptured, expectDestinationsToMatch, expectNoSecrets, heldUsers, startConnectorHarness, type ConnectorHarness,
-} from '../support/connectorHarness';
+import { batchesSince, closeAfterEachTest, type ConnectorHarness, expectDestinationsToMatch, heldUsers, startConnectorHarness } from '../support/connectorHarness';
 import type { RawMapping } from '../support/expectedDestinations';
 
 /** Deletions at once, so the threshold is the only thing that can stop them. */
@@ -34,7 +32,7 @@ async function start() {
   for (const id of salesUsers) tenant.addMember(sales, id);
   for (const id of supportUsers) tenant.addMember(support, id);
   const harness = await startConnectorHarness({ tenant });
-  current = harness;
+  current.track(harness);
   const mappings = (limitB: string[]): RawMapping[] => [
     { From: 'EntraId:Default', To: 'Signature365:TenantA' },
     { From: 'EntraId:Default', To: 'Signature365:TenantB', LimitToGroups: limitB },
@@ -45,12 +43,8 @@ async function start() {
   return { harness, tenant, sales, support, salesUsers, supportUsers, mappings };
 }
 
-let current: ConnectorHarness | undefined;
-afterEach(async () => {
-  if (current !== undefined) expectNoSecrets(current, everythingCaptured(current));
-  await current?.close();
-  current = undefined;
-});
+/** Each test's harness: checked for leaked secrets and closed after the test. */
+const current = closeAfterEachTest();
 
 function context(): InvocationContext {
   return new InvocationContext({ invocationId: 'admin-test', functionName: 'deletionsAdmin', logHandler: () => undefined });

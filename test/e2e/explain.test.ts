@@ -9,7 +9,7 @@
  * (DeleteThreshold 0) and none waits (DeleteAfterDays 0), so carol leaving Sales is held.
  */
 import { HttpRequest, InvocationContext } from '@azure/functions';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { explain, explainRegistration } from '../../functions/explain';
 import { startServeHttp } from '../../src/serve/httpServer';
 import { explainDependencies } from '../../src/setup/explainDependencies';
@@ -19,16 +19,12 @@ import { TableDeletionStateStore } from '../../src/store/deletionStore';
 import { explainUser, type ExplainAnswer, type SourceExplanation } from '../../src/sync/explain';
 import { silentLogger } from '../../src/sync/logger';
 import { FakeTenant } from '../fakes/graph';
-import { everythingCaptured, expectNoSecrets, startConnectorHarness, type ConnectorHarness } from '../support/connectorHarness';
+import { closeAfterEachTest, expectNoSecrets, startConnectorHarness } from '../support/connectorHarness';
 import type { RawMapping, RawOptions } from '../support/expectedDestinations';
 import { runCliInProcess } from '../support/inProcessCli';
 
-let current: ConnectorHarness | undefined;
-afterEach(async () => {
-  if (current !== undefined) expectNoSecrets(current, everythingCaptured(current));
-  await current?.close();
-  current = undefined;
-});
+/** Each test's harness: checked for leaked secrets and closed after the test. */
+const current = closeAfterEachTest();
 
 function tenantWithNesting() {
   const tenant = new FakeTenant({ seed: 18, domain: 'contoso.example' });
@@ -75,7 +71,7 @@ describe('explain', () => {
   it('shows the nested group path, the filter, the guest rule, OnConflict both ways and a held deletion, by UPN, mail and id', async () => {
     const world = tenantWithNesting();
     const harness = await startConnectorHarness({ tenant: world.tenant });
-    current = harness;
+    current.track(harness);
     harness.configure(mappingsOf({ all: world.all.id, sales: world.sales.id }), OPTIONS);
     await harness.syncAndUpload();
 
@@ -161,7 +157,7 @@ describe('explain', () => {
     // Graph reads /users/$… as a system segment: such a UPN is asked for as /users('$…').
     const service = world.tenant.addUser({ userPrincipalName: '$svc-print@contoso.example' });
     const harness = await startConnectorHarness({ tenant: world.tenant });
-    current = harness;
+    current.track(harness);
     harness.configure(mappingsOf({ all: world.all.id, sales: world.sales.id }), OPTIONS);
     await harness.syncAndUpload();
 
@@ -189,7 +185,7 @@ describe('explain', () => {
   it('serves the same answer at serve\'s /api/explain, only with the API key', async () => {
     const world = tenantWithNesting();
     const harness = await startConnectorHarness({ tenant: world.tenant });
-    current = harness;
+    current.track(harness);
     harness.configure(mappingsOf({ all: world.all.id, sales: world.sales.id }), OPTIONS);
     await harness.syncAndUpload();
     // The Functions route needs the function key: the host enforces the registration's level.

@@ -3,18 +3,14 @@
  * destination rejected an item and another rejected its token.
  */
 import { HttpRequest, InvocationContext } from '@azure/functions';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { status } from '../../functions/status';
 import type { ConnectorStatus } from '../../src/sync/status';
 import { FakeTenant } from '../fakes/graph';
-import { everythingCaptured, expectNoSecrets, heldUsers, startConnectorHarness, type ConnectorHarness } from '../support/connectorHarness';
+import { closeAfterEachTest, heldUsers, startConnectorHarness } from '../support/connectorHarness';
 
-let current: ConnectorHarness | undefined;
-afterEach(async () => {
-  if (current !== undefined) expectNoSecrets(current, everythingCaptured(current));
-  await current?.close();
-  current = undefined;
-});
+/** Each test's harness: checked for leaked secrets and closed after the test. */
+const current = closeAfterEachTest();
 
 async function readStatus(): Promise<{ body: string; parsed: ConnectorStatus }> {
   const response = await status(
@@ -32,7 +28,7 @@ describe('the status endpoint', () => {
     const tenant = new FakeTenant({ seed: 61, domain: 'contoso.example' });
     tenant.generate({ users: 60, groups: 5, seed: 61 });
     const harness = await startConnectorHarness({ tenant });
-    current = harness;
+    current.track(harness);
     harness.configure([
       { From: 'EntraId:Default', To: 'Signature365:TenantA' },
       { From: 'EntraId:Default', To: 'Signature365:TenantB' },
@@ -63,7 +59,7 @@ describe('the status endpoint: warnings an administrator must act on', () => {
     const tenant = new FakeTenant({ seed: 62, domain: 'contoso.example' });
     tenant.generate({ users: 10, groups: 2, seed: 62 });
     const harness = await startConnectorHarness({ tenant, graphPermissions: ['User.Read.All', 'GroupMember.Read.All', 'Application.Read.All'] });
-    current = harness;
+    current.track(harness);
     const endsAt = new Date(Date.now() + 10 * 86_400_000 + 3_600_000).toISOString();
     // Another secret of the same registration, valid for long: only the configured one counts.
     tenant.addClientSecret({ appId: harness.graph.clientId, secret: 'zzz-other-secret', endDateTime: '2099-01-01T00:00:00Z', displayName: 'old' });

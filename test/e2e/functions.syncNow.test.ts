@@ -2,21 +2,15 @@
  * POST /api/sync-now → pull-requests queue → pullWorker → uploads queue → uploadWorker, through
  * the real handlers; and a run full of failures whose every output is searched for secrets.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pullRequestedMessage, uploadRequestedMessage } from '../../src/sync/messages';
 import { FakeTenant } from '../fakes/graph';
-import {
-  everythingCaptured, expectDestinationsToMatch, expectNoSecrets, startConnectorHarness, type ConnectorHarness,
-} from '../support/connectorHarness';
+import { closeAfterEachTest, everythingCaptured, expectDestinationsToMatch, expectNoSecrets, startConnectorHarness } from '../support/connectorHarness';
 import type { RawMapping } from '../support/expectedDestinations';
 import { ledgerEntries } from '../support/ledgerView';
 
-let current: ConnectorHarness | undefined;
-afterEach(async () => {
-  if (current !== undefined) expectNoSecrets(current, everythingCaptured(current));
-  await current?.close();
-  current = undefined;
-});
+/** Each test's harness: checked for leaked secrets and closed after the test. */
+const current = closeAfterEachTest();
 
 async function start() {
   const tenant = new FakeTenant({ seed: 31, domain: 'contoso.example' });
@@ -27,7 +21,7 @@ async function start() {
     { From: 'EntraId:Default', To: 'Signature365:TenantB' },
   ];
   harness.configure(mappings);
-  current = harness;
+  current.track(harness);
   return { harness, tenant, mappings };
 }
 
@@ -70,7 +64,7 @@ describe('syncNow', () => {
     const tenant = new FakeTenant({ seed: 32, domain: 'contoso.example' });
     const { groupIds } = tenant.generate({ users: 20, groups: 4, seed: 32 });
     const harness = await startConnectorHarness({ tenant, destinations: ['Contoso Ltd', 'fabrikam.com'], source: 'Head Office' });
-    current = harness;
+    current.track(harness);
     const mappings: RawMapping[] = [
       { From: 'EntraId:Head Office', To: 'Signature365:Contoso Ltd' },
       { From: 'EntraId:Head Office', To: 'Signature365:fabrikam.com', LimitToGroups: [groupIds[0] ?? ''] },

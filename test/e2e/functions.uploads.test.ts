@@ -3,12 +3,10 @@
  * uploadWorker sends them, and the destinations end up right through re-runs, duplicates,
  * throttling, splits, rejected items, a revoked token and deletions.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { uploadRequestedMessage } from '../../src/sync/messages';
 import { FakeTenant } from '../fakes/graph';
-import {
-  batchesSince, everythingCaptured, expectDestinationsToMatch, expectNoSecrets, heldUsers, startConnectorHarness, type ConnectorHarness,
-} from '../support/connectorHarness';
+import { batchesSince, closeAfterEachTest, expectDestinationsToMatch, heldUsers, startConnectorHarness } from '../support/connectorHarness';
 import type { RawMapping, RawOptions } from '../support/expectedDestinations';
 import { ledgerEntries, ledgerEntry } from '../support/ledgerView';
 
@@ -28,7 +26,7 @@ async function start(options: RawOptions = {}) {
     { From: 'EntraId:Default', To: 'Signature365:TenantB', LimitToGroups: [department] },
   ];
   harness.configure(mappings, options);
-  current = harness;
+  current.track(harness);
   return { harness, tenant, mappings, department };
 }
 
@@ -41,12 +39,8 @@ function memberOfBoth(tenant: FakeTenant, department: string): string {
   return id;
 }
 
-let current: ConnectorHarness | undefined;
-afterEach(async () => {
-  if (current !== undefined) expectNoSecrets(current, everythingCaptured(current));
-  await current?.close();
-  current = undefined;
-});
+/** Each test's harness: checked for leaked secrets and closed after the test. */
+const current = closeAfterEachTest();
 
 describe('upload fan-out through syncTimer and uploadWorker', () => {
   it('sends nothing and enqueues nothing when a sync finds nothing changed; one jobTitle change sends one user to each tenant holding them', async () => {

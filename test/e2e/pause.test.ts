@@ -6,27 +6,21 @@
  * brings the paused destination to what the directory says.
  */
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pausesAdmin } from '../../functions/pausesAdmin';
 import { TableAuditStore } from '../../src/store/auditStore';
 import { bucketOfId } from '../../src/sync/bucketOf';
 import type { ConnectorStatus } from '../../src/sync/status';
 import { FakeTenant } from '../fakes/graph';
 import { runCliInProcess, type InProcessCliResult } from '../support/inProcessCli';
-import {
-  batchesSince, everythingCaptured, expectDestinationsToMatch, expectNoSecrets, heldUsers, startConnectorHarness, type ConnectorHarness,
-} from '../support/connectorHarness';
+import { batchesSince, closeAfterEachTest, type ConnectorHarness, expectDestinationsToMatch, heldUsers, startConnectorHarness } from '../support/connectorHarness';
 import type { RawMapping } from '../support/expectedDestinations';
 
 /** Deletions at once: a paused pair that lost users would show it in the same run. */
 const OPTIONS = { DeleteAfterDays: 0 };
 
-let current: ConnectorHarness | undefined;
-afterEach(async () => {
-  if (current !== undefined) expectNoSecrets(current, everythingCaptured(current));
-  await current?.close();
-  current = undefined;
-});
+/** Each test's harness: checked for leaked secrets and closed after the test. */
+const current = closeAfterEachTest();
 
 function cli(...args: string[]): Promise<InProcessCliResult> {
   return runCliInProcess(args);
@@ -46,7 +40,7 @@ async function start() {
   for (const id of salesUsers) tenant.addMember(sales, id);
   for (const id of supportUsers) tenant.addMember(support, id);
   const harness = await startConnectorHarness({ tenant });
-  current = harness;
+  current.track(harness);
   const mappings: RawMapping[] = [
     { From: 'EntraId:Default', To: 'Signature365:TenantA' },
     { From: 'EntraId:Default', To: 'Signature365:TenantB', LimitToGroups: [sales] },
@@ -200,7 +194,7 @@ describe('pause and resume', () => {
 
   it('refuses a --mapping that is not a Mappings index, naming the flag and the range, and pauses nothing', async () => {
     const harness = await startConnectorHarness();
-    current = harness;
+    current.track(harness);
     harness.configure([
       { From: 'EntraId:Default', To: 'Signature365:TenantA' }, { From: 'EntraId:Default', To: 'Signature365:TenantB' }, { From: 'EntraId:Default', To: 'Signature365:TenantB' },
     ]);
@@ -216,7 +210,7 @@ describe('pause and resume', () => {
 
   it('pauses and resumes through POST /api/pauses (admin key) as the CLI does, audited under the stated actor', async () => {
     const harness = await startConnectorHarness();
-    current = harness;
+    current.track(harness);
     harness.configure([{ From: 'EntraId:Default', To: 'Signature365:TenantA' }, { From: 'EntraId:Default', To: 'Signature365:TenantB' }]);
     const bad = await pausesHttp('POST', { action: 'pause', mapping: 2, actor: 'dana' });
     expect(bad.status).toBe(400);

@@ -4,23 +4,17 @@
  * the gate, a missing and a changed user are queued and sent again, and a second reconcile queues
  * nothing. Functions run in-process against the fake tenants and the test Azurite.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCliInProcess, type InProcessCliResult } from '../support/inProcessCli';
 import { FakeTenant } from '../fakes/graph';
-import {
-  batchesSince, everythingCaptured, expectDestinationsToMatch, expectNoSecrets, heldUsers, startConnectorHarness, type ConnectorHarness,
-} from '../support/connectorHarness';
+import { batchesSince, closeAfterEachTest, expectDestinationsToMatch, heldUsers, startConnectorHarness } from '../support/connectorHarness';
 import type { RawMapping } from '../support/expectedDestinations';
 
 const ORPHAN_ID = 'fe000000-0000-4000-8000-0000000000a1';
 const MAPPINGS: RawMapping[] = [{ From: 'EntraId:Default', To: 'Signature365:TenantA' }];
 
-let current: ConnectorHarness | undefined;
-afterEach(async () => {
-  if (current !== undefined) expectNoSecrets(current, everythingCaptured(current));
-  await current?.close();
-  current = undefined;
-});
+/** Each test's harness: checked for leaked secrets and closed after the test. */
+const current = closeAfterEachTest();
 
 function cli(...args: string[]): Promise<InProcessCliResult> {
   return runCliInProcess(args);
@@ -31,7 +25,7 @@ describe('sync --queues --reconcile-destinations', () => {
     const tenant = new FakeTenant({ seed: 9, domain: 'contoso.example' });
     for (let i = 0; i < 20; i += 1) tenant.addUser();
     const harness = await startConnectorHarness({ tenant, destinations: ['TenantA'] });
-    current = harness;
+    current.track(harness);
     harness.configure(MAPPINGS, { DeleteAfterDays: 0 });
     await harness.syncAndUpload();
     expectDestinationsToMatch(harness, MAPPINGS);

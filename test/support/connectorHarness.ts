@@ -13,7 +13,7 @@
 import { HttpRequest, InvocationContext, type HttpResponseInit, type Timer } from '@azure/functions';
 import { QueueClient } from '@azure/storage-queue';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { expect, inject } from 'vitest';
+import { afterEach, expect, inject } from 'vitest';
 import { pullWorker } from '../../functions/pullWorker';
 import { syncNow } from '../../functions/syncNow';
 import { syncTimer } from '../../functions/syncTimer';
@@ -306,4 +306,23 @@ export function expectNoSecrets(harness: ConnectorHarness, texts: readonly strin
 export function everythingCaptured(harness: ConnectorHarness): string[] {
   const { logs, stderr, messages, errors } = harness.capture;
   return [...logs, ...stderr, ...errors, ...messages.flatMap((m) => [m.text, JSON.stringify(m.decoded)])];
+}
+
+/**
+ * For files that start one harness per test: `track(harness)` when it starts; after each test
+ * everything it let out is checked for secrets and it is closed. Call at the top of the file.
+ */
+export function closeAfterEachTest(): { track(harness: ConnectorHarness): void } {
+  let tracked: ConnectorHarness | undefined;
+  afterEach(async () => {
+    const harness = tracked;
+    tracked = undefined;
+    if (harness === undefined) return;
+    try {
+      expectNoSecrets(harness, everythingCaptured(harness));
+    } finally {
+      await harness.close();
+    }
+  });
+  return { track(harness) { tracked = harness; } };
 }
