@@ -1,5 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { z } from 'zod';
+import { parseAdminBody } from '../src/setup/adminRequestBody';
 import { getProcessLogger, loggerForInvocation } from '../src/setup/invocationLogger';
 import { getWorkerRuntime } from '../src/setup/workerRuntime';
 import { approveDeletionHold, listDeletionHolds } from '../src/sync/deletionAdmin';
@@ -29,16 +30,8 @@ export async function deletionsAdmin(request: HttpRequest, context: InvocationCo
     return { status: 200, jsonBody: { holds: await listDeletionHolds(deps, { stagedLimit: limit }) } };
   }
 
-  let body: unknown;
-  try {
-    body = JSON.parse(await request.text()) as unknown;
-  } catch {
-    return { status: 400, jsonBody: { error: 'the body is not JSON; send { "destination", "source", "kind", "holdId", "approvedBy" }' } };
-  }
-  const parsed = approveBody.safeParse(body);
-  if (!parsed.success) {
-    return { status: 400, jsonBody: { error: parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ') } };
-  }
+  const parsed = parseAdminBody(await request.text(), approveBody, '{ "destination", "source", "kind", "holdId", "approvedBy" }');
+  if (!parsed.ok) return { status: 400, jsonBody: { error: parsed.error } };
   const result = await approveDeletionHold(deps, { ...parsed.data, via: 'http' });
   if (result.status === 'notFound') return { status: 404, jsonBody: { error: result.message } };
   if (result.status === 'changed') return { status: 409, jsonBody: { error: result.message, hold: result.hold } };

@@ -1,5 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { z } from 'zod';
+import { parseAdminBody } from '../src/setup/adminRequestBody';
 import { getProcessLogger, loggerForInvocation } from '../src/setup/invocationLogger';
 import { getWorkerRuntime } from '../src/setup/workerRuntime';
 import { pauseMappings, resumeMappings } from '../src/sync/pauseAdmin';
@@ -26,16 +27,8 @@ export async function pausesAdmin(request: HttpRequest, context: InvocationConte
   const runtime = await getWorkerRuntime(getProcessLogger());
   if (request.method === 'GET') return { status: 200, jsonBody: { pauses: await runtime.pauses.list() } };
 
-  let body: unknown;
-  try {
-    body = JSON.parse(await request.text()) as unknown;
-  } catch {
-    return { status: 400, jsonBody: { error: 'the body is not JSON; send { "action": "pause" | "resume", "mapping" | "destination" | "all", "reason"?, "actor" }' } };
-  }
-  const parsed = changeBody.safeParse(body);
-  if (!parsed.success) {
-    return { status: 400, jsonBody: { error: parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ') } };
-  }
+  const parsed = parseAdminBody(await request.text(), changeBody, '{ "action": "pause" | "resume", "mapping" | "destination" | "all", "reason"?, "actor" }');
+  if (!parsed.ok) return { status: 400, jsonBody: { error: parsed.error } };
   const { action, mapping, destination, all, reason, actor } = parsed.data;
   const selection = resolvePauseSelection(runtime.config, {
     ...(mapping !== undefined ? { mapping: String(mapping) } : {}), ...(destination !== undefined ? { destination } : {}), ...(all !== undefined ? { all } : {}),
