@@ -51,7 +51,8 @@ const FIELD_NAMES = {
   http: { mapping: 'mapping', destination: 'destination', choice: '"mapping", "destination" or "all": true' },
 } as const;
 
-function mappingsBetween(config: Pick<ConnectorConfig, 'mappings'>, pair: PausedPair): number[] {
+/** The Mappings indexes (0-based, ascending) between a pair's source and destination. */
+export function mappingsBetween(config: Pick<ConnectorConfig, 'mappings'>, pair: PausedPair): number[] {
   return config.mappings.filter((m) => m.source === pair.source && m.destination === pair.destination).map((m) => m.index).sort((a, b) => a - b);
 }
 

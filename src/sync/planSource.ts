@@ -53,7 +53,7 @@ import type {
   ChangeJournal, ConflictStore, DeletionApproval, DeletionStateStore, DestinationHealth, DestinationHealthStore, DirectoryReader, DispatchMarkerStore, JournalEntry,
   LedgerBucketSummary, LedgerStore, MirrorStore, ObjectAuditLog, ObjectAuditRow, PauseStore, PlanStateStore, ReportsIndex, UploadKind,
 } from './ports';
-import { pausedDestinations, pausedHashPart } from './pauses';
+import { mappingsBetween, pausedDestinations, pausedHashPart } from './pauses';
 import type { MailboxTypeReads } from './mailboxTypes';
 import { patchEntries, summarizeEntries, unsentDispatchPatch } from './ledgerPolicy';
 import { PLANNED_KINDS, loadDirectoryGraph, planFromChanges, planWholeSource, type PlannedTargets } from './planTargets';
@@ -250,7 +250,7 @@ export async function planSource(
   let reason = wholePlanReason(options, state, configHash, journal);
   const pausedSummary: PausedDestination[] = [...paused].map(([destination, pause]) => ({
     destination, scope: pause.pair === 'all' ? 'all' : 'pair', pausedAt: pause.pausedAt, pausedBy: pause.pausedBy, reason: pause.reason,
-    mappings: config.mappings.filter((m) => m.source === source && m.destination === destination).map((m) => m.index),
+    mappings: mappingsBetween(config, { source, destination }),
   }));
   for (const pause of pausedSummary) logger.info('plan.destinationPaused', { destination: pause.destination, scope: pause.scope, pausedAt: pause.pausedAt, pausedBy: pause.pausedBy });
   const withPaused = pausedSummary.length > 0 ? { paused: pausedSummary } : {};

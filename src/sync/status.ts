@@ -9,7 +9,7 @@ import type {
   ConflictStore, CredentialCheckStore, CursorStore, DeletionStateStore, DestinationHealthStore, LedgerEntry, LedgerStore, MappingPause, PauseStore,
   QuarantineReason, QueueDepth, QueueDepthReader, UploadKind,
 } from './ports';
-import { pauseOf } from './pauses';
+import { mappingsBetween, pauseOf } from './pauses';
 import { isQuarantined } from './quarantine';
 import type { SubscribedKind, SubscriptionStore } from '../realtime/ports';
 
@@ -138,7 +138,7 @@ function pauseStatus(config: StatusDependencies['config'], pause: MappingPause):
     scope: 'pair', source, destination,
     ...(sourceConfig?.displayName === undefined ? {} : { sourceName: sourceConfig.displayName }),
     ...(destinationConfig?.displayName === undefined ? {} : { destinationName: destinationConfig.displayName }),
-    mappings: config.mappings.filter((m) => m.source === source && m.destination === destination).map((m) => m.index),
+    mappings: mappingsBetween(config, { source, destination }),
     ...common, configured: sourceConfig !== undefined && destinationConfig !== undefined,
   };
 }
