@@ -94,6 +94,8 @@ export interface KindPullSummary extends ApplyCounts {
   completed: boolean;
   /** True when an expired delta token forced a restart as a full round. */
   restartedAfterExpiry: boolean;
+  /** When the kind's last round completed, as its cursor says after this pull (null: never). */
+  lastRoundCompletedAt?: string | null;
 }
 
 export type PullStatus = 'completed' | 'partial' | 'locked';
@@ -194,6 +196,7 @@ async function pullKind<TChange extends { id: string }>(
   // At most two attempts: the stored link, then (if Graph says it expired) a full round from scratch.
   for (let attempt = 0; attempt < 2; attempt += 1) {
     const cursor = (await deps.cursors.get(source, kind)) ?? EMPTY_CURSOR;
+    summary.lastRoundCompletedAt = cursor.lastRoundCompletedAt;
     const plan = planRound(cursor, {
       forceFull: (options.forceFull ?? false) || restartedAfterExpiry,
       fullReconcileHours: options.fullReconcileHours,
@@ -255,6 +258,7 @@ async function pullKind<TChange extends { id: string }>(
           }, lease.lock);
           failpoint('afterCursorSave');
           summary.completed = true;
+          summary.lastRoundCompletedAt = completedAt;
           if (round.kind === 'full') await deps.journal.clearSeen(source);
           logger.info('round.completed', { roundId: round.id, roundKind: round.kind, pages: round.pages, swept: summary.swept });
           deps.progress?.onPullRoundEnd({ source, kind, roundKind: round.kind, outcome: 'completed' });

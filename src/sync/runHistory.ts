@@ -22,8 +22,8 @@
  * point of an idle run is that it writes nothing; the page shows the last round's time from the
  * cursors for those. Dry runs are not recorded either (runSync.ts).
  *
- * Writing it costs four requests (two cursor reads, a keys-only query, one transaction; see
- * TableRunHistoryStore). It never fails the run: the history is for display, and losing one row
+ * Writing it costs two requests (a keys-only query, one transaction; see TableRunHistoryStore),
+ * plus two cursor reads when the pull stopped before it read both cursors. It never fails the run: the history is for display, and losing one row
  * costs one point on a sparkline.
  */
 import type { Logger } from './logger';
@@ -90,7 +90,7 @@ export interface RunHistoryDependencies {
   now?: () => Date;
 }
 
-/** Reads the cursors and writes the entry, unless the run found nothing to do; a storage error is logged (warn) and swallowed. */
+/** Writes the entry (reading the cursors only when the pull did not report them), unless the run found nothing to do; a storage error is logged (warn) and swallowed. */
 export async function recordRunHistory(
   deps: RunHistoryDependencies,
   outcome: SourceRunOutcome,
@@ -101,8 +101,16 @@ export async function recordRunHistory(
   if (store === undefined || !worthRecording(outcome)) return;
   try {
     const endedAt = deps.now?.() ?? new Date();
-    const [users, groups] = await Promise.all([deps.cursors.get(facts.source, 'users'), deps.cursors.get(facts.source, 'groups')]);
-    const lastRoundCompletedAt = { users: users?.lastRoundCompletedAt ?? null, groups: groups?.lastRoundCompletedAt ?? null };
+    // The pull read (and, completing a round, wrote) both cursors: what it saw is asked again only when it did not get that far.
+    const pulledUsers = outcome.pull?.users?.lastRoundCompletedAt;
+    const pulledGroups = outcome.pull?.groups?.lastRoundCompletedAt;
+    const [users, groups] = pulledUsers !== undefined && pulledGroups !== undefined
+      ? [pulledUsers, pulledGroups]
+      : await Promise.all([
+        deps.cursors.get(facts.source, 'users').then((cursor) => cursor?.lastRoundCompletedAt ?? null),
+        deps.cursors.get(facts.source, 'groups').then((cursor) => cursor?.lastRoundCompletedAt ?? null),
+      ]);
+    const lastRoundCompletedAt = { users, groups };
     await store.record(runHistoryEntry(outcome, { ...facts, endedAt, lastRoundCompletedAt }));
   } catch (error) {
     logger.warn('runHistory.writeFailed', { source: facts.source, ...errorFields(error), effect: 'one point missing from the status page' });
